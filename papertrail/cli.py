@@ -1,0 +1,290 @@
+"""The `papertrail` command line: a thin shell over papertrail.app.
+
+Each command opens what it needs through `app`, calls one library function
+and turns the library's exceptions into messages and exit codes. Heavy
+imports (httpx, feedparser, arxiv, torch) happen inside commands so
+`papertrail --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from papertrail import __version__
+
+# Exit codes (documented in the README).
+EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
+EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
+EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
+
+FORMATS = ("text", "markdown", "html", "json")
+
+
+class ConfigProblem(click.ClickException):
+    exit_code = EXIT_CONFIG
+
+
+class Locked(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+def _paths(ctx: click.Context):
+    from papertrail.app import Paths
+
+    return Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
+
+
+def _guard(fn, *args: Any, **kwargs: Any) -> Any:
+    """Call a library function, mapping its exceptions to CLI errors."""
+    from papertrail.config import ConfigError
+
+    try:
+        return fn(*args, **kwargs)
+    except ConfigError as e:
+        raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
+    except KeyError as e:
+        raise click.ClickException(str(e.args[0]) if e.args else str(e)) from e
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="papertrail")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PAPERTRAIL_DB",
+    help="Reading-list database (default: papertrail.db in the user data dir). Env: PAPERTRAIL_DB.",
+)
+@click.option(
+    "--feeds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PAPERTRAIL_FEEDS",
+    help="Sources file (default: ./feeds.yml, else the user config dir, else the packaged default). Env: PAPERTRAIL_FEEDS.",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
+    """Follow machine-learning research from one local reading list.
+
+    \b
+    Example:
+        papertrail fetch                  # pull every source, print what is new
+        papertrail digest --since 7d --format markdown -o week.md
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(db=db, feeds=feeds)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output:
+        from papertrail.app import write_atomic
+
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+def _render(digest: Any, fmt: str, output: Path | None) -> str:
+    from papertrail.digest import render
+
+    color = fmt == "text" and output is None and sys.stdout.isatty()
+    return render(digest, fmt, color=color)
+
+
+@cli.command()
+@click.option("--source", "-s", "only", multiple=True, help="Fetch only this source (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the digest to a file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line, not the digest.")
+@click.pass_context
+def fetch(ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool) -> None:
+    """Fetch every enabled source and print what is new since the previous fetch.
+
+    Progress goes to stderr (on a terminal only); the digest, grouped by
+    domain, goes to stdout and ends with one summary line. Exit code 1 when
+    every source failed, 2 for a bad feeds.yml, 75 when another fetch is
+    running on the same database.
+
+    \b
+    Example:
+        papertrail fetch
+        papertrail fetch --source arxiv-daily --format markdown -o today.md
+    """
+    from papertrail import app
+    from papertrail.fetch import FetchLocked
+
+    paths = _paths(ctx)
+    progress = _Progress() if sys.stderr.isatty() else None
+    try:
+        report, digest = _guard(app.fetch, paths, only=list(only) or None, on_event=progress)
+    except FetchLocked as e:
+        raise Locked(str(e)) from e
+    finally:
+        if progress:
+            progress.close()
+    if quiet:
+        from dataclasses import replace
+
+        digest = replace(digest, entries=[], updates=[])
+    _emit(_render(digest, fmt, output), output)
+    totals = report.totals
+    if totals["sources_failed"] and not totals["sources_ok"]:
+        ctx.exit(EXIT_FAILED)
+
+
+class _Progress:
+    """A rich progress bar on stderr, fed by fetch events."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("fetching"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = None
+
+    def __call__(self, event: str, name: str, info: dict[str, Any]) -> None:
+        if event == "start":
+            self.progress.start()
+            self.task = self.progress.add_task("", total=info["total"])
+        elif event == "source" and self.task is not None:
+            mark = "✓" if info["status"] in ("ok", "not-modified") else "✗"
+            self.progress.update(self.task, advance=1, description=f"{mark} {name}")
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+@cli.command()
+@click.option("--since", default="24h", show_default=True, help="Window start: 24h, 7d, 2w or YYYY-MM-DD.")
+@click.option("--until", default=None, help="Window end (same forms); default now.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.pass_context
+def digest(ctx: click.Context, since: str, until: str | None, fmt: str, output: Path | None) -> None:
+    """Render the entries first seen in a time window, grouped by domain.
+
+    HTML output is a standalone page with all feed text escaped and no
+    scripts, safe to open in a browser.
+
+    \b
+    Example:
+        papertrail digest --since 7d
+        papertrail digest --since 2026-11-01 --format html -o digest.html
+        papertrail digest --format json | jq '.entries[].title'
+    """
+    from papertrail import app
+
+    d = _guard(app.digest, _paths(ctx), since=since, until=until)
+    _emit(_render(d, fmt, output), output)
+
+
+@cli.command()
+@click.pass_context
+def retag(ctx: click.Context) -> None:
+    """Re-apply the domain rules in feeds.yml to every stored entry.
+
+    Run it after editing `domains:`; tags you or a source added are kept.
+
+    \b
+    Example:
+        papertrail retag
+    """
+    from papertrail import app
+
+    n = _guard(app.retag, _paths(ctx))
+    click.echo(f"Re-tagged {n} entries.")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """List sources with their last fetch status.
+
+    \b
+    Example:
+        papertrail sources
+        papertrail sources enable bair
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from papertrail import app
+
+    rows = _guard(app.sources, _paths(ctx))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    _sources_table(rows)
+
+
+def _sources_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col in ("name", "kind", "status", "last fetch", "entries", "note"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        if not r.get("in_config"):
+            status, note = "removed", "no longer in feeds.yml"
+        elif not r.get("enabled"):
+            status, note = "disabled", "enabled: false in feeds.yml"
+        elif r.get("paused"):
+            status = "paused"
+            note = f"{r.get('consecutive_failures')} failures in a row — papertrail sources enable {r['name']}"
+        else:
+            status = r.get("last_status") or "never fetched"
+            note = r.get("last_error") or ""
+        table.add_row(
+            r["name"], r.get("kind") or "", status, (r.get("last_fetch_at") or "—")[:16],
+            str(r.get("entries") or 0), note,
+        )
+    Console(soft_wrap=False).print(table)
+
+
+@sources.command("enable")
+@click.argument("name")
+@click.pass_context
+def sources_enable(ctx: click.Context, name: str) -> None:
+    """Re-enable a source paused after repeated failures.
+
+    \b
+    Example:
+        papertrail sources enable openai-blog
+    """
+    from papertrail import app
+
+    _guard(app.enable_source, _paths(ctx), name)
+    click.echo(f"{name} will be fetched again on the next run.")
+
+
+@cli.command("config")
+@click.pass_context
+def config_cmd(ctx: click.Context) -> None:
+    """Check feeds.yml and show which files papertrail uses.
+
+    \b
+    Example:
+        papertrail config
+        papertrail --feeds my-feeds.yml config
+    """
+    paths = _paths(ctx)
+    cfg = _guard(paths.config)
+    click.echo(f"feeds:    {paths.feeds}")
+    click.echo(f"database: {paths.db}")
+    enabled = sum(1 for s in cfg.sources if s.enabled)
+    click.echo(f"{len(cfg.sources)} sources ({enabled} enabled), {len(cfg.domains)} domains — OK")

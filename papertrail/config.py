@@ -1,0 +1,868 @@
+"""Load and validate ``feeds.yml`` into frozen dataclasses.
+
+The file has three top-level keys::
+
+    sources:    # list of sources to fetch (arXiv API queries, arXiv RSS, feeds)
+    domains:    # mapping domain name -> {categories, keywords, description}
+    settings:   # optional mapping of fetch settings (see `Settings`)
+
+Validation walks the YAML *node* tree (``yaml.compose`` with the safe loader),
+so every problem can name the file, the 1-based line and the dotted key
+(``sources[3].url``, ``domains.vision.keywords[2]``, ``settings.timeout``).
+All problems are collected; `ConfigError` describes the first one in its
+``line`` / ``key`` / ``message`` attributes and lists every one in
+``problems`` (and in ``str(error)``, one per line).
+
+Source kinds are table-driven (`_KINDS` + `_SOURCE_FIELDS`): adding a kind is
+one `_KindSpec` entry, plus a field checker for any new field.
+
+This module must stay cheap to import: no httpx / feedparser / arxiv here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = [
+    "KNOWN_KINDS",
+    "Config",
+    "ConfigError",
+    "DomainRule",
+    "Settings",
+    "Source",
+    "default_feeds_path",
+    "is_arxiv_category",
+    "load_config",
+    "packaged_feeds_path",
+    "parse_config",
+    "user_config_path",
+]
+
+APP_NAME = "papertrail"
+FEEDS_FILENAME = "feeds.yml"
+PACKAGED_FEEDS_FILENAME = "default_feeds.yml"
+
+# arXiv's API terms of use: no more than one request every three seconds.
+ARXIV_MIN_DELAY_SECONDS = 3.0
+# The arXiv API returns at most 2000 results per request.
+ARXIV_MAX_RESULTS = 2000
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ConfigError(Exception):
+    """A problem with a configuration file: where it is and what to do about it.
+
+    ``path``, ``line`` (1-based or None), ``key`` (dotted, e.g. ``sources[3].url``,
+    or None) and ``message`` describe the first problem found; ``problems`` holds
+    every problem (each itself a single-problem `ConfigError`), sorted by line.
+    ``str(error)`` is ``"{path}:{line}: {key}: {message}"`` (missing parts
+    omitted), one line per problem.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        line: int | None = None,
+        key: str | None = None,
+        message: str = "",
+        *,
+        problems: Sequence[ConfigError] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.key = key
+        self.message = message
+        self.problems: tuple[ConfigError, ...] = tuple(problems) if problems else (self,)
+        super().__init__(str(self))
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[ConfigError]) -> ConfigError:
+        """One error for several problems, ordered by line (problems without a line first)."""
+        if not problems:
+            raise ValueError("from_problems() needs at least one problem")
+        ordered = sorted(problems, key=lambda p: p.line or 0)
+        if len(ordered) == 1:
+            return ordered[0]
+        first = ordered[0]
+        return cls(first.path, first.line, first.key, first.message, problems=ordered)
+
+    def location(self) -> str:
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+        return where
+
+    def _one_line(self) -> str:
+        text = self.location() + ": "
+        if self.key:
+            text += f"{self.key}: "
+        return text + self.message
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return self._one_line()
+        return "\n".join(p._one_line() for p in self.problems)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Fetch settings (the optional ``settings:`` mapping)."""
+
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
+    # arXiv terms of use: >= 3 s between API calls. Smaller values are rejected
+    # when arxiv_api_url's host is arxiv.org or a subdomain (allowed for mirrors
+    # and local test servers).
+    arxiv_delay_seconds: float = ARXIV_MIN_DELAY_SECONDS
+    concurrency: int = 32
+    per_host_limit: int = 2
+    timeout: float = 30.0
+    max_body_bytes: int = 20_000_000
+    max_retries: int = 2
+    max_retry_after: float = 120.0
+    # consecutive failed fetches before a source is paused until
+    # `papertrail sources enable NAME`
+    max_failures: int = 5
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of ``sources:``."""
+
+    name: str
+    kind: str  # "arxiv" | "arxiv-rss" | "feed"
+    url: str | None = None
+    categories: tuple[str, ...] = ()
+    query: str | None = None
+    max_results: int | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    line: int = 0  # 1-based line of the source in the file; 0 when built in code
+
+    def fetch_url(self, settings: Settings) -> str | None:
+        """The URL to GET for this source; None for arXiv API sources (see `api_query`)."""
+        if self.kind == "arxiv-rss":
+            if self.url:
+                return self.url
+            return f"{settings.arxiv_rss_url.rstrip('/')}/{'+'.join(self.categories)}"
+        if self.kind == "arxiv":
+            return None
+        return self.url
+
+    def api_query(self) -> str:
+        """The arXiv API ``search_query`` for an ``arxiv`` source.
+
+        A plain ``query`` (no field prefix such as ``ti:``/``abs:``/``all:``, no
+        AND/OR/ANDNOT, no quotes) is searched as an exact phrase in all fields:
+        ``style transfer`` -> ``all:"style transfer"``. Anything else is passed
+        through as arXiv query syntax. Categories are OR-ed and AND-ed with the
+        query: ``(all:"style transfer") AND (cat:cs.CV OR cat:cs.GR)``.
+        """
+        if self.kind != "arxiv":
+            raise ValueError(f"source {self.name!r} is kind {self.kind!r}, not 'arxiv'")
+        query = _arxiv_query_clause(self.query) if self.query else ""
+        cats = " OR ".join(f"cat:{c}" for c in self.categories)
+        if query and cats:
+            return f"({query}) AND ({cats})"
+        return query or cats
+
+
+_ARXIV_QUERY_SYNTAX = re.compile(
+    r'\b(?:ti|au|abs|co|jr|cat|rn|id|all):|\b(?:AND|OR|ANDNOT)\b|["()]'
+)
+
+
+def _arxiv_query_clause(query: str) -> str:
+    query = " ".join(query.split())
+    if _ARXIV_QUERY_SYNTAX.search(query):
+        return query
+    return f'all:"{query}"'
+
+
+@dataclass(frozen=True)
+class DomainRule:
+    """One entry of ``domains:``: arXiv categories and keyword regexes for a domain."""
+
+    name: str
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # regexes, matched case-insensitively
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sources: tuple[Source, ...]
+    domains: tuple[DomainRule, ...]
+    settings: Settings
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def user_config_path() -> Path:
+    """``feeds.yml`` in the user's config directory (it may not exist)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / FEEDS_FILENAME
+
+
+def packaged_feeds_path() -> Path:
+    """The default ``feeds.yml`` shipped inside the package."""
+    return Path(__file__).with_name(PACKAGED_FEEDS_FILENAME)
+
+
+def default_feeds_path(cwd: Path | None = None) -> Path:
+    """``./feeds.yml`` if it exists, else the user config dir's, else the packaged default."""
+    local = Path.cwd() / FEEDS_FILENAME if cwd is None else Path(cwd) / FEEDS_FILENAME
+    if local.is_file():
+        return local
+    user = user_config_path()
+    if user.is_file():
+        return user
+    return packaged_feeds_path()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; raises `ConfigError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            path,
+            message=(
+                "file not found; create it (copy the packaged default_feeds.yml "
+                "as a starting point) or point papertrail at another file"
+            ),
+        ) from None
+    except OSError as exc:
+        raise ConfigError(path, message=f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, line, message="the file is not valid UTF-8; save it as UTF-8"
+        ) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate configuration text (``path`` is only used in messages and `Config.path`)."""
+    path = Path(path)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_syntax_error(path, exc, text) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - reader errors without a mark
+        raise ConfigError(path, message=f"invalid YAML: {exc}") from None
+    return _Checker(path).config(root)
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_syntax_error(path: Path, exc: yaml.MarkedYAMLError, text: str) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "syntax error"
+    message = f"invalid YAML: {problem}"
+    if mark is not None:
+        message += f" (column {mark.column + 1})"
+    if exc.context:
+        message += f", {exc.context}"
+        if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+            message += f" at line {exc.context_mark.line + 1}"
+    lines = text.splitlines()
+    bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    if "\t" in bad_line[: (mark.column + 1) if mark is not None else 0]:
+        message += "; YAML indentation must use spaces, not tabs"
+    else:
+        message += "; check the indentation and quoting around this line"
+    return ConfigError(path, mark.line + 1 if mark is not None else None, None, message)
+
+
+# --------------------------------------------------------------------------- schema tables
+
+
+@dataclass(frozen=True)
+class _KindSpec:
+    """What a source kind accepts beyond the common fields."""
+
+    fields: tuple[str, ...]
+    # each group: at least one of these fields must be set (non-empty)
+    requires_one_of: tuple[tuple[str, ...], ...]
+    missing_hint: str
+
+
+_COMMON_SOURCE_FIELDS = ("name", "kind", "tags", "enabled")
+
+_KINDS: dict[str, _KindSpec] = {
+    "arxiv": _KindSpec(
+        fields=("query", "categories", "max_results"),
+        requires_one_of=(("query", "categories"),),
+        missing_hint="an 'arxiv' source needs a 'query' (e.g. style transfer), 'categories' (e.g. [cs.LG]), or both",
+    ),
+    "arxiv-rss": _KindSpec(
+        fields=("categories", "url"),
+        requires_one_of=(("categories", "url"),),
+        missing_hint="an 'arxiv-rss' source needs 'categories' (e.g. [cs.LG, cs.CV]) or a 'url'",
+    ),
+    "feed": _KindSpec(
+        fields=("url",),
+        requires_one_of=(("url",),),
+        missing_hint="a 'feed' source needs a 'url' (the RSS/Atom feed's http(s) address)",
+    ),
+}
+KNOWN_KINDS = frozenset(_KINDS)
+
+_ALL_SOURCE_FIELDS = tuple(
+    dict.fromkeys(_COMMON_SOURCE_FIELDS + tuple(f for spec in _KINDS.values() for f in spec.fields))
+)
+_DOMAIN_FIELDS = ("categories", "keywords", "description")
+_TOP_LEVEL_KEYS = ("sources", "domains", "settings")
+
+_SOURCE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_DOMAIN_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+
+# arXiv archives; subject classes are two upper-case letters (cs.LG) or, for
+# physics and cond-mat, lower-case words (physics.comp-ph, cond-mat.stat-mech).
+_UPPER_SUBJECT_ARCHIVES = frozenset(
+    {"cs", "math", "stat", "eess", "econ", "q-bio", "q-fin", "astro-ph", "nlin"}
+)
+_LOWER_SUBJECT_ARCHIVES = frozenset({"physics", "cond-mat"})
+_PLAIN_ARCHIVES = frozenset(
+    {"gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nucl-ex", "nucl-th", "quant-ph"}
+)
+_ARCHIVES = _UPPER_SUBJECT_ARCHIVES | _LOWER_SUBJECT_ARCHIVES | _PLAIN_ARCHIVES
+_UPPER_SUBJECT_RE = re.compile(r"[A-Z]{2}\Z")
+_LOWER_SUBJECT_RE = re.compile(r"[a-z]+(?:-[a-z]+)*\Z")
+
+
+def is_arxiv_category(cat: str) -> bool:
+    """True if `cat` looks like an arXiv category (cs.LG, hep-th, astro-ph.CO) or archive (cs)."""
+    return _category_problem(cat) is None
+
+
+def _category_problem(cat: str) -> str | None:
+    """None if `cat` looks like an arXiv category (or a whole archive), else why not."""
+    archive, dot, subject = cat.partition(".")
+    if archive in _ARCHIVES and not dot:
+        return None
+    if archive in _UPPER_SUBJECT_ARCHIVES and _UPPER_SUBJECT_RE.match(subject):
+        return None
+    if archive in _LOWER_SUBJECT_ARCHIVES and _LOWER_SUBJECT_RE.match(subject):
+        return None
+    hint = ""
+    lowered = archive.lower()
+    if lowered in _UPPER_SUBJECT_ARCHIVES and dot and _UPPER_SUBJECT_RE.match(subject.upper()):
+        hint = f" — did you mean '{lowered}.{subject.upper()}'?"
+    elif lowered in _ARCHIVES and lowered != archive:
+        hint = f" — did you mean '{lowered}{dot}{subject}'?"
+    return (
+        f"'{cat}' does not look like an arXiv category (e.g. cs.LG, stat.ML, eess.AS, "
+        f"hep-th, astro-ph.CO){hint}"
+    )
+
+
+# (kind, minimum, minimum is exclusive)
+_SETTINGS_SPEC: dict[str, tuple[str, float | None, bool]] = {
+    "arxiv_api_url": ("url", None, False),
+    "arxiv_rss_url": ("url", None, False),
+    "arxiv_delay_seconds": ("number", 0, False),
+    "concurrency": ("int", 1, False),
+    "per_host_limit": ("int", 1, False),
+    "timeout": ("number", 0, True),
+    "max_body_bytes": ("int", 1, False),
+    "max_retries": ("int", 0, False),
+    "max_retry_after": ("number", 0, False),
+    "max_failures": ("int", 1, False),
+}
+assert set(_SETTINGS_SPEC) == {f.name for f in fields(Settings)}
+
+
+def _suggest(name: str, valid: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def _unknown_key(name: str, valid: Sequence[str]) -> str:
+    hint = _suggest(name, valid)
+    if hint:
+        return f"unknown key '{name}'{hint}"
+    return f"unknown key '{name}'; valid keys: {', '.join(valid)}"
+
+
+# --------------------------------------------------------------------------- checker
+
+_BAD = object()  # a value that failed validation (its problem is already recorded)
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+def _line(node: Node | None) -> int | None:
+    return None if node is None else node.start_mark.line + 1
+
+
+def _is_null(node: Node | None) -> bool:
+    return node is None or (isinstance(node, ScalarNode) and node.tag == _NULL_TAG)
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node.tag == _NULL_TAG:
+        return "empty"
+    if node.tag == _BOOL_TAG:
+        return f"true/false ({node.value!r})"
+    if node.tag in (_INT_TAG, _FLOAT_TAG):
+        return f"the number {node.value}"
+    return f"'{node.value}'"
+
+
+class _Checker:
+    """Walks the composed YAML node tree, collecting problems and building dataclasses."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[ConfigError] = []
+        self._constructor = SafeConstructor()
+
+    # -- reporting
+
+    def error(self, node: Node | None, key: str | None, message: str) -> object:
+        self.problems.append(ConfigError(self.path, _line(node), key, message))
+        return _BAD
+
+    # -- structure
+
+    def items(self, node: MappingNode, key: str | None) -> list[tuple[str, ScalarNode, Node]]:
+        """(name, key node, value node) for each entry; reports odd and duplicate keys."""
+        seen: dict[str, ScalarNode] = {}
+        out = []
+        for knode, vnode in node.value:
+            where = f"{key}." if key else ""
+            if not isinstance(knode, ScalarNode) or _is_null(knode):
+                self.error(knode, key, "keys must be plain names")
+                continue
+            name = str(knode.value)
+            if name == "<<":
+                self.error(
+                    knode, key, "YAML merge keys ('<<') are not supported; write the keys out"
+                )
+                continue
+            if name in seen:
+                self.error(
+                    knode,
+                    where + name,
+                    f"duplicate key '{name}' (first at line {_line(seen[name])}); "
+                    "YAML would silently keep only the last one — remove one",
+                )
+                continue
+            seen[name] = knode
+            out.append((name, knode, vnode))
+        return out
+
+    def mapping(self, node: Node, key: str | None, what: str) -> bool:
+        if isinstance(node, MappingNode):
+            return True
+        self.error(node, key, f"expected {what}, got {_describe(node)}")
+        return False
+
+    # -- scalars
+
+    def string(self, node: Node, key: str, *, allow_empty: bool = False) -> object:
+        if not isinstance(node, ScalarNode):
+            return self.error(node, key, f"expected a string, got {_describe(node)}")
+        if node.tag == _NULL_TAG:
+            if allow_empty:
+                return ""
+            return self.error(node, key, "missing value; expected a string")
+        if node.tag not in (_STR_TAG, _INT_TAG, _FLOAT_TAG):
+            return self.error(node, key, f"expected a string, got {_describe(node)}; quote it")
+        value = str(node.value).strip()
+        if not value and not allow_empty:
+            return self.error(node, key, "empty string")
+        return value
+
+    def boolean(self, node: Node, key: str) -> object:
+        if isinstance(node, ScalarNode) and node.tag == _BOOL_TAG:
+            return self._constructor.construct_object(node)
+        return self.error(node, key, f"expected true or false, got {_describe(node)}")
+
+    def _numeric(self, node: Node, key: str) -> object:
+        if isinstance(node, ScalarNode):
+            if node.tag in (_INT_TAG, _FLOAT_TAG):
+                try:
+                    return self._constructor.construct_object(node)
+                except (ConstructorError, ValueError):
+                    pass
+            elif node.tag == _STR_TAG:
+                text = node.value.strip().replace("_", "")
+                for convert in (int, float):
+                    try:
+                        return convert(text)
+                    except ValueError:
+                        pass
+        return None
+
+    def integer(
+        self, node: Node, key: str, minimum: int | None = None, maximum: int | None = None
+    ) -> object:
+        value = self._numeric(node, key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            return self.error(node, key, f"expected a whole number, got {_describe(node)}")
+        if minimum is not None and value < minimum:
+            return self.error(node, key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            return self.error(node, key, f"must be at most {maximum}, got {value}")
+        return value
+
+    def number(self, node: Node, key: str, minimum: float | None, exclusive: bool) -> object:
+        value = self._numeric(node, key)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return self.error(node, key, f"expected a number, got {_describe(node)}")
+        value = float(value)
+        if minimum is not None:
+            if exclusive and value <= minimum:
+                return self.error(node, key, f"must be greater than {minimum:g}, got {value:g}")
+            if not exclusive and value < minimum:
+                return self.error(node, key, f"must be at least {minimum:g}, got {value:g}")
+        return value
+
+    def url(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if value is _BAD:
+            return _BAD
+        assert isinstance(value, str)
+        if any(ch.isspace() for ch in value):
+            return self.error(node, key, f"'{value}' is not a valid URL: it contains whitespace")
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as exc:
+            return self.error(node, key, f"'{value}' is not a valid URL: {exc}")
+        if parts.scheme.lower() not in ("http", "https"):
+            scheme = f"scheme '{parts.scheme}'" if parts.scheme else "no scheme"
+            return self.error(
+                node, key, f"'{value}' is not an http(s) URL ({scheme}); write https://…"
+            )
+        if not host:
+            return self.error(node, key, f"'{value}' is not a valid URL: it has no host name")
+        return value
+
+    def source_name(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if isinstance(value, str) and not _SOURCE_NAME_RE.match(value):
+            return self.error(
+                node,
+                key,
+                f"source name '{value}' may only use letters, digits, '-', '_' and '.' "
+                "(it is typed on the command line, e.g. `papertrail sources enable NAME`)",
+            )
+        return value
+
+    def kind(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if isinstance(value, str) and value not in KNOWN_KINDS:
+            valid = sorted(KNOWN_KINDS)
+            return self.error(
+                node,
+                key,
+                f"unknown kind '{value}' (valid kinds: {', '.join(valid)}){_suggest(value, valid)}",
+            )
+        return value
+
+    def query(self, node: Node, key: str) -> object:
+        return self.string(node, key)
+
+    def category(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if isinstance(value, str):
+            problem = _category_problem(value)
+            if problem:
+                return self.error(node, key, problem)
+        return value
+
+    def keyword(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if not isinstance(value, str):
+            return value
+        if "\b" in value:
+            return self.error(
+                node,
+                key,
+                f"{value!r} contains a backspace character: in double quotes YAML turns \\b "
+                "into a backspace — write regexes in single quotes, e.g. '\\bGANs?\\b'",
+            )
+        try:
+            # Wrapped as the tagger combines it, so e.g. misplaced global flags are caught.
+            rx = re.compile(f"(?:{value})", re.IGNORECASE)
+        except re.error as exc:
+            return self.error(node, key, f"invalid regular expression '{value}': {exc}")
+        if any(m.end() == m.start() for probe in ("", "a b", "zz q") for m in rx.finditer(probe)):
+            return self.error(
+                node,
+                key,
+                f"regular expression '{value}' matches empty text, so it would match every entry",
+            )
+        return value
+
+    def tag(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if isinstance(value, str) and any(ch.isspace() for ch in value):
+            return self.error(node, key, f"tag '{value}' contains whitespace; use '-' instead")
+        return value
+
+    def string_list(self, node: Node, key: str, item: Callable[[Node, str], object]) -> object:
+        if _is_null(node):
+            return ()
+        if not isinstance(node, SequenceNode):
+            hint = ""
+            if isinstance(node, ScalarNode) and node.tag == _STR_TAG:
+                hint = f"; write a list, e.g. [{node.value}]"
+            return self.error(node, key, f"expected a list of strings, got {_describe(node)}{hint}")
+        values = [item(child, f"{key}[{i}]") for i, child in enumerate(node.value)]
+        if any(v is _BAD for v in values):
+            return _BAD
+        return tuple(dict.fromkeys(values))  # drop repeats, keep order
+
+    # -- sections
+
+    def config(self, root: Node | None) -> Config:
+        sources: tuple[Source, ...] = ()
+        domains: tuple[DomainRule, ...] = ()
+        settings = Settings()
+        if root is None:
+            self.error(
+                None, None, "the file is empty; expected 'sources:', 'domains:' and 'settings:'"
+            )
+        elif self.mapping(
+            root, None, "a mapping with the keys 'sources:', 'domains:', 'settings:'"
+        ):
+            found = {}
+            for name, knode, vnode in self.items(root, None):
+                if name not in _TOP_LEVEL_KEYS:
+                    self.error(knode, name, _unknown_key(name, _TOP_LEVEL_KEYS))
+                    continue
+                found[name] = (knode, vnode)
+            if "sources" not in found:
+                self.error(root, "sources", "missing 'sources:' (the list of feeds to fetch)")
+            else:
+                sources = self.sources(*found["sources"])
+            if "domains" in found:
+                domains = self.domains(found["domains"][1])
+            if "settings" in found:
+                settings = self.settings(found["settings"][1])
+        if self.problems:
+            raise ConfigError.from_problems(self.problems)
+        return Config(path=self.path, sources=sources, domains=domains, settings=settings)
+
+    def sources(self, knode: Node, node: Node) -> tuple[Source, ...]:
+        if _is_null(node):
+            return ()
+        if not isinstance(node, SequenceNode):
+            self.error(
+                node,
+                "sources",
+                f"expected a list of sources ('- name: …' items), got {_describe(node)}",
+            )
+            return ()
+        out: list[Source] = []
+        names: dict[str, tuple[str, int | None]] = {}
+        for index, item in enumerate(node.value):
+            source = self.source(item, f"sources[{index}]")
+            if source is None:
+                continue
+            folded = source.name.casefold()
+            if folded in names:
+                first_name, first_line = names[folded]
+                same = "" if first_name == source.name else f" ('{first_name}')"
+                self.error(
+                    item,
+                    f"sources[{index}].name",
+                    f"duplicate source name '{source.name}' (also used at line {first_line}"
+                    f"{same}); source names must be unique",
+                )
+                continue
+            names[folded] = (source.name, source.line)
+            out.append(source)
+        return tuple(out)
+
+    def source(self, node: Node, key: str) -> Source | None:
+        if not self.mapping(node, key, "a source (a mapping with name, kind, url, …)"):
+            return None
+        assert isinstance(node, MappingNode)
+        entries = self.items(node, key)
+        kind_node = next((v for n, _, v in entries if n == "kind"), None)
+        kind = self.kind(kind_node, f"{key}.kind") if kind_node is not None else _BAD
+        spec = _KINDS.get(kind) if isinstance(kind, str) else None
+        values: dict[str, object] = {}
+        ok = isinstance(kind, str)
+        for name, knode, vnode in entries:
+            field_key = f"{key}.{name}"
+            if name == "kind":
+                continue
+            if name not in _SOURCE_FIELDS:
+                self.error(knode, field_key, _unknown_key(name, _ALL_SOURCE_FIELDS))
+                ok = False
+                continue
+            if spec is not None and name not in _COMMON_SOURCE_FIELDS and name not in spec.fields:
+                used_by = sorted(k for k, s in _KINDS.items() if name in s.fields)
+                self.error(
+                    knode,
+                    field_key,
+                    f"'{name}' is not used by kind '{kind}' (only by: {', '.join(used_by)}); "
+                    f"remove it or change the kind",
+                )
+                ok = False
+                continue
+            value = _SOURCE_FIELDS[name](self, vnode, field_key)
+            if value is _BAD:
+                ok = False
+                continue
+            values[name] = value
+        if "name" not in values and not any(n == "name" for n, _, _ in entries):
+            self.error(node, f"{key}.name", "missing 'name' (a short unique id, e.g. distill)")
+            ok = False
+        if kind_node is None:
+            self.error(
+                node, f"{key}.kind", f"missing 'kind' (one of: {', '.join(sorted(KNOWN_KINDS))})"
+            )
+            ok = False
+        if spec is not None:
+            for group in spec.requires_one_of:
+                if not any(values.get(f) for f in group) and not any(
+                    n in group for n, _, _ in entries if n not in values
+                ):
+                    self.error(node, f"{key}.{group[0]}", f"missing: {spec.missing_hint}")
+                    ok = False
+        if not ok:
+            return None
+        return Source(kind=kind, line=_line(node) or 0, **values)  # type: ignore[arg-type]
+
+    def domains(self, node: Node) -> tuple[DomainRule, ...]:
+        if _is_null(node):
+            return ()
+        if not self.mapping(node, "domains", "a mapping of domain name -> rules"):
+            return ()
+        assert isinstance(node, MappingNode)
+        out = []
+        for name, knode, vnode in self.items(node, "domains"):
+            key = f"domains.{name}"
+            ok = True
+            if not _DOMAIN_NAME_RE.match(name):
+                self.error(
+                    knode,
+                    key,
+                    f"domain name '{name}' must be a lower-case slug (letters, digits, '-'), "
+                    "e.g. reinforcement-learning",
+                )
+                ok = False
+            values: dict[str, object] = {}
+            if not _is_null(vnode):
+                if not self.mapping(
+                    vnode, key, "a mapping with categories / keywords / description"
+                ):
+                    continue
+                assert isinstance(vnode, MappingNode)
+                for field_name, fknode, fvnode in self.items(vnode, key):
+                    field_key = f"{key}.{field_name}"
+                    if field_name not in _DOMAIN_FIELDS:
+                        self.error(fknode, field_key, _unknown_key(field_name, _DOMAIN_FIELDS))
+                        ok = False
+                        continue
+                    if field_name == "categories":
+                        value = self.string_list(fvnode, field_key, self.category)
+                    elif field_name == "keywords":
+                        value = self.string_list(fvnode, field_key, self.keyword)
+                    else:
+                        value = self.string(fvnode, field_key, allow_empty=True)
+                    if value is _BAD:
+                        ok = False
+                        continue
+                    values[field_name] = value
+            if ok:
+                out.append(DomainRule(name=name, **values))  # type: ignore[arg-type]
+        return tuple(out)
+
+    def settings(self, node: Node) -> Settings:
+        if _is_null(node):
+            return Settings()
+        if not self.mapping(node, "settings", "a mapping of setting: value"):
+            return Settings()
+        assert isinstance(node, MappingNode)
+        values: dict[str, object] = {}
+        nodes: dict[str, Node] = {}
+        for name, knode, vnode in self.items(node, "settings"):
+            key = f"settings.{name}"
+            if name not in _SETTINGS_SPEC:
+                self.error(knode, key, _unknown_key(name, list(_SETTINGS_SPEC)))
+                continue
+            kind, minimum, exclusive = _SETTINGS_SPEC[name]
+            if kind == "url":
+                value = self.url(vnode, key)
+            elif kind == "int":
+                value = self.integer(vnode, key, int(minimum) if minimum is not None else None)
+            else:
+                value = self.number(vnode, key, minimum, exclusive)
+            if value is not _BAD:
+                values[name] = value
+                nodes[name] = vnode
+        settings = Settings(**values)  # type: ignore[arg-type]
+        host = (urlsplit(settings.arxiv_api_url).hostname or "").lower()
+        if (
+            host == "arxiv.org" or host.endswith(".arxiv.org")
+        ) and settings.arxiv_delay_seconds < ARXIV_MIN_DELAY_SECONDS:
+            self.error(
+                nodes.get("arxiv_delay_seconds"),
+                "settings.arxiv_delay_seconds",
+                f"{settings.arxiv_delay_seconds:g} s is too short for {host}: arXiv's API terms "
+                f"of use ask for at least {ARXIV_MIN_DELAY_SECONDS:g} s between requests; use "
+                f"{ARXIV_MIN_DELAY_SECONDS:g} or more (shorter delays are only allowed when "
+                "arxiv_api_url points at a mirror or a local test server)",
+            )
+        return settings
+
+
+# Field name -> checker. Adding a source field: add it to `Source`, here, and to
+# the `_KindSpec.fields` of the kinds that use it.
+_SOURCE_FIELDS: dict[str, Callable[[_Checker, Node, str], object]] = {
+    "name": _Checker.source_name,
+    "kind": _Checker.kind,
+    "url": _Checker.url,
+    "categories": lambda c, n, k: c.string_list(n, k, c.category),
+    "query": _Checker.query,
+    "max_results": lambda c, n, k: c.integer(n, k, 1, ARXIV_MAX_RESULTS),
+    "tags": lambda c, n, k: c.string_list(n, k, c.tag),
+    "enabled": _Checker.boolean,
+}
+assert set(_ALL_SOURCE_FIELDS) == set(_SOURCE_FIELDS)

@@ -1,0 +1,532 @@
+"""Render the daily digest: data in, string out.
+
+`db` builds a `Digest` (entries already sorted within each domain, most
+discussed first); `render` turns it into text for the terminal, Markdown,
+a standalone HTML page, or JSON. Nothing here does I/O.
+
+Every piece of feed text is untrusted. The text format strips control
+characters (no terminal escape injection), Markdown escapes its markup
+characters and `<`, and HTML goes through `html.escape` with links only for
+http(s) URLs under a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from rich.cells import cell_len, chop_cells
+from rich.color import ColorSystem
+from rich.style import Style
+
+FORMATS = ("text", "markdown", "html", "json")
+FALLBACK_DOMAIN = "ml-general"
+ARXIV_ABS = "https://arxiv.org/abs/"
+ARXIV_PDF = "https://arxiv.org/pdf/"
+MAX_AUTHORS = 3
+SUMMARY_CHARS = 300
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+@dataclass
+class FetchSummary:
+    sources_ok: int
+    sources_failed: int
+    sources_not_modified: int = 0
+    sources_skipped: int = 0
+    new_papers: int = 0
+    new_posts: int = 0
+    updated_versions: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (source name, error sentence)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (source name, warning)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (source name, new permanent URL)
+
+
+@dataclass
+class Digest:
+    title: str
+    generated_at: str  # ISO 8601 UTC
+    since: str | None  # window start; None = "since the previous fetch"
+    until: str | None
+    domain_order: list[str]
+    entries: list[dict[str, Any]]  # sorted within domains by the caller
+    updates: list[dict[str, Any]] = field(default_factory=list)  # entry dicts + "previous_version"
+    summary: FetchSummary | None = None
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def _primary_domain(entry: dict[str, Any]) -> str:
+    domains = entry.get("domains") or []
+    return str(domains[0]) if domains else FALLBACK_DOMAIN
+
+
+def group_by_domain(digest: Digest) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each entry once, under its first domain; groups in `domain_order`, unknown
+    domains after it alphabetically, empty groups omitted; papers before posts."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    seen: set[Any] = set()
+    for entry in digest.entries:
+        key = entry.get("id")
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        groups.setdefault(_primary_domain(entry), []).append(entry)
+    known = [d for d in dict.fromkeys(digest.domain_order) if d in groups]
+    unknown = sorted(d for d in groups if d not in known)
+    return [(d, sorted(groups[d], key=lambda e: e.get("kind") != "paper")) for d in known + unknown]
+
+
+# ---------------------------------------------------------------- shared helpers
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(value: Any) -> str:
+    """Feed text as one safe line: no control/bidi characters, whitespace collapsed."""
+    if value is None:
+        return ""
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _authors(entry: dict[str, Any]) -> str:
+    names = [_clean(a) for a in entry.get("authors") or []]
+    shown = ", ".join(names[:MAX_AUTHORS])
+    return f"{shown} et al." if len(names) > MAX_AUTHORS else shown
+
+
+def _shorten(text: Any, limit: int = SUMMARY_CHARS) -> str:
+    text = _clean(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def _safe_url(url: Any) -> str | None:
+    """The URL when it is an absolute http(s) URL, else None (never link it)."""
+    text = _clean(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return text
+    return None
+
+
+def _arxiv_links(entry: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(label, abs URL, pdf URL) for an entry with an arXiv id."""
+    arxiv_id = _clean(entry.get("arxiv_id"))
+    if not arxiv_id:
+        return None
+    path = quote(arxiv_id, safe="/.")
+    version = entry.get("version")
+    label = f"arXiv:{arxiv_id}" + (f" v{version}" if version else "")
+    return label, ARXIV_ABS + path, ARXIV_PDF + path
+
+
+def _link(entry: dict[str, Any]) -> str | None:
+    """Where the entry's title should point: its URL, else its arXiv abs page."""
+    url = _safe_url(entry.get("url"))
+    if url:
+        return url
+    links = _arxiv_links(entry)
+    return links[1] if links else None
+
+
+def _counts(entries: list[dict[str, Any]]) -> str:
+    papers = sum(1 for e in entries if e.get("kind") == "paper")
+    parts = []
+    if papers:
+        parts.append(_plural(papers, "paper"))
+    if len(entries) - papers:
+        parts.append(_plural(len(entries) - papers, "post"))
+    return ", ".join(parts)
+
+
+def _mentions(entry: dict[str, Any]) -> str:
+    n = int(entry.get("mentioned_by") or 0)
+    return f"mentioned by {n} sources" if n >= 2 else ""
+
+
+def _window(digest: Digest) -> str:
+    since, until = _clean(digest.since), _clean(digest.until)
+    if since and until:
+        return f"{since} → {until}"
+    if since:
+        return f"since {since}"
+    if until:
+        return f"until {until}"
+    return "since the previous fetch"
+
+
+def _nothing_new(digest: Digest) -> str:
+    since, until = _clean(digest.since), _clean(digest.until)
+    if since and until:
+        return f"No entries between {since} and {until}."
+    if since:
+        return f"No entries since {since}."
+    if until:
+        return f"No entries until {until}."
+    return "Nothing new since the last fetch."
+
+
+def _version_change(entry: dict[str, Any]) -> str:
+    prev, new = entry.get("previous_version"), entry.get("version")
+    return f"v{prev or '?'} → v{new or '?'}"
+
+
+def _summary_line(s: FetchSummary) -> str:
+    sources = f"{_plural(s.sources_ok, 'source')} ok, {s.sources_failed} failed"
+    if s.sources_not_modified:
+        sources += f", {s.sources_not_modified} not modified"
+    if s.sources_skipped:
+        sources += f", {s.sources_skipped} skipped"
+    return " · ".join(
+        [
+            sources,
+            _plural(s.new_papers, "new paper"),
+            _plural(s.new_posts, "new post"),
+            _plural(s.updated_versions, "updated version"),
+        ]
+    )
+
+
+def _summary_notes(s: FetchSummary) -> list[tuple[str, str]]:
+    """(kind, sentence) per failure, warning and moved source; kind is failed|warning|moved."""
+    notes = [("failed", f"{_clean(n)}: {_clean(e)}") for n, e in s.failures]
+    notes += [("warning", f"{_clean(n)}: {_clean(w)}") for n, w in s.warnings]
+    notes += [
+        ("moved", f"{_clean(n)} moved permanently to {_clean(u)} — update its url in feeds.yml")
+        for n, u in s.moved
+    ]
+    return notes
+
+
+_NOTE_MARK = {"failed": "✗", "warning": "!", "moved": "→"}
+
+
+# ---------------------------------------------------------------- text
+
+
+@dataclass
+class _Line:
+    text: str
+    style: str = ""
+    indent: int = 0  # continuation indent; the mark sits in the first line's indent
+    mark: str = ""
+    wrap: bool = True
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap by terminal cells; words wider than a line (CJK titles) are chopped."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if cell_len(candidate) <= width:
+            current = candidate
+        elif cell_len(word) <= width:
+            lines.append(current)
+            current = word
+        else:
+            if current:
+                lines.append(current)
+            *full, current = chop_cells(word, width)
+            lines.extend(full)
+    lines.append(current)
+    return lines
+
+
+def _emit(lines: list[_Line], *, color: bool, width: int) -> str:
+    out: list[str] = []
+    for line in lines:
+        first = " " * max(line.indent - cell_len(line.mark), 0) + line.mark
+        rest = " " * line.indent
+        body = line.text
+        parts = _wrap(body, max(width - line.indent, 20)) if line.wrap and body else [body]
+        for i, part in enumerate(parts):
+            if color and line.style and part:
+                part = Style.parse(line.style).render(part, color_system=ColorSystem.STANDARD)
+            out.append(((first if i == 0 else rest) + part).rstrip(" "))
+    return "\n".join(out) + "\n"
+
+
+def _text_entry(entry: dict[str, Any], *, update: bool = False) -> list[_Line]:
+    title = _clean(entry.get("title")) or "(untitled)"
+    lines: list[_Line] = []
+    if entry.get("kind") == "post" and not update:
+        sources = ", ".join(_clean(s) for s in entry.get("sources") or [])
+        head = f"[{sources}] {title}" if sources else title
+        lines.append(_Line(head, "bold", 4, "• "))
+        if entry.get("url"):
+            lines.append(_Line(_clean(entry.get("url")), "blue", 4, wrap=False))
+    else:
+        if update:
+            title = f"{title}  ({_version_change(entry)})"
+        lines.append(_Line(title, "bold", 4, "• "))
+        if authors := _authors(entry):
+            lines.append(_Line(authors, "", 4))
+        if links := _arxiv_links(entry):
+            lines.append(_Line(f"{links[0]}  {links[1]}", "blue", 4, wrap=False))
+        elif entry.get("url"):
+            lines.append(_Line(_clean(entry.get("url")), "blue", 4, wrap=False))
+        if categories := ", ".join(_clean(c) for c in entry.get("categories") or []):
+            lines.append(_Line(categories, "dim", 4))
+    if mentions := _mentions(entry):
+        lines.append(_Line(mentions, "yellow", 4))
+    return lines
+
+
+def _heading(text: str, rule: str, style: str, width: int) -> list[_Line]:
+    return [_Line(text, style), _Line(rule * min(cell_len(text), width), style, wrap=False)]
+
+
+def _render_text(digest: Digest, *, color: bool, width: int) -> str:
+    width = max(width, 40)
+    lines = _heading(_clean(digest.title), "═", "bold", width)
+    lines.append(_Line(f"Generated {_clean(digest.generated_at)} · {_window(digest)}", "dim"))
+    groups = group_by_domain(digest)
+    if not groups:
+        lines += [_Line(""), _Line(_nothing_new(digest))]
+    for domain, entries in groups:
+        lines.append(_Line(""))
+        lines += _heading(f"{_clean(domain)} — {_counts(entries)}", "─", "bold cyan", width)
+        for entry in entries:
+            lines += _text_entry(entry)
+    if digest.updates:
+        lines.append(_Line(""))
+        lines += _heading("Updated versions of starred papers", "─", "bold cyan", width)
+        for entry in digest.updates:
+            lines += _text_entry(entry, update=True)
+    if digest.summary:
+        lines += [_Line(""), _Line(_summary_line(digest.summary), "bold")]
+        styles = {"failed": "red", "warning": "yellow", "moved": "yellow"}
+        for kind, note in _summary_notes(digest.summary):
+            lines.append(_Line(note, styles[kind], 4, _NOTE_MARK[kind] + " "))
+    return _emit(lines, color=color, width=width)
+
+
+# ---------------------------------------------------------------- markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|~$])")
+_MD_LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+
+
+def _md(value: Any) -> str:
+    """Feed text as inert Markdown: markup characters backslash-escaped, `&<>` as entities."""
+    text = _clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
+
+
+def _md_url(url: str) -> str:
+    for char, code in (("\\", "%5C"), ("<", "%3C"), (">", "%3E"), (" ", "%20")):
+        url = url.replace(char, code)
+    return f"<{url}>"
+
+
+def _md_link(text: str, url: str | None) -> str:
+    return f"[{text}]({_md_url(url)})" if url else text
+
+
+def _md_entry(entry: dict[str, Any], *, update: bool = False) -> str:
+    title = _md_link(f"**{_md(entry.get('title')) or '(untitled)'}**", _link(entry))
+    parts: list[str] = []
+    if entry.get("kind") == "post" and not update:
+        sources = ", ".join(_md(s) for s in entry.get("sources") or [])
+        head = f"\\[{sources}\\] {title}" if sources else title
+    else:
+        head = f"{title} ({_version_change(entry)})" if update else title
+        if authors := _authors(entry):
+            parts.append(_md(authors))
+        if links := _arxiv_links(entry):
+            parts.append(f"{_md_link(_md(links[0]), links[1])} ([pdf]({_md_url(links[2])}))")
+        if categories := ", ".join(_md(c) for c in entry.get("categories") or []):
+            parts.append(categories)
+    if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
+        parts.append(f"link not shown: {_md(entry.get('url'))}")
+    if mentions := _mentions(entry):
+        parts.append(f"*{mentions}*")
+    return "- " + " — ".join([head, *parts])
+
+
+def _render_markdown(digest: Digest) -> str:
+    out = [
+        f"# {_md(digest.title)}",
+        "",
+        f"*Generated {_md(digest.generated_at)} · {_md(_window(digest))}*",
+    ]
+    groups = group_by_domain(digest)
+    if not groups:
+        out += ["", _md(_nothing_new(digest))]
+    for domain, entries in groups:
+        out += ["", f"## {_md(domain)} ({_counts(entries)})", ""]
+        out += [_md_entry(e) for e in entries]
+    if digest.updates:
+        out += ["", "## Updated versions of starred papers", ""]
+        out += [_md_entry(e, update=True) for e in digest.updates]
+    if digest.summary:
+        out += ["", "## Fetch summary", "", _md(_summary_line(digest.summary))]
+        notes = _summary_notes(digest.summary)
+        if notes:
+            out += [""] + [f"- {_NOTE_MARK[kind]} {_md(note)}" for kind, note in notes]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- html
+
+_CSS = """
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; margin-top: 2rem; }
+.meta, .authors, .cats { color: #666; font-size: 0.9em; }
+li { margin: 0.6rem 0; } .source { color: #666; } .mentions { color: #a60; }
+details { font-size: 0.9em; color: #444; } .failed { color: #b00; } .moved, .warning { color: #a60; }
+""".strip()
+
+
+def _h(value: Any) -> str:
+    return html.escape(_clean(value), quote=True)
+
+
+def _a(text_html: str, url: str | None) -> str:
+    """A link when `url` is a safe http(s) URL; `text_html` must already be escaped."""
+    if not url:
+        return text_html
+    href = html.escape(url, quote=True)
+    return f'<a href="{href}" rel="noopener noreferrer">{text_html}</a>'
+
+
+def _span(cls: str, content_html: str) -> str:
+    return f'<span class="{cls}">{content_html}</span>' if content_html else ""
+
+
+def _html_entry(entry: dict[str, Any], *, update: bool = False) -> str:
+    is_post = entry.get("kind") == "post" and not update
+    title = _a(f"<strong>{_h(entry.get('title')) or '(untitled)'}</strong>", _link(entry))
+    parts: list[str] = []
+    if is_post:
+        sources = ", ".join(_h(s) for s in entry.get("sources") or [])
+        parts.append((_span("source", f"[{sources}]") + " " + title).strip())
+    else:
+        parts.append(title + (f" ({_h(_version_change(entry))})" if update else ""))
+        parts.append(_span("authors", _h(_authors(entry))))
+        if links := _arxiv_links(entry):
+            arxiv = f"{_a(_h(links[0]), links[1])} · {_a('pdf', links[2])}"
+            parts.append(_span("arxiv", arxiv))
+        parts.append(_span("cats", ", ".join(_h(c) for c in entry.get("categories") or [])))
+    if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
+        parts.append(_span("meta", f"link not shown: {_h(entry.get('url'))}"))
+    parts.append(_span("mentions", _h(_mentions(entry))))
+    body = "<br>\n".join(p for p in parts if p)
+    if summary := _shorten(entry.get("summary")):
+        label = "Abstract" if not is_post else "Summary"
+        body += f"\n<details><summary>{label}</summary><p>{html.escape(summary)}</p></details>"
+    return f'<li class="{"post" if is_post else "paper"}">{body}</li>'
+
+
+def _render_html(digest: Digest) -> str:
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP, quote=True)}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_h(digest.title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{_h(digest.title)}</h1>",
+        f'<p class="meta">Generated {_h(digest.generated_at)} · {_h(_window(digest))}</p>',
+    ]
+    groups = group_by_domain(digest)
+    if not groups:
+        out.append(f"<p>{_h(_nothing_new(digest))}</p>")
+    for domain, entries in groups:
+        out.append(f"<section>\n<h2>{_h(domain)} <small>({_counts(entries)})</small></h2>\n<ul>")
+        out += [_html_entry(e) for e in entries]
+        out.append("</ul>\n</section>")
+    if digest.updates:
+        out.append("<section>\n<h2>Updated versions of starred papers</h2>\n<ul>")
+        out += [_html_entry(e, update=True) for e in digest.updates]
+        out.append("</ul>\n</section>")
+    if digest.summary:
+        out.append(f"<footer>\n<p><strong>{_h(_summary_line(digest.summary))}</strong></p>")
+        notes = _summary_notes(digest.summary)
+        if notes:
+            out.append("<ul>")
+            out += [f'<li class="{k}">{_NOTE_MARK[k]} {_h(n)}</li>' for k, n in notes]
+            out.append("</ul>")
+        out.append("</footer>")
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- json
+
+_JSON_KEYS = (
+    "id",
+    "kind",
+    "title",
+    "url",
+    "arxiv_id",
+    "version",
+    "domains",
+    "sources",
+    "first_seen",
+)
+
+
+def _json_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**dict.fromkeys(_JSON_KEYS), **entry}
+
+
+def _render_json(digest: Digest) -> str:
+    groups = group_by_domain(digest)
+    data = {
+        "title": digest.title,
+        "generated_at": digest.generated_at,
+        "since": digest.since,
+        "until": digest.until,
+        "entries": [_json_entry(e) for _, entries in groups for e in entries],
+        "updates": [_json_entry(e) for e in digest.updates],
+        "summary": dataclasses.asdict(digest.summary) if digest.summary else None,
+        "groups": [{"domain": d, "count": len(entries)} for d, entries in groups],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def render(digest: Digest, fmt: str, *, color: bool = False, width: int = 100) -> str:
+    """The digest as `fmt` (one of FORMATS). `color` and `width` apply to "text" only.
+
+    The result ends with a newline.
+    """
+    if fmt == "text":
+        return _render_text(digest, color=color, width=width)
+    if fmt == "markdown":
+        return _render_markdown(digest)
+    if fmt == "html":
+        return _render_html(digest)
+    if fmt == "json":
+        return _render_json(digest)
+    raise ValueError(f"unknown digest format {fmt!r}; choose one of {', '.join(FORMATS)}")

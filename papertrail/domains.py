@@ -1,0 +1,362 @@
+r"""Domain tagging: which domains (vision, generative, language, …) an entry belongs to.
+
+The rules are the ``domains:`` section of feeds.yml (`config.DomainRule`): per
+domain, arXiv categories and keyword regexes (matched case-insensitively).
+
+How an entry is tagged (`DomainTagger.tag`):
+
+1. **Categories first.** Each of the entry's categories that a rule lists gives
+   that rule's domain: the primary category first, then the other categories in
+   order. A rule may also list a whole archive (``eess``), which covers its
+   subject classes (``eess.AS``, ``eess.IV``, …) unless one of those is listed
+   itself. A category listed by several rules gives all their domains.
+2. **Keywords refine.** Then, in rule order, every domain not yet found whose
+   keywords match is added:
+
+   * a match in the **title** always counts (titles are short and deliberate);
+   * in the **summary** (abstract, post text) the domain's keywords must match
+     at least `SUMMARY_MIN_MATCHES` (2) times, in separate places. Abstracts
+     mention neighbouring fields in passing ("unlike GANs, …", "as in
+     reinforcement learning"); one mention is weak evidence, two are not.
+     Only the first `SUMMARY_MAX_CHARS` characters are searched: arXiv
+     abstracts are shorter, and a full blog post would mostly add noise
+     (and time: this runs on every entry).
+   * Categories that no rule lists and that are not arXiv categories (feed
+     labels such as "Computer Vision" on a blog post) are matched like the
+     title: they are the author's own labels.
+
+3. **General last.** `GENERAL` ("ml-general") is kept only when nothing more
+   specific applies: it is dropped as soon as any other domain was found, and
+   an entry with no domain at all gets ``["ml-general"]``.
+
+The result is ordered (primary category's domain, other category domains, then
+keyword domains in rule order) and has no duplicates.
+
+Everything is precompiled in ``__init__``: one regex per domain (the
+alternation of its keywords) and a category -> domains dict.
+
+Speed: Python's ``re`` has no fast scan for a case-insensitive alternation
+that starts with ``\b``; searching eight such regexes through an abstract costs
+about half a millisecond, far too much for tens of thousands of entries. So
+each domain also gets a *prefilter* derived from its keywords' literal text:
+the words any match must contain (``\bgenerative adversarial\b`` needs the
+words "generative" and "adversarial"; ``\bGANs?\b`` the word "gan" or
+"gans"). A text's words are collected once into a set, and a domain's regex is
+searched only when the words of one of its keyword spellings are all there.
+The prefilter only skips searches that cannot match, so the result is exactly
+that of the plain regexes (for keywords whose literal text is ASCII); a keyword
+that cannot be analysed (``\w+``) just turns the prefilter off for its domain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+try:  # Python 3.11+
+    from re import _constants as _sre_c
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre_c  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+from papertrail.config import is_arxiv_category
+
+if TYPE_CHECKING:
+    from papertrail.config import DomainRule
+    from papertrail.models import Record
+
+__all__ = ["GENERAL", "SUMMARY_MAX_CHARS", "SUMMARY_MIN_MATCHES", "DomainTagger"]
+
+GENERAL = "ml-general"
+SUMMARY_MIN_MATCHES = 2
+SUMMARY_MAX_CHARS = 4000
+
+
+class DomainTagger:
+    """Tags records with domains according to a sequence of `DomainRule`s."""
+
+    __slots__ = ("_by_category", "_keywords", "domains")
+
+    def __init__(self, rules: Sequence[DomainRule]) -> None:
+        by_category: dict[str, list[str]] = {}
+        keywords: list[tuple[str, re.Pattern[str], _Prefilter]] = []
+        for rule in rules:
+            for category in rule.categories:
+                names = by_category.setdefault(category, [])
+                if rule.name not in names:
+                    names.append(rule.name)
+            if rule.keywords:
+                pattern = "|".join(f"(?:{k})" for k in rule.keywords)
+                rx = re.compile(pattern, re.IGNORECASE)
+                keywords.append((rule.name, rx, _Prefilter.for_keywords(rule.keywords)))
+        self._by_category: dict[str, tuple[str, ...]] = {
+            c: tuple(names) for c, names in by_category.items()
+        }
+        self._keywords = tuple(keywords)
+        self.domains: tuple[str, ...] = tuple(dict.fromkeys(r.name for r in rules))
+
+    def tag(self, record: Record) -> list[str]:
+        """Domains for a `Record` (see the module docstring)."""
+        return self.tag_fields(
+            record.title, record.summary, record.categories, record.primary_category
+        )
+
+    def tag_fields(
+        self,
+        title: str | None,
+        summary: str | None = "",
+        categories: Iterable[str] = (),
+        primary_category: str | None = None,
+    ) -> list[str]:
+        """Domains for an entry given its fields (see the module docstring)."""
+        found: list[str] = []
+        labels: list[str] = []
+        by_category = self._by_category
+
+        ordered = list(categories)
+        if primary_category:
+            ordered = [primary_category, *(c for c in ordered if c != primary_category)]
+        for category in ordered:
+            names = by_category.get(category)
+            if names is None and "." in category:
+                names = by_category.get(category.partition(".")[0])
+            if names is None:
+                if not is_arxiv_category(category):
+                    labels.append(category)
+                continue
+            for name in names:
+                if name not in found:
+                    found.append(name)
+
+        if self._keywords:
+            head = title or ""
+            if labels:
+                head = "\n".join([head, *labels])
+            body = (summary or "")[:SUMMARY_MAX_CHARS]
+            head_folded = head.casefold()
+            head_words = _words(head_folded)
+            body_folded = body.casefold()
+            body_words = _words(body_folded) if body else frozenset()
+            for name, rx, prefilter in self._keywords:
+                if name in found:
+                    continue
+                if (prefilter.may_match(head_words, head_folded) and rx.search(head)) or (
+                    body
+                    and prefilter.may_match(body_words, body_folded)
+                    and _matches_at_least(rx, body, SUMMARY_MIN_MATCHES)
+                ):
+                    found.append(name)
+
+        specific = [name for name in found if name != GENERAL]
+        return specific or [GENERAL]
+
+
+def _matches_at_least(rx: re.Pattern[str], text: str, count: int) -> bool:
+    pos = 0
+    for _ in range(count):
+        m = rx.search(text, pos)
+        if m is None:
+            return False
+        pos = max(m.end(), m.start() + 1)
+    return True
+
+
+# --------------------------------------------------------------------------- prefilter
+
+# ASCII characters that are not regex word characters (\w), mapped to spaces,
+# so that for ASCII text `text.translate(...).split()` == re.findall(r"\w+", text).
+_ASCII_NON_WORD = {i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")}
+_WORD_RE = re.compile(r"\w+")
+
+
+def _words(folded: str) -> frozenset[str] | set[str]:
+    r"""The set of regex words (maximal \w runs) of case-folded text."""
+    if folded.isascii():
+        return set(folded.translate(_ASCII_NON_WORD).split())
+    return set(_WORD_RE.findall(folded))
+
+
+# Frequent words make poor index keys; any other word of a spelling is preferred.
+_COMMON_WORDS = frozenset(
+    """a an and based data deep for from function functions image images in inference
+    language learning model modeling modelling models multi network networks neural of on
+    prediction process processes processing representation self series system systems text
+    the time to transformer transformers understanding video with""".split()  # noqa: SIM905
+)
+
+
+class _Prefilter:
+    r"""A necessary condition for a domain regex to match, checked on a text's words.
+
+    Each keyword is expanded into spellings (see `_spelling_requirements`); a
+    spelling needs a set of complete words and a few fragments (substrings).
+    Spellings are indexed by one of their words (the key), so most texts are
+    rejected by one set intersection. ``always``: some keyword could not be
+    analysed, so the regex is always searched.
+    """
+
+    __slots__ = ("always", "by_key", "keys", "unkeyed")
+
+    def __init__(self) -> None:
+        self.always = False
+        self.by_key: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
+        self.unkeyed: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        self.keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_keywords(cls, keywords: Iterable[str]) -> _Prefilter:
+        prefilter = cls()
+        for keyword in keywords:
+            requirements = _spelling_requirements(keyword)
+            if requirements is None:
+                prefilter.always = True
+                return prefilter
+            for words, fragments in requirements:
+                requirement = (words, fragments)
+                if words:
+                    key = max(words, key=lambda w: (w not in _COMMON_WORDS, len(w), w))
+                    group = prefilter.by_key.setdefault(key, [])
+                    if requirement not in group:
+                        group.append(requirement)
+                elif requirement not in prefilter.unkeyed:
+                    prefilter.unkeyed.append(requirement)
+        prefilter.keys = frozenset(prefilter.by_key)
+        return prefilter
+
+    def may_match(self, words: frozenset[str] | set[str], folded: str) -> bool:
+        if self.always:
+            return True
+        for key in self.keys.intersection(words):
+            for needed, fragments in self.by_key[key]:
+                if needed <= words and all(f in folded for f in fragments):
+                    return True
+        return any(
+            needed <= words and all(f in folded for f in fragments)
+            for needed, fragments in self.unkeyed
+        )
+
+
+_BOUNDARY = "\x00"  # a zero-width word boundary in an expansion
+_GAP = "\x01"  # unknown text (possibly empty) in an expansion
+_MAX_EXPANSIONS = 256
+_TOKEN_RE = re.compile(r"[a-z0-9_]+")
+
+
+class _Unanalysable(Exception):
+    pass
+
+
+def _op(name: str) -> object:
+    return getattr(_sre_c, name, object())  # missing in older Pythons: matches nothing
+
+
+_LITERAL, _IN, _AT, _BRANCH, _SUBPATTERN = (
+    _op("LITERAL"),
+    _op("IN"),
+    _op("AT"),
+    _op("BRANCH"),
+    _op("SUBPATTERN"),
+)
+_ATOMIC_GROUP = _op("ATOMIC_GROUP")
+_REPEATS = (_op("MAX_REPEAT"), _op("MIN_REPEAT"), _op("POSSESSIVE_REPEAT"))
+_ASSERTS = (_op("ASSERT"), _op("ASSERT_NOT"))
+_RANGE = _op("RANGE")
+_BOUNDARY_ATS = (
+    _op("AT_BOUNDARY"),
+    _op("AT_BEGINNING"),
+    _op("AT_BEGINNING_STRING"),
+    _op("AT_END"),
+    _op("AT_END_STRING"),
+)
+
+
+def _spelling_requirements(
+    keyword: str,
+) -> list[tuple[frozenset[str], tuple[str, ...]]] | None:
+    r"""What a match of `keyword` must contain, for each of its literal spellings.
+
+    The regex is expanded into its literal spellings, with a gap for anything
+    that is not a short literal (``\bGANs?\b`` -> ``⟨b⟩gan⟨b⟩``, ``⟨b⟩gans⟨b⟩``;
+    ``\d+ layers`` -> ``⟨gap⟩ layers``). A word bounded on both sides (by a
+    boundary or a non-word character) must occur as a complete word; one next
+    to a gap or at an open end only as a fragment. Returns (words, fragments)
+    per spelling; None when some spelling has no literal text at all.
+    """
+    try:
+        parsed = _sre_parse.parse(keyword, re.IGNORECASE)
+        spellings = _expand(list(parsed), [""])
+    except (_Unanalysable, re.error, RecursionError):
+        return None
+    out = []
+    for spelling in spellings:
+        words: set[str] = set()
+        fragments: set[str] = set()
+        for m in _TOKEN_RE.finditer(spelling):
+            left_closed = m.start() > 0 and spelling[m.start() - 1] != _GAP
+            right_closed = m.end() < len(spelling) and spelling[m.end()] != _GAP
+            (words if left_closed and right_closed else fragments).add(m.group())
+        if not words and not fragments:
+            return None
+        out.append((frozenset(words), tuple(sorted(fragments, key=len, reverse=True))))
+    return out
+
+
+def _expand(items: list, prefixes: list[str]) -> list[str]:
+    for op, av in items:
+        prefixes = _expand_item(op, av, prefixes)
+        if len(prefixes) > _MAX_EXPANSIONS:
+            raise _Unanalysable
+    return prefixes
+
+
+def _expand_item(op: object, av: object, prefixes: list[str]) -> list[str]:
+    if op is _LITERAL:
+        ch = chr(av)  # type: ignore[arg-type]
+        if not ch.isascii():
+            return [p + _GAP for p in prefixes]
+        return [p + ch.lower() for p in prefixes]
+    if op is _IN:
+        chars = _small_class(av)  # type: ignore[arg-type]
+        if chars is None:
+            return [p + _GAP for p in prefixes]
+        return [p + c for p in prefixes for c in chars]
+    if op is _AT:
+        if av in _BOUNDARY_ATS:
+            return [p + _BOUNDARY for p in prefixes]
+        return [p + _GAP for p in prefixes]
+    if op is _BRANCH:
+        out: list[str] = []
+        for alternative in av[1]:  # type: ignore[index]
+            out += _expand(list(alternative), prefixes)
+        return out
+    if op is _SUBPATTERN:
+        return _expand(list(av[-1]), prefixes)  # type: ignore[index]
+    if op is _ATOMIC_GROUP:
+        return _expand(list(av), prefixes)  # type: ignore[arg-type]
+    if op in _REPEATS:
+        low, high, sub = av  # type: ignore[misc]
+        if low == 0 and high != 1:
+            return [p + _GAP for p in prefixes]
+        once = _expand(list(sub), prefixes)
+        if high != 1:  # more repeats may follow
+            once = [p + _GAP for p in once]
+        return once if low >= 1 else prefixes + once
+    if op in _ASSERTS:
+        return prefixes  # zero-width, only restricts where a match is
+    return [p + _GAP for p in prefixes]
+
+
+def _small_class(items: list) -> list[str] | None:
+    chars: list[str] = []
+    for op, av in items:
+        if op is _LITERAL:
+            chars.append(chr(av))
+        elif op is _RANGE and av[1] - av[0] < 4:
+            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
+        else:
+            return None
+    if not all(c.isascii() for c in chars):
+        return None
+    return list(dict.fromkeys(c.lower() for c in chars))

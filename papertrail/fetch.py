@@ -1,0 +1,324 @@
+"""One fetch run: every enabled source fetched, parsed and saved.
+
+Shape of a run:
+
+    lock the database (a second fetch exits with FetchLocked)
+    sync `sources` with feeds.yml, start a `fetch_runs` row
+    thread A: asyncio fetch of every feed / arxiv-rss source (papertrail.http)
+    thread B: the arXiv API lane, one query at a time, >= 3 s apart
+    main thread: the only writer; as each result arrives it is parsed and
+                 saved with its source state and log row in ONE transaction
+
+A run killed at any point leaves each source fully saved or untouched: the
+next run re-fetches the untouched ones (their ETag was not stored either) and
+upserts on natural keys, so nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from papertrail import db as dbm
+from papertrail.config import Config, Source
+from papertrail.domains import DomainTagger
+from papertrail.models import ParsedFeed
+
+EventHandler = Callable[[str, str, dict[str, Any]], None]
+
+
+class FetchLocked(Exception):
+    """Another fetch holds the database."""
+
+
+@dataclass
+class SourceReport:
+    name: str
+    status: str
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    new_papers: int = 0
+    new_posts: int = 0
+    updated_versions: int = 0
+    moved_to: str | None = None
+
+
+@dataclass
+class FetchReport:
+    run_id: int
+    previous_run: int
+    sources: list[SourceReport] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for s in self.sources if s.status in statuses)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "sources_ok": self.count("ok", "not-modified"),
+            "sources_failed": self.count("error"),
+            "sources_not_modified": self.count("not-modified"),
+            "sources_skipped": self.count("skipped"),
+            "new_papers": sum(s.new_papers for s in self.sources),
+            "new_posts": sum(s.new_posts for s in self.sources),
+            "updated_versions": sum(s.updated_versions for s in self.sources),
+        }
+
+
+def lock_path(db_path: Path) -> Path:
+    return Path(f"{db_path}.lock")
+
+
+def run_fetch(
+    db_path: Path,
+    config: Config,
+    *,
+    only: list[str] | None = None,
+    on_event: EventHandler | None = None,
+) -> FetchReport:
+    """Fetch every enabled source of `config` into the database at `db_path`."""
+    lock = FileLock(str(lock_path(db_path)), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FetchLocked(
+            f"another papertrail fetch is already running on {db_path} "
+            f"(lock file {lock_path(db_path)}); wait for it to finish"
+        ) from None
+    try:
+        db = dbm.open_db(db_path)
+        try:
+            return _run(db, config, only=only, on_event=on_event or (lambda *a: None))
+        finally:
+            db.close()
+    finally:
+        lock.release()
+
+
+def _run(db: Any, config: Config, *, only: list[str] | None, on_event: EventHandler) -> FetchReport:
+    if only:
+        unknown = sorted(set(only) - {s.name for s in config.sources})
+        if unknown:
+            raise KeyError(f"no source named {', '.join(unknown)} in {config.path}")
+    dbm.sync_sources(db, config)
+    run_id = dbm.start_run(db)
+    report = FetchReport(run_id=run_id, previous_run=dbm.previous_completed_run(db, run_id))
+    tagger = DomainTagger(config.domains)
+    settings = config.settings
+
+    wanted = [s for s in config.sources if s.enabled and (not only or s.name in only)]
+    states = {s.name: dbm.source_state(db, s.name) or {} for s in wanted}
+    active: list[Source] = []
+    for source in wanted:
+        state = states[source.name]
+        if state.get("paused"):
+            outcome = dbm.SourceOutcome(
+                source=source.name,
+                status="skipped",
+                error=(
+                    f"paused after {state.get('consecutive_failures')} consecutive failures "
+                    f"(last: {state.get('last_error')}); run `papertrail sources enable {source.name}`"
+                ),
+            )
+            dbm.save_source_result(db, run_id=run_id, outcome=outcome)
+            report.sources.append(SourceReport(source.name, "skipped", error=outcome.error))
+            on_event("skipped", source.name, {"error": outcome.error})
+        else:
+            active.append(source)
+
+    on_event("start", "", {"total": len(active)})
+    results: queue.Queue[tuple[str, Any]] = queue.Queue()
+    http_sources = [s for s in active if s.kind in ("feed", "arxiv-rss")]
+    api_sources = [s for s in active if s.kind == "arxiv"]
+    workers = []
+    if http_sources:
+        workers.append(_start(_http_lane, http_sources, states, settings, results))
+    if api_sources:
+        workers.append(_start(_api_lane, api_sources, settings, results))
+
+    by_name = {s.name: s for s in active}
+    pending = len(active)
+    while pending:
+        kind, item = results.get()
+        if kind == "crash":  # a lane died of a bug: fail its remaining sources, keep the rest
+            for name in item["names"]:
+                if not any(r.name == name for r in report.sources):
+                    pending -= 1
+                    _save(db, run_id, by_name[name], tagger, settings, report, on_event,
+                          dbm.SourceOutcome(source=name, status="error", error=item["error"]), None)
+            continue
+        pending -= 1
+        source = by_name[item.key if kind == "http" else item[0]]
+        if kind == "http":
+            outcome, parsed = _from_http(source, item)
+        else:
+            outcome, parsed = _from_api(source, item[1])
+        _save(db, run_id, source, tagger, settings, report, on_event, outcome, parsed)
+    for w in workers:
+        w.join(timeout=5)
+    dbm.finish_run(db, run_id, report.totals)
+    on_event("done", "", report.totals)
+    return report
+
+
+def _start(target: Callable[..., None], sources: list[Source], *args: Any) -> threading.Thread:
+    results = args[-1]
+
+    def guarded() -> None:
+        try:
+            target(sources, *args)
+        except BaseException as e:  # noqa: BLE001 - reported to the writer, which fails those sources
+            results.put(("crash", {"names": [s.name for s in sources], "error": f"internal error: {e!r}"}))
+
+    thread = threading.Thread(target=guarded, name=target.__name__, daemon=True)
+    thread.start()
+    return thread
+
+
+def _http_lane(sources: list[Source], states: dict[str, dict], settings: Any, results: queue.Queue) -> None:
+    from papertrail.http import FetchRequest, fetch_all
+
+    requests = [
+        FetchRequest(
+            key=s.name,
+            url=states[s.name].get("fetch_url") or s.fetch_url(settings),
+            etag=states[s.name].get("etag"),
+            last_modified=states[s.name].get("last_modified"),
+        )
+        for s in sources
+    ]
+    asyncio.run(
+        fetch_all(
+            requests,
+            concurrency=settings.concurrency,
+            per_host_limit=settings.per_host_limit,
+            timeout=settings.timeout,
+            max_body_bytes=settings.max_body_bytes,
+            max_retries=settings.max_retries,
+            max_retry_after=settings.max_retry_after,
+            on_result=lambda r: results.put(("http", r)),
+        )
+    )
+
+
+def _api_lane(sources: list[Source], settings: Any, results: queue.Queue) -> None:
+    from papertrail.arxiv_api import ArxivApi
+    from papertrail.http import USER_AGENT
+
+    api = ArxivApi(
+        endpoint=settings.arxiv_api_url,
+        delay_seconds=settings.arxiv_delay_seconds,
+        timeout=settings.timeout,
+        user_agent=USER_AGENT,
+        num_retries=settings.max_retries,
+    )
+    for source in sources:
+        results.put(("api", (source.name, api.search(source.name, source.api_query(), source.max_results or 50))))
+
+
+def _from_http(source: Source, r: Any) -> tuple[dbm.SourceOutcome, ParsedFeed | None]:
+    from papertrail.parse import FeedParseError, parse_feed
+
+    outcome = dbm.SourceOutcome(
+        source=source.name,
+        status="ok",
+        url=r.final_url or r.url,
+        http_status=r.status,
+        bytes=r.bytes_read,
+        duration_ms=int(r.duration_s * 1000),
+        etag=r.etag,
+        last_modified=r.last_modified,
+        permanent_url=r.permanent_url,
+    )
+    if r.error:
+        outcome.status, outcome.error = "error", r.error
+        outcome.etag = outcome.last_modified = outcome.permanent_url = None
+        return outcome, None
+    if r.not_modified:
+        outcome.status = "not-modified"
+        return outcome, None
+    try:
+        parsed = parse_feed(r.body or b"", r.headers, base_url=r.final_url or r.url, source_kind=source.kind)
+    except FeedParseError as e:
+        outcome.status, outcome.error = "error", f"{e} ({outcome.url})"
+        # Do not remember validators of a body we could not use: re-fetch it next time.
+        outcome.etag = outcome.last_modified = None
+        return outcome, None
+    except Exception as e:  # noqa: BLE001 - a parser bug on one feed must not stop the others
+        outcome.status, outcome.error = "error", f"could not parse {outcome.url}: {type(e).__name__}: {e}"
+        outcome.etag = outcome.last_modified = None
+        return outcome, None
+    outcome.warnings = list(parsed.warnings)
+    return outcome, parsed
+
+
+def _from_api(source: Source, res: Any) -> tuple[dbm.SourceOutcome, ParsedFeed | None]:
+    outcome = dbm.SourceOutcome(
+        source=source.name,
+        status="error" if res.error else "ok",
+        url=res.url,
+        http_status=res.http_status,
+        bytes=res.bytes,
+        duration_ms=int(res.duration_s * 1000),
+        error=res.error,
+        warnings=list(res.warnings),
+    )
+    # Results fetched before a mid-query error are still good papers: keep them.
+    return outcome, ParsedFeed(records=res.records, warnings=list(res.warnings))
+
+
+def _save(
+    db: Any,
+    run_id: int,
+    source: Source,
+    tagger: DomainTagger,
+    settings: Any,
+    report: FetchReport,
+    on_event: EventHandler,
+    outcome: dbm.SourceOutcome,
+    parsed: ParsedFeed | None,
+) -> None:
+    started = time.monotonic()
+    try:
+        stats = dbm.save_source_result(
+            db,
+            run_id=run_id,
+            outcome=outcome,
+            records=parsed.records if parsed else (),
+            tagger=tagger,
+            source_tags=source.tags,
+            max_failures=settings.max_failures,
+        )
+    except Exception as e:  # noqa: BLE001 - the transaction rolled back; log the failure and go on
+        outcome = dbm.SourceOutcome(
+            source=source.name,
+            status="error",
+            url=outcome.url,
+            http_status=outcome.http_status,
+            error=f"could not save entries: {type(e).__name__}: {e}",
+        )
+        stats = dbm.save_source_result(db, run_id=run_id, outcome=outcome, max_failures=settings.max_failures)
+    sr = SourceReport(
+        name=source.name,
+        status=outcome.status,
+        error=outcome.error,
+        warnings=list(outcome.warnings),
+        new_papers=stats.new_papers,
+        new_posts=stats.new_posts,
+        updated_versions=stats.updated_versions,
+        moved_to=outcome.permanent_url if outcome.status != "error" else None,
+    )
+    report.sources.append(sr)
+    on_event(
+        "source",
+        source.name,
+        {"status": sr.status, "new": stats.new, "error": sr.error, "save_s": time.monotonic() - started},
+    )

@@ -1,0 +1,59 @@
+"""Plain data passed between the ingest steps: fetch -> parse -> save.
+
+Nothing here does I/O. Parsers return `ParsedFeed`s of `Record`s; the
+fetch orchestrator hands them to `db.save_source_result` together with the
+`FetchOutcome` that describes the HTTP side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EntryKind = Literal["paper", "post"]
+
+# Values of <arxiv:announce_type> in rss.arxiv.org feeds. "new" and "cross"
+# are papers to add; "replace" and "replace-cross" announce a new version.
+ANNOUNCE_NEW = frozenset({"new", "cross"})
+ANNOUNCE_REPLACE = frozenset({"replace", "replace-cross"})
+
+
+@dataclass
+class Record:
+    """One item parsed from a source: an arXiv paper or a post.
+
+    Papers carry a version-less `arxiv_id` (e.g. "1508.06576" or
+    "math.GT/0309136") and their `version` (int, None when unknown).
+    Posts carry `guid` and `url`; `db` keys them per source by
+    guid -> canonical url -> content hash.
+    All datetimes are ISO 8601 strings in UTC ("2026-04-27T00:00:00+00:00").
+    `summary` is plain text (HTML stripped, whitespace collapsed).
+    """
+
+    kind: EntryKind
+    title: str
+    url: str | None = None
+    arxiv_id: str | None = None
+    version: int | None = None
+    authors: list[str] = field(default_factory=list)
+    summary: str = ""
+    categories: list[str] = field(default_factory=list)
+    primary_category: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    comment: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # e.g. {"abs": ..., "pdf": ...}
+    guid: str | None = None
+    announce_type: str | None = None  # arxiv-rss only: new | cross | replace | replace-cross
+    mentions: list[str] = field(default_factory=list)  # arXiv ids linked from a post
+
+
+@dataclass
+class ParsedFeed:
+    """What a parser made of one document: the records, and what it had to skip."""
+
+    records: list[Record] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    title: str | None = None

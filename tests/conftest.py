@@ -1,0 +1,171 @@
+"""Shared fixtures: every test gets its own data dir, config dir and database,
+and feeds are served by a real HTTP server on loopback from the recorded
+documents in tests/fixtures/feeds (provenance in its MANIFEST.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from werkzeug import Request, Response
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+REPO = Path(__file__).resolve().parent.parent
+
+CONTENT_TYPES = {
+    "api": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "xml": "text/xml",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the user data/config dirs and the cwd at tmp_path so no test
+    reads or writes the real ones (or the repo's ./feeds.yml)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("PAPERTRAIL_DB", raising=False)
+    monkeypatch.delenv("PAPERTRAIL_FEEDS", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def fixture_bytes(rel: str) -> bytes:
+    return (FIXTURES / rel).read_bytes()
+
+
+class FeedServer:
+    """Routes on a pytest-httpserver: files with ETag/Last-Modified and conditional GET,
+    plus crafted answers. Counts requests and full bodies sent per path."""
+
+    def __init__(self, httpserver: Any):
+        self.server = httpserver
+        self.hits: dict[str, int] = {}
+        self.bodies_sent: dict[str, int] = {}
+        self.requests: list[Request] = []
+
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+    def _count(self, request: Request) -> None:
+        self.requests.append(request)
+        self.hits[request.path] = self.hits.get(request.path, 0) + 1
+
+    def serve(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = CONTENT_TYPES["rss"],
+        *,
+        conditional: bool = True,
+        delay: float = 0.0,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        last_modified = formatdate(1_700_000_000, usegmt=True)
+
+        def handler(request: Request) -> Response:
+            self._count(request)
+            if delay:
+                time.sleep(delay)
+            base = {"Content-Type": content_type, **(headers or {})}
+            if conditional:
+                base.update({"ETag": etag, "Last-Modified": last_modified})
+                if request.headers.get("If-None-Match") == etag or (
+                    request.headers.get("If-Modified-Since") == last_modified
+                    and "If-None-Match" not in request.headers
+                ):
+                    return Response(status=304, headers={"ETag": etag})
+            self.bodies_sent[path] = self.bodies_sent.get(path, 0) + 1
+            return Response(body, status=status, headers=base)
+
+        self.server.expect_request(path).respond_with_handler(handler)
+        return self.url(path)
+
+    def serve_fixture(self, path: str, rel: str, kind: str = "rss", **kw: Any) -> str:
+        return self.serve(path, fixture_bytes(rel), CONTENT_TYPES[kind], **kw)
+
+    def handle(self, path: str, fn: Callable[[Request], Response]) -> str:
+        def handler(request: Request) -> Response:
+            self._count(request)
+            return fn(request)
+
+        self.server.expect_request(path).respond_with_handler(handler)
+        return self.url(path)
+
+
+@pytest.fixture
+def feed_server() -> Any:
+    """A threaded server, so a deliberately slow route does not hold up the others."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield FeedServer(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+def default_config() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "feeds.yml").read_text(encoding="utf-8"))
+
+
+def write_feeds(
+    path: Path, sources: list[dict[str, Any]], settings: dict[str, Any] | None = None
+) -> Path:
+    """A feeds.yml with the shipped domain rules and the given sources/settings."""
+    data = default_config()
+    data["sources"] = sources
+    data["settings"] = {
+        "timeout": 3,
+        "max_retries": 1,
+        "arxiv_delay_seconds": 0,
+        # never arXiv itself: a closed loopback port unless a test serves the API
+        "arxiv_api_url": "http://127.0.0.1:9/api/query",
+        **(settings or {}),
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_feeds(tmp_path: Path) -> Callable[..., Path]:
+    def make(sources: list[dict[str, Any]], settings: dict[str, Any] | None = None) -> Path:
+        return write_feeds(tmp_path / "feeds.yml", sources, settings)
+
+    return make
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "reading.db"
