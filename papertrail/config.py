@@ -702,18 +702,19 @@ class _Checker:
             source = self.source(item, f"sources[{index}]")
             if source is None:
                 continue
+            name_node = next(v for k, v in item.value if k.value == "name")
             folded = source.name.casefold()
             if folded in names:
                 first_name, first_line = names[folded]
                 same = "" if first_name == source.name else f" ('{first_name}')"
                 self.error(
-                    item,
+                    name_node,
                     f"sources[{index}].name",
                     f"duplicate source name '{source.name}' (also used at line {first_line}"
-                    f"{same}); source names must be unique",
+                    f"{same}); source names must be unique (compared ignoring case)",
                 )
                 continue
-            names[folded] = (source.name, source.line)
+            names[folded] = (source.name, _line(name_node))
             out.append(source)
         return tuple(out)
 

@@ -51,7 +51,8 @@ that cannot be analysed (``\w+``) just turns the prefilter off for its domain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 try:  # Python 3.11+
@@ -81,16 +82,14 @@ class DomainTagger:
 
     def __init__(self, rules: Sequence[DomainRule]) -> None:
         by_category: dict[str, list[str]] = {}
-        keywords: list[tuple[str, re.Pattern[str], _Prefilter]] = []
+        keywords: list[_DomainMatcher] = []
         for rule in rules:
             for category in rule.categories:
                 names = by_category.setdefault(category, [])
                 if rule.name not in names:
                     names.append(rule.name)
             if rule.keywords:
-                pattern = "|".join(f"(?:{k})" for k in rule.keywords)
-                rx = re.compile(pattern, re.IGNORECASE)
-                keywords.append((rule.name, rx, _Prefilter.for_keywords(rule.keywords)))
+                keywords.append(_DomainMatcher(rule.name, rule.keywords))
         self._by_category: dict[str, tuple[str, ...]] = {
             c: tuple(names) for c, names in by_category.items()
         }
@@ -139,28 +138,64 @@ class DomainTagger:
             head_words = _words(head_folded)
             body_folded = body.casefold()
             body_words = _words(body_folded) if body else frozenset()
-            for name, rx, prefilter in self._keywords:
-                if name in found:
+            for matcher in self._keywords:
+                if matcher.name in found:
                     continue
-                if (prefilter.may_match(head_words, head_folded) and rx.search(head)) or (
-                    body
-                    and prefilter.may_match(body_words, body_folded)
-                    and _matches_at_least(rx, body, SUMMARY_MIN_MATCHES)
+                if matcher.in_title(head, head_words, head_folded) or (
+                    body and matcher.in_summary(body, body_words, body_folded)
                 ):
-                    found.append(name)
+                    found.append(matcher.name)
 
         specific = [name for name in found if name != GENERAL]
         return specific or [GENERAL]
 
 
-def _matches_at_least(rx: re.Pattern[str], text: str, count: int) -> bool:
-    pos = 0
-    for _ in range(count):
-        m = rx.search(text, pos)
-        if m is None:
+class _DomainMatcher:
+    """One domain's keywords: the combined regex, plus what is needed to search it cheaply.
+
+    The prefilter names the keywords that may match a text; the first match of
+    the combined regex is then found by searching only those keywords' own
+    regexes for the earliest start, and running the combined regex from there.
+    No combined match can start earlier (every other keyword cannot match at
+    all), so this finds exactly what ``combined.search`` would.
+    """
+
+    __slots__ = ("combined", "name", "prefilter", "singles")
+
+    def __init__(self, name: str, keywords: Sequence[str]) -> None:
+        self.name = name
+        self.combined = re.compile("|".join(f"(?:{k})" for k in keywords), re.IGNORECASE)
+        self.singles = tuple(re.compile(k, re.IGNORECASE) for k in keywords)
+        self.prefilter = _Prefilter.for_keywords(keywords)
+
+    def _search(
+        self, text: str, candidates: Collection[int] | None, pos: int
+    ) -> re.Match[str] | None:
+        if candidates is None:
+            return self.combined.search(text, pos)
+        start = -1
+        for i in candidates:
+            m = self.singles[i].search(text, pos)
+            if m is not None and (start < 0 or m.start() < start):
+                start = m.start()
+        return None if start < 0 else self.combined.search(text, start)
+
+    def in_title(self, text: str, words: AbstractSet[str], folded: str) -> bool:
+        candidates = self.prefilter.candidates(words, folded)
+        return candidates != () and self._search(text, candidates, 0) is not None
+
+    def in_summary(self, text: str, words: AbstractSet[str], folded: str) -> bool:
+        """At least `SUMMARY_MIN_MATCHES` non-overlapping matches."""
+        candidates = self.prefilter.candidates(words, folded)
+        if candidates == ():
             return False
-        pos = max(m.end(), m.start() + 1)
-    return True
+        pos = 0
+        for _ in range(SUMMARY_MIN_MATCHES):
+            m = self._search(text, candidates, pos)
+            if m is None:
+                return False
+            pos = max(m.end(), m.start() + 1)
+        return True
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -171,12 +206,15 @@ _ASCII_NON_WORD = {i: " " for i in range(128) if not (chr(i).isalnum() or chr(i)
 _WORD_RE = re.compile(r"\w+")
 
 
-def _words(folded: str) -> frozenset[str] | set[str]:
+def _words(folded: str) -> AbstractSet[str]:
     r"""The set of regex words (maximal \w runs) of case-folded text."""
     if folded.isascii():
         return set(folded.translate(_ASCII_NON_WORD).split())
     return set(_WORD_RE.findall(folded))
 
+
+# (complete words, fragments, keyword index)
+_Requirement = tuple[frozenset[str], tuple[str, ...], int]
 
 # Frequent words make poor index keys; any other word of a spelling is preferred.
 _COMMON_WORDS = frozenset(
@@ -188,33 +226,33 @@ _COMMON_WORDS = frozenset(
 
 
 class _Prefilter:
-    r"""A necessary condition for a domain regex to match, checked on a text's words.
+    r"""Which keywords of a domain may match a text, judged from the text's words.
 
     Each keyword is expanded into spellings (see `_spelling_requirements`); a
     spelling needs a set of complete words and a few fragments (substrings).
     Spellings are indexed by one of their words (the key), so most texts are
-    rejected by one set intersection. ``always``: some keyword could not be
-    analysed, so the regex is always searched.
+    ruled out by one set intersection. ``always``: some keyword could not be
+    analysed, so every keyword is a candidate.
     """
 
     __slots__ = ("always", "by_key", "keys", "unkeyed")
 
     def __init__(self) -> None:
         self.always = False
-        self.by_key: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
-        self.unkeyed: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        self.by_key: dict[str, list[_Requirement]] = {}
+        self.unkeyed: list[_Requirement] = []
         self.keys: frozenset[str] = frozenset()
 
     @classmethod
     def for_keywords(cls, keywords: Iterable[str]) -> _Prefilter:
         prefilter = cls()
-        for keyword in keywords:
+        for index, keyword in enumerate(keywords):
             requirements = _spelling_requirements(keyword)
             if requirements is None:
                 prefilter.always = True
                 return prefilter
             for words, fragments in requirements:
-                requirement = (words, fragments)
+                requirement = (words, fragments, index)
                 if words:
                     key = max(words, key=lambda w: (w not in _COMMON_WORDS, len(w), w))
                     group = prefilter.by_key.setdefault(key, [])
@@ -225,17 +263,22 @@ class _Prefilter:
         prefilter.keys = frozenset(prefilter.by_key)
         return prefilter
 
-    def may_match(self, words: frozenset[str] | set[str], folded: str) -> bool:
+    def candidates(self, words: AbstractSet[str], folded: str) -> Collection[int] | None:
+        """Indexes of the keywords that may match; () for none, None for all."""
         if self.always:
-            return True
+            return None
+        found: set[int] = set()
         for key in self.keys.intersection(words):
-            for needed, fragments in self.by_key[key]:
+            for needed, fragments, index in self.by_key[key]:
                 if needed <= words and all(f in folded for f in fragments):
-                    return True
-        return any(
-            needed <= words and all(f in folded for f in fragments)
-            for needed, fragments in self.unkeyed
-        )
+                    found.add(index)
+        for needed, fragments, index in self.unkeyed:
+            if needed <= words and all(f in folded for f in fragments):
+                found.add(index)
+        return found or ()
+
+    def may_match(self, words: AbstractSet[str], folded: str) -> bool:
+        return self.candidates(words, folded) != ()
 
 
 _BOUNDARY = "\x00"  # a zero-width word boundary in an expansion
@@ -263,6 +306,8 @@ _ATOMIC_GROUP = _op("ATOMIC_GROUP")
 _REPEATS = (_op("MAX_REPEAT"), _op("MIN_REPEAT"), _op("POSSESSIVE_REPEAT"))
 _ASSERTS = (_op("ASSERT"), _op("ASSERT_NOT"))
 _RANGE = _op("RANGE")
+# back-references: a keyword's group numbers differ inside the combined regex
+_GROUPREFS = (_op("GROUPREF"), _op("GROUPREF_EXISTS"))
 _BOUNDARY_ATS = (
     _op("AT_BOUNDARY"),
     _op("AT_BEGINNING"),
@@ -345,6 +390,8 @@ def _expand_item(op: object, av: object, prefixes: list[str]) -> list[str]:
         return once if low >= 1 else prefixes + once
     if op in _ASSERTS:
         return prefixes  # zero-width, only restricts where a match is
+    if op in _GROUPREFS:
+        raise _Unanalysable
     return [p + _GAP for p in prefixes]
 
 
