@@ -42,35 +42,43 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real feed servers do
+    # TCP_NODELAY, as nginx sets on keep-alive connections: without it a reused
+    # connection stalls on Nagle + delayed ACK (~40 ms on loopback).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
         h = self.server.harness
         time.sleep(h.latency)  # 304s are delayed too: latency is the network, not the work
-        if self._not_modified(h):
+        body, etag = h.body_for(self.path)
+        if self._not_modified(h, etag):
             self.send_response(304)
-            self.send_header("ETag", h.etag)
+            self.send_header("ETag", etag)
             self.send_header("Last-Modified", h.last_modified)
             self.end_headers()
             h._count(not_modified=True)
             return
         self.send_response(200)
         self.send_header("Content-Type", h.content_type)
-        self.send_header("Content-Length", str(len(h.body)))
-        self.send_header("ETag", h.etag)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
         self.send_header("Last-Modified", h.last_modified)
         self.end_headers()
-        self.wfile.write(h.body)
-        h._count(body_bytes=len(h.body))
+        self.wfile.write(body)
+        h._count(body_bytes=len(body))
 
-    def _not_modified(self, h: LoopbackHosts) -> bool:
+    def _not_modified(self, h: LoopbackHosts, etag: str) -> bool:
         inm = self.headers.get("If-None-Match")
         if inm is not None:  # If-None-Match wins over If-Modified-Since (RFC 9110)
-            return h.etag in [tag.strip() for tag in inm.split(",")] or inm.strip() == "*"
+            return etag in [tag.strip() for tag in inm.split(",")] or inm.strip() == "*"
         return self.headers.get("If-Modified-Since") == h.last_modified
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 class LoopbackHosts:
@@ -83,14 +91,18 @@ class LoopbackHosts:
         latency: float = 0.2,
         content_type: str = "application/rss+xml; charset=utf-8",
         port: int = 0,
+        bodies: list[bytes] | None = None,
     ) -> None:
+        """`bodies`: serve a mix of documents instead of one: the feed at path
+        /feed/N.xml gets bodies[N % len(bodies)] (each with its own ETag)."""
         if not 1 <= n_hosts <= 250:
             raise ValueError("n_hosts must be between 1 and 250")
         self.n_hosts = n_hosts
         self.body = body
         self.latency = latency
         self.content_type = content_type
-        self.etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        self.etag = _etag(body)
+        self.bodies = [(b, _etag(b)) for b in bodies] if bodies else None
         self.last_modified = formatdate(time.time() - 3600, usegmt=True)
         self.port = port
         self.hosts = [f"127.0.0.{i + 2}" for i in range(n_hosts)]
@@ -155,6 +167,12 @@ class LoopbackHosts:
             for i in range(n_feeds)
         ]
 
+    def body_for(self, path: str) -> tuple[bytes, str]:
+        if self.bodies:
+            digits = "".join(ch for ch in path.rsplit("/", 1)[-1] if ch.isdigit())
+            return self.bodies[int(digits or 0) % len(self.bodies)]
+        return self.body, self.etag
+
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = Stats()
@@ -188,3 +206,58 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class HostsProcess:
+    """LoopbackHosts in a child process, so the servers' Python work does not
+    share the measured process's GIL (a real feed server is another machine).
+
+        with HostsProcess(n_hosts=50, bodies=[...], latency=0.2) as hosts:
+            hosts.urls(200); hosts.stats; hosts.reset_stats()
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        self.kwargs = kwargs
+
+    def __enter__(self) -> HostsProcess:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_child, args=(child, self.kwargs), daemon=True)
+        self._proc.start()
+        self.hosts, self.bound_port, self.n_hosts = self._conn.recv()
+        return self
+
+    def urls(self, n_feeds: int) -> list[str]:
+        return [
+            f"http://{self.hosts[i % self.n_hosts]}:{self.bound_port}/feed/{i}.xml"
+            for i in range(n_feeds)
+        ]
+
+    @property
+    def stats(self) -> Stats:
+        self._conn.send("stats")
+        return self._conn.recv()
+
+    def reset_stats(self) -> None:
+        self._conn.send("reset")
+        self._conn.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._proc.join(timeout=10)
+
+
+def _serve_child(conn: object, kwargs: dict) -> None:
+    with LoopbackHosts(**kwargs) as hosts:
+        conn.send((hosts.hosts, hosts.bound_port, hosts.n_hosts))
+        while True:
+            cmd = conn.recv()
+            if cmd == "stats":
+                conn.send(hosts.stats)
+            elif cmd == "reset":
+                hosts.reset_stats()
+                conn.send(True)
+            else:
+                return

@@ -51,7 +51,9 @@ def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
     report = run_fetch(paths.db, config, only=only, on_event=on_event)
     db = dbm.open_db(paths.db)
     try:
-        digest = build_digest(db, config, after_run=report.previous_run, summary=fetch_summary(report))
+        digest = build_digest(
+            db, config, after_run=report.previous_run, summary=fetch_summary(report)
+        )
     finally:
         db.close()
     return report, digest
@@ -69,7 +71,9 @@ def fetch_summary(report: Any):
         new_papers=totals["new_papers"],
         new_posts=totals["new_posts"],
         updated_versions=totals["updated_versions"],
-        failures=[(s.name, s.error or "") for s in report.sources if s.status in ("error", "skipped")],
+        failures=[
+            (s.name, s.error or "") for s in report.sources if s.status in ("error", "skipped")
+        ],
         warnings=[(s.name, w) for s in report.sources for w in s.warnings],
         moved=[(s.name, s.moved_to) for s in report.sources if s.moved_to],
     )
@@ -110,7 +114,10 @@ def build_digest(
 
 def _rank_key(entry: dict[str, Any]) -> tuple:
     # Most-discussed first (several sources surfaced or mentioned it), then newest.
-    return (-(entry.get("mentioned_by") or 0), _neg_time(entry.get("published") or entry["first_seen"]))
+    return (
+        -(entry.get("mentioned_by") or 0),
+        _neg_time(entry.get("published") or entry["first_seen"]),
+    )
 
 
 def _neg_time(iso: str) -> float:

@@ -82,7 +82,9 @@ class ArxivApi:
     ):
         self.endpoint = endpoint
         self.session = _Session(timeout, user_agent)
-        self.client = arxiv.Client(page_size=100, delay_seconds=delay_seconds, num_retries=num_retries)
+        self.client = arxiv.Client(
+            page_size=100, delay_seconds=delay_seconds, num_retries=num_retries
+        )
         # Instance attribute shadows the class default: a mirror or a local test server.
         self.client.query_url_format = endpoint.rstrip("?") + "?{}"
         self.client._session = self.session  # the package's documented extension point is a Session
@@ -127,7 +129,9 @@ class ArxivApi:
             )
         except arxiv.HTTPError as e:
             out.http_status = e.status
-            out.error = f"arXiv API answered HTTP {e.status} for {what} after retries — try again later"
+            out.error = (
+                f"arXiv API answered HTTP {e.status} for {what} after retries — try again later"
+            )
         except requests.Timeout:
             out.error = f"arXiv API at {self.endpoint} timed out for {what} — try again later"
         except requests.ConnectionError as e:

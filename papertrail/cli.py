@@ -100,10 +100,17 @@ def _render(digest: Any, fmt: str, output: Path | None) -> str:
 @cli.command()
 @click.option("--source", "-s", "only", multiple=True, help="Fetch only this source (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the digest to a file.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the digest to a file.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line, not the digest.")
 @click.pass_context
-def fetch(ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool) -> None:
+def fetch(
+    ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool
+) -> None:
     """Fetch every enabled source and print what is new since the previous fetch.
 
     Progress goes to stderr (on a terminal only); the digest, grouped by
@@ -143,7 +150,13 @@ class _Progress:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.progress = Progress(
             TextColumn("fetching"),
@@ -169,12 +182,18 @@ class _Progress:
 
 
 @cli.command()
-@click.option("--since", default="24h", show_default=True, help="Window start: 24h, 7d, 2w or YYYY-MM-DD.")
+@click.option(
+    "--since", default="24h", show_default=True, help="Window start: 24h, 7d, 2w or YYYY-MM-DD."
+)
 @click.option("--until", default=None, help="Window end (same forms); default now.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+)
 @click.pass_context
-def digest(ctx: click.Context, since: str, until: str | None, fmt: str, output: Path | None) -> None:
+def digest(
+    ctx: click.Context, since: str, until: str | None, fmt: str, output: Path | None
+) -> None:
     """Render the entries first seen in a time window, grouped by domain.
 
     HTML output is a standalone page with all feed text escaped and no
@@ -250,8 +269,12 @@ def _sources_table(rows: list[dict[str, Any]]) -> None:
             status = r.get("last_status") or "never fetched"
             note = r.get("last_error") or ""
         table.add_row(
-            r["name"], r.get("kind") or "", status, (r.get("last_fetch_at") or "—")[:16],
-            str(r.get("entries") or 0), note,
+            r["name"],
+            r.get("kind") or "",
+            status,
+            (r.get("last_fetch_at") or "—")[:16],
+            str(r.get("entries") or 0),
+            note,
         )
     Console(soft_wrap=False).print(table)
 

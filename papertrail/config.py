@@ -130,7 +130,7 @@ class Settings:
     # when arxiv_api_url's host is arxiv.org or a subdomain (allowed for mirrors
     # and local test servers).
     arxiv_delay_seconds: float = ARXIV_MIN_DELAY_SECONDS
-    concurrency: int = 32
+    concurrency: int = 64
     per_host_limit: int = 2
     timeout: float = 30.0
     max_body_bytes: int = 20_000_000

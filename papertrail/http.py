@@ -461,7 +461,7 @@ class _Fetcher:
 async def fetch_all(
     requests: Sequence[FetchRequest],
     *,
-    concurrency: int = 32,
+    concurrency: int = 64,
     per_host_limit: int = 2,
     timeout: float = 30.0,
     max_body_bytes: int = 20_000_000,

@@ -17,7 +17,9 @@ from papertrail.cli import cli
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+def _commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
     out = []
     for name, cmd in group.commands.items():
         out.append(((*prefix, name), cmd))
@@ -31,14 +33,18 @@ COMMANDS = _commands(cli)
 
 @pytest.mark.parametrize("path,cmd", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_command_has_help_with_an_example(path: tuple[str, ...], cmd: click.Command) -> None:
-    assert cmd.help and "Example:" in cmd.help, f"papertrail {' '.join(path)} needs help with an example"
+    assert cmd.help and "Example:" in cmd.help, (
+        f"papertrail {' '.join(path)} needs help with an example"
+    )
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output
 
 
 @pytest.mark.parametrize("path,cmd", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_every_command_is_documented_in_the_readme(path: tuple[str, ...], cmd: click.Command) -> None:
+def test_every_command_is_documented_in_the_readme(
+    path: tuple[str, ...], cmd: click.Command
+) -> None:
     assert f"papertrail {' '.join(path)}" in README
 
 
@@ -61,7 +67,9 @@ def test_version() -> None:
 
 def test_config_command_reports_files_and_validity(tmp_path: Path) -> None:
     repo_feeds = Path(__file__).resolve().parent.parent / "feeds.yml"
-    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--feeds", str(repo_feeds), "config"])
+    result = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "x.db"), "--feeds", str(repo_feeds), "config"]
+    )
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and str(repo_feeds) in result.output
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import CONTENT_TYPES, FeedServer, fixture_bytes
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from papertrail.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, cli
 
@@ -23,25 +23,82 @@ def world(feed_server: FeedServer) -> list[dict[str, Any]]:
     community and a newsletter, all served from recorded documents."""
     fs = feed_server
     return [
-        {"name": "arxiv-cs-lg", "kind": "arxiv-rss", "categories": ["cs.LG"],
-         "url": fs.serve_fixture("/rss/cs.LG", "arxiv-rss/jmamath-distill__arxiv_cs_lg_rss_2026-04-27.xml")},
-        {"name": "arxiv-cs-ai", "kind": "arxiv-rss", "categories": ["cs.AI"],
-         "url": fs.serve_fixture("/rss/cs.AI", "arxiv-rss/jmamath-distill__arxiv_cs_ai_rss_2026-04-27.xml")},
-        {"name": "arxiv-cs-cl", "kind": "arxiv-rss", "categories": ["cs.CL"],
-         "url": fs.serve_fixture("/rss/cs.CL", "arxiv-rss/jmamath-distill__arxiv_cs_cl_rss_2026-04-27.xml")},
-        {"name": "arxiv-lg-api", "kind": "arxiv", "categories": ["cs.LG", "cs.AI"], "max_results": 20},
-        {"name": "bair", "kind": "feed", "tags": ["blog"],
-         "url": fs.serve_fixture("/bair/feed.xml", "ml-blogs/jmamath-distill__bair_blog.xml")},
-        {"name": "openai", "kind": "feed", "tags": ["blog"],
-         "url": fs.serve_fixture("/openai/rss.xml", "ml-blogs/jmamath-distill__openai_blog.xml")},
-        {"name": "hn", "kind": "feed", "tags": ["community"],
-         "url": fs.serve_fixture("/hn/rss", "community/hackernews__news.ycombinator.com_rss_2025-12-13.xml")},
-        {"name": "reddit", "kind": "feed", "tags": ["community"],
-         "url": fs.serve_fixture("/r/pics/.rss", "community/reddit/newsyacht__reddit_r-pics_atom_2025-12-30.xml", "atom")},
-        {"name": "interconnects", "kind": "feed", "tags": ["newsletter"],
-         "url": fs.serve_fixture("/interconnects/feed", "newsletters/substack__interconnects.ai_feed_2026-08-02.xml")},
-        {"name": "zenn", "kind": "feed", "tags": ["japanese"],
-         "url": fs.serve_fixture("/zenn/feed", "japanese/aion__zenn.dev_trend_feed_2026-07-27.xml")},
+        {
+            "name": "arxiv-cs-lg",
+            "kind": "arxiv-rss",
+            "categories": ["cs.LG"],
+            "url": fs.serve_fixture(
+                "/rss/cs.LG", "arxiv-rss/jmamath-distill__arxiv_cs_lg_rss_2026-04-27.xml"
+            ),
+        },
+        {
+            "name": "arxiv-cs-ai",
+            "kind": "arxiv-rss",
+            "categories": ["cs.AI"],
+            "url": fs.serve_fixture(
+                "/rss/cs.AI", "arxiv-rss/jmamath-distill__arxiv_cs_ai_rss_2026-04-27.xml"
+            ),
+        },
+        {
+            "name": "arxiv-cs-cl",
+            "kind": "arxiv-rss",
+            "categories": ["cs.CL"],
+            "url": fs.serve_fixture(
+                "/rss/cs.CL", "arxiv-rss/jmamath-distill__arxiv_cs_cl_rss_2026-04-27.xml"
+            ),
+        },
+        {
+            "name": "arxiv-lg-api",
+            "kind": "arxiv",
+            "categories": ["cs.LG", "cs.AI"],
+            "max_results": 20,
+        },
+        {
+            "name": "bair",
+            "kind": "feed",
+            "tags": ["blog"],
+            "url": fs.serve_fixture("/bair/feed.xml", "ml-blogs/jmamath-distill__bair_blog.xml"),
+        },
+        {
+            "name": "openai",
+            "kind": "feed",
+            "tags": ["blog"],
+            "url": fs.serve_fixture("/openai/rss.xml", "ml-blogs/jmamath-distill__openai_blog.xml"),
+        },
+        {
+            "name": "hn",
+            "kind": "feed",
+            "tags": ["community"],
+            "url": fs.serve_fixture(
+                "/hn/rss", "community/hackernews__news.ycombinator.com_rss_2025-12-13.xml"
+            ),
+        },
+        {
+            "name": "reddit",
+            "kind": "feed",
+            "tags": ["community"],
+            "url": fs.serve_fixture(
+                "/r/pics/.rss",
+                "community/reddit/newsyacht__reddit_r-pics_atom_2025-12-30.xml",
+                "atom",
+            ),
+        },
+        {
+            "name": "interconnects",
+            "kind": "feed",
+            "tags": ["newsletter"],
+            "url": fs.serve_fixture(
+                "/interconnects/feed", "newsletters/substack__interconnects.ai_feed_2026-08-02.xml"
+            ),
+        },
+        {
+            "name": "zenn",
+            "kind": "feed",
+            "tags": ["japanese"],
+            "url": fs.serve_fixture(
+                "/zenn/feed", "japanese/aion__zenn.dev_trend_feed_2026-07-27.xml"
+            ),
+        },
     ]
 
 
@@ -54,7 +111,9 @@ def serve_api(fs: FeedServer, rel: str = API, status: int = 200) -> str:
 
 
 def invoke(db: Path, feeds: Path, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["--db", str(db), "--feeds", str(feeds), *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["--db", str(db), "--feeds", str(feeds), *args], catch_exceptions=False
+    )
 
 
 def rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -77,7 +136,17 @@ def test_fetch_fills_the_reading_list_and_prints_a_json_digest(fetched: Any) -> 
     kinds = {e["kind"] for e in entries}
     assert kinds == {"paper", "post"}
     for e in entries:  # the contract other parts rely on
-        for key in ("id", "kind", "title", "url", "arxiv_id", "version", "domains", "sources", "first_seen"):
+        for key in (
+            "id",
+            "kind",
+            "title",
+            "url",
+            "arxiv_id",
+            "version",
+            "domains",
+            "sources",
+            "first_seen",
+        ):
             assert key in e, key
         assert e["domains"], e["title"]
         assert e["sources"]
@@ -97,7 +166,9 @@ def test_fetch_fills_the_reading_list_and_prints_a_json_digest(fetched: Any) -> 
 
 def test_every_source_is_logged_and_stateful(fetched: Any) -> None:
     db, _, _ = fetched
-    log = rows(db, "SELECT source, status, http_status, bytes, new_count FROM fetch_log ORDER BY source")
+    log = rows(
+        db, "SELECT source, status, http_status, bytes, new_count FROM fetch_log ORDER BY source"
+    )
     assert len(log) == 10
     assert all(status == "ok" and code == 200 for _, status, code, _, _ in log)
     assert all(n > 0 for _, _, _, n, _ in log)
@@ -105,7 +176,9 @@ def test_every_source_is_logged_and_stateful(fetched: Any) -> None:
     assert all(etag for _, etag in etags)
 
 
-def test_refetch_is_conditional_and_duplicates_nothing(fetched: Any, feed_server: FeedServer) -> None:
+def test_refetch_is_conditional_and_duplicates_nothing(
+    fetched: Any, feed_server: FeedServer
+) -> None:
     db, feeds, _ = fetched
     before = rows(db, "SELECT key, title FROM entries ORDER BY key")
     sent = dict(feed_server.bodies_sent)
@@ -116,7 +189,9 @@ def test_refetch_is_conditional_and_duplicates_nothing(fetched: Any, feed_server
     assert again["summary"]["sources_not_modified"] == 9  # every feed answered 304
     assert feed_server.bodies_sent == sent  # no feed body transferred again
     assert rows(db, "SELECT key, title FROM entries ORDER BY key") == before
-    assert [r for r in rows(db, "SELECT key, COUNT(*) FROM entries GROUP BY key HAVING COUNT(*) > 1")] == []
+    assert [
+        r for r in rows(db, "SELECT key, COUNT(*) FROM entries GROUP BY key HAVING COUNT(*) > 1")
+    ] == []
     sent_if_none_match = [r for r in feed_server.requests if r.headers.get("If-None-Match")]
     assert len(sent_if_none_match) >= 9
 
@@ -133,8 +208,17 @@ def test_text_digest_groups_by_domain_and_ends_with_summary(
     text = result.stdout
     assert "arxiv.org/abs/" in text
     # domain headings appear in feeds.yml order
-    order = ["vision", "generative", "language", "audio", "graphs", "reinforcement-learning",
-             "tabular", "3d-and-other", "ml-general"]
+    order = [
+        "vision",
+        "generative",
+        "language",
+        "audio",
+        "graphs",
+        "reinforcement-learning",
+        "tabular",
+        "3d-and-other",
+        "ml-general",
+    ]
     positions = [text.find(d) for d in order if text.find(d) != -1]
     assert len(positions) >= 2 and positions == sorted(positions)
 
@@ -144,7 +228,9 @@ def test_digest_command_renders_windows_and_formats(fetched: Any, tmp_path: Path
     result = invoke(db, feeds, "digest", "--since", "24h", "--format", "json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["entries"]) == len(digest["entries"])
-    empty = invoke(db, feeds, "digest", "--since", "2000-01-01", "--until", "2000-01-02", "--format", "json")
+    empty = invoke(
+        db, feeds, "digest", "--since", "2000-01-01", "--until", "2000-01-02", "--format", "json"
+    )
     assert json.loads(empty.stdout)["entries"] == []
     html = tmp_path / "d.html"
     result = invoke(db, feeds, "digest", "--since", "7d", "--format", "html", "-o", str(html))
@@ -162,18 +248,45 @@ def test_one_bad_source_never_stops_the_others(
 ) -> None:
     fs = feed_server
     sources = [
-        {"name": "good", "kind": "feed", "url": fs.serve_fixture("/good", "ml-blogs/jmamath-distill__openai_blog.xml")},
-        {"name": "missing", "kind": "feed", "url": fs.handle("/missing", lambda r: Response("nope", 404))},
-        {"name": "html-page", "kind": "feed", "url": fs.serve(
-            "/page", b"<!doctype html><html><head><title>Blog</title></head><body><p>hi</p></body></html>",
-            CONTENT_TYPES["html"])},
-        {"name": "slow", "kind": "feed", "url": fs.serve_fixture("/slow", "ml-blogs/jmamath-distill__openai_blog.xml", delay=2.5)},
-        {"name": "truncated", "kind": "feed", "url": fs.serve(
-            "/truncated", fixture_bytes("ml-blogs/jmamath-distill__fair_blog.xml")[:30000])},
+        {
+            "name": "good",
+            "kind": "feed",
+            "url": fs.serve_fixture("/good", "ml-blogs/jmamath-distill__openai_blog.xml"),
+        },
+        {
+            "name": "missing",
+            "kind": "feed",
+            "url": fs.handle("/missing", lambda r: Response("nope", 404)),
+        },
+        {
+            "name": "html-page",
+            "kind": "feed",
+            "url": fs.serve(
+                "/page",
+                b"<!doctype html><html><head><title>Blog</title></head><body><p>hi</p></body></html>",
+                CONTENT_TYPES["html"],
+            ),
+        },
+        {
+            "name": "slow",
+            "kind": "feed",
+            "url": fs.serve_fixture(
+                "/slow", "ml-blogs/jmamath-distill__openai_blog.xml", delay=2.5
+            ),
+        },
+        {
+            "name": "truncated",
+            "kind": "feed",
+            "url": fs.serve(
+                "/truncated", fixture_bytes("ml-blogs/jmamath-distill__fair_blog.xml")[:30000]
+            ),
+        },
         {"name": "refused", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"},
         {"name": "arxiv-bad-query", "kind": "arxiv", "query": "ti:[broken", "max_results": 5},
     ]
-    api = serve_api(fs, "arxiv-api/arxiv.py-recorded-2026/id_abc_s0_m100_b79c8dcf6bc3.body.xml", status=400)
+    api = serve_api(
+        fs, "arxiv-api/arxiv.py-recorded-2026/id_abc_s0_m100_b79c8dcf6bc3.body.xml", status=400
+    )
     feeds = make_feeds(sources, {"arxiv_api_url": api, "timeout": 1})
     result = invoke(db_path, feeds, "fetch", "--format", "json")
     assert result.exit_code == 0, result.output  # some sources worked
@@ -192,14 +305,26 @@ def test_one_bad_source_never_stops_the_others(
     assert rows(db_path, "SELECT COUNT(*) FROM entries WHERE source = 'truncated'")[0][0] >= 1
 
 
-def test_all_sources_failing_exits_1(feed_server: FeedServer, make_feeds: Any, db_path: Path) -> None:
-    feeds = make_feeds([{"name": "gone", "kind": "feed", "url": feed_server.handle("/x", lambda r: Response("", 410))}])
+def test_all_sources_failing_exits_1(
+    feed_server: FeedServer, make_feeds: Any, db_path: Path
+) -> None:
+    feeds = make_feeds(
+        [
+            {
+                "name": "gone",
+                "kind": "feed",
+                "url": feed_server.handle("/x", lambda r: Response("", 410)),
+            }
+        ]
+    )
     result = invoke(db_path, feeds, "fetch")
     assert result.exit_code == EXIT_FAILED, result.output
     assert "gone" in result.stdout and "410" in result.stdout
 
 
-def test_bad_feeds_file_fetches_nothing_and_leaves_db_untouched(tmp_path: Path, db_path: Path) -> None:
+def test_bad_feeds_file_fetches_nothing_and_leaves_db_untouched(
+    tmp_path: Path, db_path: Path
+) -> None:
     feeds = tmp_path / "feeds.yml"
     feeds.write_text("sources:\n  - name: a\n    kind: feed\n    url: ftp://example.org/feed\n")
     result = invoke(db_path, feeds, "fetch")
@@ -213,7 +338,15 @@ def test_a_second_concurrent_fetch_says_so_and_exits_75(
 ) -> None:
     from filelock import FileLock
 
-    feeds = make_feeds([{"name": "a", "kind": "feed", "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml")}])
+    feeds = make_feeds(
+        [
+            {
+                "name": "a",
+                "kind": "feed",
+                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
+            }
+        ]
+    )
     with FileLock(f"{db_path}.lock"):
         result = invoke(db_path, feeds, "fetch")
     assert result.exit_code == EXIT_LOCKED
@@ -226,8 +359,18 @@ def test_repeated_failures_pause_a_source_until_enabled(
 ) -> None:
     feeds = make_feeds(
         [
-            {"name": "ok", "kind": "feed", "url": feed_server.serve_fixture("/ok", "ml-blogs/jmamath-distill__openai_blog.xml")},
-            {"name": "flaky", "kind": "feed", "url": feed_server.handle("/flaky", lambda r: Response("", 500))},
+            {
+                "name": "ok",
+                "kind": "feed",
+                "url": feed_server.serve_fixture(
+                    "/ok", "ml-blogs/jmamath-distill__openai_blog.xml"
+                ),
+            },
+            {
+                "name": "flaky",
+                "kind": "feed",
+                "url": feed_server.handle("/flaky", lambda r: Response("", 500)),
+            },
         ],
         {"max_failures": 2, "max_retries": 0},
     )
@@ -269,17 +412,25 @@ def test_replace_announcement_updates_version_not_a_new_entry(
     new_item = _rss_item("2604.00001", 1, "new")
     fs = feed_server
     state = {"body": _rss([new_item])}
-    url = fs.handle("/rss", lambda r: Response(state["body"], headers={"Content-Type": CONTENT_TYPES["rss"]}))
-    feeds = make_feeds([{"name": "daily", "kind": "arxiv-rss", "categories": ["cs.LG"], "url": url}])
+    url = fs.handle(
+        "/rss", lambda r: Response(state["body"], headers={"Content-Type": CONTENT_TYPES["rss"]})
+    )
+    feeds = make_feeds(
+        [{"name": "daily", "kind": "arxiv-rss", "categories": ["cs.LG"], "url": url}]
+    )
     first = json.loads(invoke(db_path, feeds, "fetch", "--format", "json").stdout)
     assert [e["arxiv_id"] for e in first["entries"]] == ["2604.00001"]
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE entries SET starred_at = '2026-01-01T00:00:00+00:00'")
-    state["body"] = _rss([_rss_item("2604.00001", 2, "replace"), _rss_item("2604.09999", 3, "replace")])
+    state["body"] = _rss(
+        [_rss_item("2604.00001", 2, "replace"), _rss_item("2604.09999", 3, "replace")]
+    )
     second = json.loads(invoke(db_path, feeds, "fetch", "--format", "json").stdout)
     assert second["entries"] == []
     assert second["summary"]["updated_versions"] == 1
-    assert [(u["arxiv_id"], u["version"], u["previous_version"]) for u in second["updates"]] == [("2604.00001", 2, 1)]
+    assert [(u["arxiv_id"], u["version"], u["previous_version"]) for u in second["updates"]] == [
+        ("2604.00001", 2, 1)
+    ]
     assert rows(db_path, "SELECT arxiv_id, version FROM entries") == [("2604.00001", 2)]
     assert rows(db_path, "SELECT version FROM entry_versions ORDER BY version") == [(1,), (2,)]
 
@@ -328,7 +479,15 @@ def test_unknown_source_name_is_reported(fetched: Any) -> None:
 def test_main_job_uses_the_default_database_in_the_user_data_dir(
     feed_server: FeedServer, make_feeds: Any, isolated: Path
 ) -> None:
-    feeds = make_feeds([{"name": "a", "kind": "feed", "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml")}])
+    feeds = make_feeds(
+        [
+            {
+                "name": "a",
+                "kind": "feed",
+                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
+            }
+        ]
+    )
     result = CliRunner().invoke(cli, ["--feeds", str(feeds), "fetch"])
     assert result.exit_code == 0, result.output
     assert list((isolated / "home" / "data").rglob("papertrail.db"))
@@ -337,7 +496,15 @@ def test_main_job_uses_the_default_database_in_the_user_data_dir(
 def test_env_vars_select_db_and_feeds(
     feed_server: FeedServer, make_feeds: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    feeds = make_feeds([{"name": "a", "kind": "feed", "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml")}])
+    feeds = make_feeds(
+        [
+            {
+                "name": "a",
+                "kind": "feed",
+                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
+            }
+        ]
+    )
     monkeypatch.setenv("PAPERTRAIL_DB", str(db_path))
     monkeypatch.setenv("PAPERTRAIL_FEEDS", str(feeds))
     assert CliRunner().invoke(cli, ["fetch"]).exit_code == 0

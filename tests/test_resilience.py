@@ -32,8 +32,13 @@ def _sources(fs: FeedServer) -> list[dict[str, Any]]:
     out = []
     for i, (name, rel) in enumerate(FEEDS):
         # Staggered answers spread the saves over ~1.5 s so kills land at different stages.
-        url = fs.serve_fixture(f"/{name}", rel, "atom" if rel.endswith("atom_2025-08-20.xml") else "rss",
-                               delay=0.15 * i, conditional=False)
+        url = fs.serve_fixture(
+            f"/{name}",
+            rel,
+            "atom" if rel.endswith("atom_2025-08-20.xml") else "rss",
+            delay=0.15 * i,
+            conditional=False,
+        )
         kind = "arxiv-rss" if name.startswith("arxiv") else "feed"
         src: dict[str, Any] = {"name": name, "kind": kind, "url": url}
         if kind == "arxiv-rss":
@@ -43,7 +48,17 @@ def _sources(fs: FeedServer) -> list[dict[str, Any]]:
 
 
 def _fetch_cmd(db: Path, feeds: Path) -> list[str]:
-    return [sys.executable, "-m", "papertrail", "--db", str(db), "--feeds", str(feeds), "fetch", "-q"]
+    return [
+        sys.executable,
+        "-m",
+        "papertrail",
+        "--db",
+        str(db),
+        "--feeds",
+        str(feeds),
+        "fetch",
+        "-q",
+    ]
 
 
 def _per_source(db: Path) -> dict[str, int]:
@@ -68,7 +83,9 @@ def test_killed_fetch_then_rerun_loses_and_duplicates_nothing(
 
     db = tmp_path / "killed.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_fetch_cmd(db, feeds), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        _fetch_cmd(db, feeds), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     time.sleep(kill_after)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
