@@ -135,7 +135,10 @@ class ArxivApi:
         except requests.Timeout:
             out.error = f"arXiv API at {self.endpoint} timed out for {what} — try again later"
         except requests.ConnectionError as e:
-            out.error = f"could not connect to the arXiv API at {self.endpoint}: {_short(e)}"
+            out.error = (
+                f"could not connect to the arXiv API at {self.endpoint}: {_connection_reason(e)} "
+                "— check your network connection, or `arxiv_api_url` in feeds.yml"
+            )
         except Exception as e:  # noqa: BLE001 - one bad source never stops the others
             out.error = f"arXiv API failed for {what}: {type(e).__name__}: {_short(e)}"
         out.bytes = self.session.bytes_read - bytes_before
@@ -145,6 +148,16 @@ class ArxivApi:
         return out
 
 
-def _short(e: BaseException, limit: int = 200) -> str:
+def _connection_reason(e: requests.ConnectionError) -> str:
+    """The root cause of a requests connection error, without urllib3's object reprs."""
+    import re
+
+    reason = getattr(e.args[0], "reason", None) if e.args else None
+    text = str(reason or e)
+    text = re.sub(r"<[^>]* object at 0x[0-9a-f]+>:?\s*", "", text)
+    return _short(text.strip() or type(e).__name__)
+
+
+def _short(e: BaseException | str, limit: int = 200) -> str:
     text = str(e)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -106,7 +106,9 @@ def _render(digest: Any, fmt: str, output: Path | None) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the digest to a file.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line, not the digest.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print only the summary (and failures), not the digest."
+)
 @click.pass_context
 def fetch(
     ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool
@@ -135,11 +137,16 @@ def fetch(
     finally:
         if progress:
             progress.close()
-    if quiet:
-        from dataclasses import replace
+    if quiet and fmt == "text":
+        from papertrail.digest import render_summary
 
-        digest = replace(digest, entries=[], updates=[])
-    _emit(_render(digest, fmt, output), output)
+        _emit(render_summary(digest.summary), output)
+    else:
+        if quiet:  # machine formats keep their shape, minus the entries
+            from dataclasses import replace
+
+            digest = replace(digest, entries=[], updates=[])
+        _emit(_render(digest, fmt, output), output)
     totals = report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
@@ -251,12 +258,11 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
 
 def _sources_table(rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """One line per source, columns sized to their content; the note (last error
+    or why a source is off) gets what is left of the terminal width."""
+    import shutil
 
-    table = Table(box=None, pad_edge=False)
-    for col in ("name", "kind", "status", "last fetch", "entries", "note"):
-        table.add_column(col, overflow="fold")
+    lines = []
     for r in rows:
         if not r.get("in_config"):
             status, note = "removed", "no longer in feeds.yml"
@@ -268,15 +274,22 @@ def _sources_table(rows: list[dict[str, Any]]) -> None:
         else:
             status = r.get("last_status") or "never fetched"
             note = r.get("last_error") or ""
-        table.add_row(
-            r["name"],
-            r.get("kind") or "",
-            status,
-            (r.get("last_fetch_at") or "—")[:16],
-            str(r.get("entries") or 0),
-            note,
+        last = (r.get("last_fetch_at") or "—")[:16].replace("T", " ")
+        lines.append(
+            (r["name"], r.get("kind") or "", status, last, str(r.get("entries") or 0), note)
         )
-    Console(soft_wrap=False).print(table)
+    header = ("name", "kind", "status", "last fetch", "entries", "note")
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(5)]
+    room = max(
+        20,
+        (shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200)
+        - sum(widths)
+        - 10,
+    )
+    for row in [header, *lines]:
+        cells = [row[i].rjust(widths[i]) if i == 4 else row[i].ljust(widths[i]) for i in range(5)]
+        note = row[5] if len(row[5]) <= room else row[5][: room - 1] + "…"
+        click.echo("  ".join([*cells, note]).rstrip())
 
 
 @sources.command("enable")

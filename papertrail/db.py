@@ -805,12 +805,16 @@ def entries_since_run(db: sqlite_utils.Database, after_run: int) -> list[dict[st
     return query_entries(db, "e.first_seen_run > ?", [after_run])
 
 
+def _window(column: str, since: str, until: str | None) -> tuple[str, list[str]]:
+    if until:
+        return f"{column} >= ? AND {column} < ?", [since, until]
+    return f"{column} >= ?", [since]
+
+
 def entries_between(
     db: sqlite_utils.Database, since: str, until: str | None = None
 ) -> list[dict[str, Any]]:
-    if until:
-        return query_entries(db, "e.first_seen >= ? AND e.first_seen < ?", [since, until])
-    return query_entries(db, "e.first_seen >= ?", [since])
+    return query_entries(db, *_window("e.first_seen", since, until))
 
 
 def starred_updates_since_run(db: sqlite_utils.Database, after_run: int) -> list[dict[str, Any]]:
@@ -820,13 +824,8 @@ def starred_updates_since_run(db: sqlite_utils.Database, after_run: int) -> list
 def starred_updates_between(
     db: sqlite_utils.Database, since: str, until: str | None = None
 ) -> list[dict[str, Any]]:
-    if until:
-        return query_entries(
-            db,
-            "e.starred_at IS NOT NULL AND e.version_updated_at >= ? AND e.version_updated_at < ?",
-            [since, until],
-        )
-    return query_entries(db, "e.starred_at IS NOT NULL AND e.version_updated_at >= ?", [since])
+    where, params = _window("e.version_updated_at", since, until)
+    return query_entries(db, f"e.starred_at IS NOT NULL AND {where}", params)
 
 
 def count_entries(db: sqlite_utils.Database) -> dict[str, int]:

@@ -221,6 +221,14 @@ def _summary_notes(s: FetchSummary) -> list[tuple[str, str]]:
 _NOTE_MARK = {"failed": "✗", "warning": "!", "moved": "→"}
 
 
+def render_summary(summary: FetchSummary) -> str:
+    """Just the fetch summary: the counts line, then one line per failure,
+    warning and moved source (what `papertrail fetch --quiet` prints)."""
+    lines = [_summary_line(summary)]
+    lines += [f"  {_NOTE_MARK[kind]} {note}" for kind, note in _summary_notes(summary)]
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------- text
 
 

@@ -110,6 +110,17 @@ def serve_api(fs: FeedServer, rel: str = API, status: int = 200) -> str:
     )
 
 
+def one_feed(fs: FeedServer) -> list[dict[str, Any]]:
+    """A single small, well-formed blog feed."""
+    return [
+        {
+            "name": "a",
+            "kind": "feed",
+            "url": fs.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
+        }
+    ]
+
+
 def invoke(db: Path, feeds: Path, *args: str) -> Any:
     return CliRunner().invoke(
         cli, ["--db", str(db), "--feeds", str(feeds), *args], catch_exceptions=False
@@ -338,15 +349,7 @@ def test_a_second_concurrent_fetch_says_so_and_exits_75(
 ) -> None:
     from filelock import FileLock
 
-    feeds = make_feeds(
-        [
-            {
-                "name": "a",
-                "kind": "feed",
-                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
-            }
-        ]
-    )
+    feeds = make_feeds(one_feed(feed_server))
     with FileLock(f"{db_path}.lock"):
         result = invoke(db_path, feeds, "fetch")
     assert result.exit_code == EXIT_LOCKED
@@ -479,15 +482,7 @@ def test_unknown_source_name_is_reported(fetched: Any) -> None:
 def test_main_job_uses_the_default_database_in_the_user_data_dir(
     feed_server: FeedServer, make_feeds: Any, isolated: Path
 ) -> None:
-    feeds = make_feeds(
-        [
-            {
-                "name": "a",
-                "kind": "feed",
-                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
-            }
-        ]
-    )
+    feeds = make_feeds(one_feed(feed_server))
     result = CliRunner().invoke(cli, ["--feeds", str(feeds), "fetch"])
     assert result.exit_code == 0, result.output
     assert list((isolated / "home" / "data").rglob("papertrail.db"))
@@ -496,16 +491,46 @@ def test_main_job_uses_the_default_database_in_the_user_data_dir(
 def test_env_vars_select_db_and_feeds(
     feed_server: FeedServer, make_feeds: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    feeds = make_feeds(
-        [
-            {
-                "name": "a",
-                "kind": "feed",
-                "url": feed_server.serve_fixture("/a", "ml-blogs/jmamath-distill__openai_blog.xml"),
-            }
-        ]
-    )
+    feeds = make_feeds(one_feed(feed_server))
     monkeypatch.setenv("PAPERTRAIL_DB", str(db_path))
     monkeypatch.setenv("PAPERTRAIL_FEEDS", str(feeds))
     assert CliRunner().invoke(cli, ["fetch"]).exit_code == 0
     assert db_path.exists()
+
+
+def test_arxiv_api_unreachable_and_empty_results_are_reported_per_source(
+    feed_server: FeedServer, make_feeds: Any, db_path: Path
+) -> None:
+    empty = "arxiv-api/arxiv.py-recorded-2026/id_0000.0000_s0_m100_8b51d9633a68.body.xml"
+    feeds = make_feeds(
+        [
+            {
+                "name": "quiet-query",
+                "kind": "arxiv",
+                "query": "nothing matches this",
+                "max_results": 5,
+            }
+        ],
+        {"arxiv_api_url": serve_api(feed_server, empty)},
+    )
+    result = json.loads(invoke(db_path, feeds, "fetch", "--format", "json").stdout)
+    assert result["summary"]["sources_ok"] == 1
+    assert any("no results" in w for _, w in result["summary"]["warnings"])
+
+    closed = make_feeds(
+        [{"name": "api", "kind": "arxiv", "categories": ["cs.LG"]}]
+    )  # API on a closed port
+    out = invoke(db_path, closed, "fetch", "--format", "json")
+    assert out.exit_code == EXIT_FAILED
+    ((name, error),) = json.loads(out.stdout)["summary"]["failures"]
+    assert "could not connect to the arXiv API at http://127.0.0.1:9/api/query" in error
+    assert "object at 0x" not in error
+
+
+def test_quiet_fetch_prints_only_the_summary(
+    feed_server: FeedServer, make_feeds: Any, db_path: Path
+) -> None:
+    feeds = make_feeds(one_feed(feed_server))
+    out = invoke(db_path, feeds, "fetch", "-q").stdout
+    assert out.splitlines()[0].startswith("1 source ok, 0 failed")
+    assert "Nothing new" not in out and "openai.com" not in out
