@@ -202,9 +202,20 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         ["title", "summary"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61"
     )
     # New rows are indexed in bulk by EntryWriter.save (one INSERT ... SELECT per
-    # source, 3x faster than a trigger per row); updates and deletes keep
-    # sqlite-utils' triggers. Only db.py inserts entries.
+    # source, 3x faster than a trigger per row); deletes keep sqlite-utils'
+    # trigger, updates a narrower one. Only db.py inserts entries.
     db.execute("DROP TRIGGER entries_ai")
+    # Re-index only when the indexed text changes, not on every last_seen bump.
+    db.executescript(
+        """
+        DROP TRIGGER entries_au;
+        CREATE TRIGGER entries_au AFTER UPDATE OF title, summary ON entries BEGIN
+          INSERT INTO entries_fts (entries_fts, rowid, title, summary)
+            VALUES ('delete', old.rowid, old.title, old.summary);
+          INSERT INTO entries_fts (rowid, title, summary) VALUES (new.rowid, new.title, new.summary);
+        END;
+        """
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
@@ -418,13 +429,18 @@ ON CONFLICT (entry_id, source) DO UPDATE SET last_seen = excluded.last_seen,
 # when the newcomer lacks a field.
 _UPDATE_PAPER = """
 UPDATE entries SET
-    title = ?, authors = ?, summary = CASE WHEN ? != '' THEN ? ELSE summary END,
-    url = COALESCE(?, url), categories = CASE WHEN ? != '[]' THEN ? ELSE categories END,
+    authors = ?, url = COALESCE(?, url), categories = CASE WHEN ? != '[]' THEN ? ELSE categories END,
     primary_category = COALESCE(?, primary_category), published = COALESCE(published, ?),
     updated = COALESCE(?, updated), doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref),
     comment = COALESCE(?, comment), links = CASE WHEN ? != '{}' THEN ? ELSE links END,
     last_seen = ?
 WHERE id = ?
+"""
+# Title and summary only when they really change: naming them in an UPDATE fires
+# the full-text trigger (UPDATE OF title, summary) even for equal values.
+_UPDATE_TEXT = """
+UPDATE entries SET title = ?, summary = CASE WHEN ? != '' THEN ? ELSE summary END
+WHERE id = ? AND (title IS NOT ? OR (? != '' AND summary IS NOT ?))
 """
 
 
@@ -593,25 +609,12 @@ class EntryWriter:
         authors, cats, links = _dumps(r.authors), _dumps(r.categories), _dumps(r.links)
         self.conn.execute(
             _UPDATE_PAPER,
-            [
-                r.title,
-                authors,
-                r.summary,
-                r.summary,
-                r.url,
-                cats,
-                cats,
-                r.primary_category,
-                r.published,
-                r.updated,
-                r.doi,
-                r.journal_ref,
-                r.comment,
-                links,
-                links,
-                self.now,
-                entry_id,
-            ],
+            [authors, r.url, cats, cats, r.primary_category, r.published, r.updated, r.doi,
+             r.journal_ref, r.comment, links, links, self.now, entry_id],
+        )  # fmt: skip
+        self.conn.execute(
+            _UPDATE_TEXT,
+            [r.title, r.summary, r.summary, entry_id, r.title, r.summary, r.summary],
         )
         if newer and old_version is not None:
             self.conn.execute(
