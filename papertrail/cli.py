@@ -42,9 +42,12 @@ def _paths(ctx: click.Context):
 def _guard(fn, *args: Any, **kwargs: Any) -> Any:
     """Call a library function, mapping its exceptions to CLI errors."""
     from papertrail.config import ConfigError
+    from papertrail.db import DatabaseError
 
     try:
         return fn(*args, **kwargs)
+    except DatabaseError as e:
+        raise click.ClickException(str(e)) from e
     except ConfigError as e:
         raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
     except KeyError as e:

@@ -79,3 +79,14 @@ def test_packaged_default_is_used_without_any_feeds_file() -> None:
     result = CliRunner().invoke(cli, ["config"])
     assert result.exit_code == 0, result.output
     assert "default_feeds.yml" in result.output
+
+
+def test_a_database_that_is_not_sqlite_is_refused_with_a_message(tmp_path: Path) -> None:
+    repo_feeds = Path(__file__).resolve().parent.parent / "feeds.yml"
+    not_db = tmp_path / "x.db"
+    not_db.write_text("hello")
+    result = CliRunner().invoke(cli, ["--db", str(not_db), "--feeds", str(repo_feeds), "digest"])
+    assert result.exit_code == 1
+    assert "cannot open" in result.output and "--db" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not_db.read_text() == "hello"

@@ -103,3 +103,17 @@ def test_parse_since_accepts_durations_and_dates() -> None:
 
     with pytest.raises(ValueError, match="24h"):
         dbm.parse_since("last tuesday", now)
+
+
+def test_unusable_database_paths_get_a_clear_error_and_lose_nothing(tmp_path: Path) -> None:
+    import pytest
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(dbm.DatabaseError, match="cannot create the database .*--db"):
+        dbm.open_db(blocker / "reading.db")
+    other = tmp_path / "notes.db"
+    other.write_bytes(b"my notes, not SQLite\n" * 100)
+    with pytest.raises(dbm.DatabaseError, match="not a database"):
+        dbm.open_db(other)
+    assert other.read_bytes() == b"my notes, not SQLite\n" * 100

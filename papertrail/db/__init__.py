@@ -1,0 +1,97 @@
+"""The reading list on disk: the one module that owns SQL.
+
+Schema (created by the migrations at the bottom, each run once and recorded
+in `_migrations`):
+
+- `sources`      one row per source name: kind, the URL from feeds.yml
+                 (`config_url`) and the URL actually fetched (`fetch_url`,
+                 updated by permanent redirects), conditional-GET state
+                 (etag, last_modified), last status, consecutive failures and
+                 whether the source is paused after too many of them.
+- `entries`      papers and posts. `key` is the natural key: papers are
+                 `arxiv:<version-less id>`; posts are keyed per source by
+                 guid -> canonical URL -> content hash
+                 (`post:<source>:<guid|url|sha1>`). The integer `id` is the
+                 short id users type.
+- `entry_versions` every arXiv version seen of a paper, when, and from where.
+- `provenance`   which sources surfaced each entry, first and last seen.
+- `entry_domains` domain tags (origin: `rule` from feeds.yml, or `source`
+                 from a source's tags); `rank` 0 is the primary domain.
+- `entry_tags`   free tags (from a source's `tags`; users add theirs later).
+- `mentions`     arXiv papers linked from posts.
+- `fetch_runs` / `fetch_log`  one row per run, one row per source per run.
+- `entries_fts`  FTS5 over title and summary, kept in sync by triggers.
+
+Every write happens inside `Database.atomic()` so a killed process leaves
+each source either fully saved or untouched.
+"""
+
+from papertrail.db.queries import (
+    count_entries,
+    enable_source,
+    entries_between,
+    entries_since_run,
+    fetch_log,
+    finish_run,
+    iter_duplicate_keys,
+    list_sources,
+    parse_since,
+    previous_completed_run,
+    query_entries,
+    source_state,
+    starred_updates_between,
+    starred_updates_since_run,
+    start_run,
+    sync_sources,
+)
+from papertrail.db.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION_TABLE,
+    DatabaseError,
+    migrate,
+    open_db,
+    utcnow,
+)
+from papertrail.db.writer import (
+    EntryWriter,
+    SaveStats,
+    SourceOutcome,
+    content_hash,
+    paper_key,
+    post_key,
+    retag_all,
+    save_source_result,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION_TABLE",
+    "DatabaseError",
+    "EntryWriter",
+    "SaveStats",
+    "SourceOutcome",
+    "content_hash",
+    "count_entries",
+    "enable_source",
+    "entries_between",
+    "entries_since_run",
+    "fetch_log",
+    "finish_run",
+    "iter_duplicate_keys",
+    "list_sources",
+    "migrate",
+    "open_db",
+    "paper_key",
+    "parse_since",
+    "post_key",
+    "previous_completed_run",
+    "query_entries",
+    "retag_all",
+    "save_source_result",
+    "source_state",
+    "starred_updates_between",
+    "starred_updates_since_run",
+    "start_run",
+    "sync_sources",
+    "utcnow",
+]

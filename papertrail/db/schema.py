@@ -1,0 +1,229 @@
+"""Opening the database and bringing its schema up to date (migrations run once each)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    pass
+
+
+SCHEMA_VERSION_TABLE = "_migrations"
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class DatabaseError(Exception):
+    """The reading-list file cannot be opened or is not a papertrail database."""
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the reading list and bring its schema up to date.
+
+    Raises DatabaseError, naming the file and what to do, when the directory
+    cannot be created or the file is not an SQLite database."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path, execute_plugins=False)
+        # WAL: Datasette (or a second reader) can browse while a fetch writes.
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        # Safe with WAL: a crash loses at most the last commit, never consistency.
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except OSError as e:
+        raise DatabaseError(
+            f"cannot create the database {path}: {e.strerror or e} — "
+            "pass a writable location with --db or PAPERTRAIL_DB"
+        ) from None
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(
+            f"cannot open {path} as a papertrail database: {e} — "
+            "is it another kind of file? Pass another location with --db or PAPERTRAIL_DB"
+        ) from None
+    return db
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            config_url TEXT,
+            fetch_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            in_config INTEGER NOT NULL DEFAULT 1,
+            last_fetch_at TEXT,
+            last_success_at TEXT,
+            last_status TEXT,
+            last_http_status INTEGER,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_at TEXT
+        );
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('paper', 'post')),
+            arxiv_id TEXT UNIQUE,
+            version INTEGER,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            summary TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            primary_category TEXT,
+            published TEXT,
+            updated TEXT,
+            doi TEXT,
+            journal_ref TEXT,
+            comment TEXT,
+            links TEXT NOT NULL DEFAULT '{}',
+            source TEXT,
+            guid TEXT,
+            content_hash TEXT,
+            first_seen TEXT NOT NULL,
+            first_seen_run INTEGER,
+            last_seen TEXT NOT NULL,
+            previous_version INTEGER,
+            version_updated_at TEXT,
+            version_updated_run INTEGER,
+            read_at TEXT,
+            starred_at TEXT
+        );
+        CREATE INDEX idx_entries_first_seen ON entries(first_seen);
+        CREATE INDEX idx_entries_first_seen_run ON entries(first_seen_run);
+        CREATE INDEX idx_entries_version_updated_run ON entries(version_updated_run);
+        CREATE INDEX idx_entries_kind ON entries(kind);
+        CREATE TABLE entry_versions (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            source TEXT,
+            PRIMARY KEY (entry_id, version)
+        );
+        CREATE TABLE provenance (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            announce_type TEXT,
+            run_id INTEGER,
+            PRIMARY KEY (entry_id, source)
+        );
+        CREATE INDEX idx_provenance_source ON provenance(source);
+        CREATE TABLE entry_domains (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            domain TEXT NOT NULL,
+            rank INTEGER NOT NULL DEFAULT 0,
+            origin TEXT NOT NULL DEFAULT 'rule',
+            PRIMARY KEY (entry_id, domain)
+        );
+        CREATE INDEX idx_entry_domains_domain ON entry_domains(domain);
+        CREATE TABLE entry_tags (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            origin TEXT NOT NULL DEFAULT 'user',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (entry_id, tag)
+        );
+        CREATE INDEX idx_entry_tags_tag ON entry_tags(tag);
+        CREATE TABLE mentions (
+            post_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            arxiv_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (post_id, arxiv_id)
+        );
+        CREATE INDEX idx_mentions_arxiv_id ON mentions(arxiv_id);
+        CREATE TABLE fetch_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            sources_ok INTEGER NOT NULL DEFAULT 0,
+            sources_failed INTEGER NOT NULL DEFAULT 0,
+            sources_not_modified INTEGER NOT NULL DEFAULT 0,
+            sources_skipped INTEGER NOT NULL DEFAULT 0,
+            new_papers INTEGER NOT NULL DEFAULT 0,
+            new_posts INTEGER NOT NULL DEFAULT 0,
+            updated_versions INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES fetch_runs(id),
+            source TEXT NOT NULL,
+            url TEXT,
+            started_at TEXT NOT NULL,
+            duration_ms INTEGER,
+            status TEXT NOT NULL,
+            http_status INTEGER,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            entries_seen INTEGER NOT NULL DEFAULT 0,
+            new_count INTEGER NOT NULL DEFAULT 0,
+            updated_count INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX idx_fetch_log_source ON fetch_log(source, id);
+        CREATE INDEX idx_fetch_log_run ON fetch_log(run_id);
+        """
+    )
+    db["entries"].enable_fts(
+        ["title", "summary"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61"
+    )
+    # New rows are indexed in bulk by EntryWriter.save (one INSERT ... SELECT per
+    # source, 3x faster than a trigger per row); deletes keep sqlite-utils'
+    # trigger, updates a narrower one. Only db.py inserts entries.
+    db.execute("DROP TRIGGER entries_ai")
+    # Re-index only when the indexed text changes, not on every last_seen bump.
+    db.executescript(
+        """
+        DROP TRIGGER entries_au;
+        CREATE TRIGGER entries_au AFTER UPDATE OF title, summary ON entries BEGIN
+          INSERT INTO entries_fts (entries_fts, rowid, title, summary)
+            VALUES ('delete', old.rowid, old.title, old.summary);
+          INSERT INTO entries_fts (rowid, title, summary) VALUES (new.rowid, new.title, new.summary);
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply migrations not yet recorded; each in its own transaction. Returns the names applied."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {r[0] for r in db.execute(f"SELECT name FROM {SCHEMA_VERSION_TABLE}")}
+    applied = []
+    for migration in MIGRATIONS:
+        name = migration.__name__.lstrip("_")
+        if name in done:
+            continue
+        with db.atomic():
+            migration(db)
+            db.execute(
+                f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
+                [name, utcnow()],
+            )
+        applied.append(name)
+    return applied
