@@ -534,3 +534,14 @@ def test_quiet_fetch_prints_only_the_summary(
     out = invoke(db_path, feeds, "fetch", "-q").stdout
     assert out.splitlines()[0].startswith("1 source ok, 0 failed")
     assert "Nothing new" not in out and "openai.com" not in out
+
+
+def test_no_progress_output_when_stderr_is_not_a_terminal(
+    feed_server: FeedServer, make_feeds: Any, db_path: Path
+) -> None:
+    """Progress is for people at a terminal; cron jobs and pipes get only the digest."""
+    feeds = make_feeds(one_feed(feed_server))
+    result = invoke(db_path, feeds, "fetch")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert "1 source ok" in result.stdout
