@@ -185,27 +185,103 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         CREATE INDEX idx_fetch_log_run ON fetch_log(run_id);
         """
     )
+    _install_entries_fts(db, ["title", "summary"])
+
+
+def _install_entries_fts(db: sqlite_utils.Database, columns: list[str]) -> None:
+    """FTS5 over `columns` of entries (external content), with the trigger set we want."""
+    for trigger in ("entries_ai", "entries_ad", "entries_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     db["entries"].enable_fts(
-        ["title", "summary"], fts_version="FTS5", create_triggers=True, tokenize="porter unicode61"
+        columns, fts_version="FTS5", create_triggers=True, tokenize="porter unicode61", replace=True
     )
     # New rows are indexed in bulk by EntryWriter.save (one INSERT ... SELECT per
     # source, 3x faster than a trigger per row); deletes keep sqlite-utils'
-    # trigger, updates a narrower one. Only db.py inserts entries.
-    db.execute("DROP TRIGGER entries_ai")
+    # trigger, updates a narrower one. Only db/writer.py inserts entries.
+    db.execute("DROP TRIGGER IF EXISTS entries_ai")
+    cols = ", ".join(columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    new = ", ".join(f"new.{c}" for c in columns)
     # Re-index only when the indexed text changes, not on every last_seen bump.
     db.executescript(
-        """
-        DROP TRIGGER entries_au;
-        CREATE TRIGGER entries_au AFTER UPDATE OF title, summary ON entries BEGIN
-          INSERT INTO entries_fts (entries_fts, rowid, title, summary)
-            VALUES ('delete', old.rowid, old.title, old.summary);
-          INSERT INTO entries_fts (rowid, title, summary) VALUES (new.rowid, new.title, new.summary);
+        f"""
+        DROP TRIGGER IF EXISTS entries_au;
+        CREATE TRIGGER entries_au AFTER UPDATE OF {cols} ON entries BEGIN
+          INSERT INTO entries_fts (entries_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old});
+          INSERT INTO entries_fts (rowid, {cols}) VALUES (new.rowid, {new});
         END;
         """
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+def _m002_reading_list(db: sqlite_utils.Database) -> None:
+    """Notes (searchable), the ranking score and block-rule state."""
+    db.executescript(
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_notes_entry ON notes(entry_id);
+        -- All of an entry's notes, newline-joined, so one FTS index ranks them with the text.
+        ALTER TABLE entries ADD COLUMN notes_text TEXT NOT NULL DEFAULT '';
+        -- The ranking score (papertrail.rank) and the block rule hiding an entry, if any.
+        ALTER TABLE entries ADD COLUMN score REAL NOT NULL DEFAULT 0;
+        ALTER TABLE entries ADD COLUMN hidden_by TEXT;
+        CREATE INDEX idx_entries_score ON entries(score);
+        CREATE INDEX idx_entries_published ON entries(published);
+        CREATE INDEX idx_entries_read_at ON entries(read_at);
+        CREATE INDEX idx_entries_starred_at ON entries(starred_at);
+        """
+    )
+    _install_entries_fts(db, ["title", "summary", "notes_text"])
+    db["entries"].rebuild_fts()
+
+
+def _m003_reproductions(db: sqlite_utils.Database) -> None:
+    """Reproductions, the papers each one implements, and a row per run."""
+    db.executescript(
+        """
+        CREATE TABLE reproductions (
+            name TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            module TEXT NOT NULL,
+            registered_at TEXT NOT NULL
+        );
+        CREATE TABLE reproduction_papers (
+            reproduction TEXT NOT NULL REFERENCES reproductions(name) ON DELETE CASCADE,
+            arxiv_id TEXT NOT NULL,
+            PRIMARY KEY (reproduction, arxiv_id)
+        );
+        CREATE INDEX idx_reproduction_papers_arxiv ON reproduction_papers(arxiv_id);
+        CREATE TABLE repro_runs (
+            id INTEGER PRIMARY KEY,
+            reproduction TEXT NOT NULL,
+            arxiv_id TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration_s REAL,
+            status TEXT NOT NULL DEFAULT 'running',
+            config TEXT NOT NULL DEFAULT '{}',
+            metrics TEXT NOT NULL DEFAULT '{}',
+            headline_metric TEXT,
+            artifacts_dir TEXT,
+            code_version TEXT,
+            device TEXT,
+            error TEXT
+        );
+        CREATE INDEX idx_repro_runs_reproduction ON repro_runs(reproduction, id);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_initial,
+    _m002_reading_list,
+    _m003_reproductions,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -196,7 +196,8 @@ class EntryWriter:
             (max_before,) = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
             self.conn.executemany(_INSERT_ENTRY, [self._row(source, k, r) for k, r in new.items()])
             self.conn.execute(
-                "INSERT INTO entries_fts (rowid, title, summary) SELECT id, title, summary FROM entries WHERE id > ?",
+                "INSERT INTO entries_fts (rowid, title, summary, notes_text) "
+                "SELECT id, title, summary, notes_text FROM entries WHERE id > ?",
                 [max_before],
             )
             existing.update(self._lookup(list(new)))

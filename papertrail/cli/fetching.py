@@ -1,10 +1,4 @@
-"""The `papertrail` command line: a thin shell over papertrail.app.
-
-Each command opens what it needs through `app`, calls one library function
-and turns the library's exceptions into messages and exit codes. Heavy
-imports (httpx, feedparser, arxiv, torch) happen inside commands so
-`papertrail --help` starts fast.
-"""
+"""Commands that fill the reading list and report on it: fetch, digest, retag, sources, config."""
 
 from __future__ import annotations
 
@@ -15,82 +9,15 @@ from typing import Any
 
 import click
 
-from papertrail import __version__
-
-# Exit codes (documented in the README).
-EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
-EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
-EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
-
-FORMATS = ("text", "markdown", "html", "json")
-
-
-class ConfigProblem(click.ClickException):
-    exit_code = EXIT_CONFIG
-
-
-class Locked(click.ClickException):
-    exit_code = EXIT_LOCKED
-
-
-def _paths(ctx: click.Context):
-    from papertrail.app import Paths
-
-    return Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
-
-
-def _guard(fn, *args: Any, **kwargs: Any) -> Any:
-    """Call a library function, mapping its exceptions to CLI errors."""
-    from papertrail.config import ConfigError
-    from papertrail.db import DatabaseError
-
-    try:
-        return fn(*args, **kwargs)
-    except DatabaseError as e:
-        raise click.ClickException(str(e)) from e
-    except ConfigError as e:
-        raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
-    except KeyError as e:
-        raise click.ClickException(str(e.args[0]) if e.args else str(e)) from e
-    except ValueError as e:
-        raise click.ClickException(str(e)) from e
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="papertrail")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="PAPERTRAIL_DB",
-    help="Reading-list database (default: papertrail.db in the user data dir). Env: PAPERTRAIL_DB.",
+from papertrail.cli._base import (
+    EXIT_FAILED,
+    FORMATS,
+    Locked,
+    cli,
+    emit,
+    guard,
+    paths_of,
 )
-@click.option(
-    "--feeds",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="PAPERTRAIL_FEEDS",
-    help="Sources file (default: ./feeds.yml, else the user config dir, else the packaged default). Env: PAPERTRAIL_FEEDS.",
-)
-@click.pass_context
-def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
-    """Follow machine-learning research from one local reading list.
-
-    \b
-    Example:
-        papertrail fetch                  # pull every source, print what is new
-        papertrail digest --since 7d --format markdown -o week.md
-    """
-    ctx.ensure_object(dict)
-    ctx.obj.update(db=db, feeds=feeds)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output:
-        from papertrail.app import write_atomic
-
-        write_atomic(output, text if text.endswith("\n") else text + "\n")
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        click.echo(text.rstrip("\n"))
 
 
 def _render(digest: Any, fmt: str, output: Path | None) -> str:
@@ -131,10 +58,10 @@ def fetch(
     from papertrail import app
     from papertrail.fetch import FetchLocked
 
-    paths = _paths(ctx)
+    paths = paths_of(ctx)
     progress = _Progress() if sys.stderr.isatty() else None
     try:
-        report, digest = _guard(app.fetch, paths, only=list(only) or None, on_event=progress)
+        report, digest = guard(app.fetch, paths, only=list(only) or None, on_event=progress)
     except FetchLocked as e:
         raise Locked(str(e)) from e
     finally:
@@ -143,13 +70,13 @@ def fetch(
     if quiet and fmt == "text":
         from papertrail.digest import render_summary
 
-        _emit(render_summary(digest.summary), output)
+        emit(render_summary(digest.summary), output)
     else:
         if quiet:  # machine formats keep their shape, minus the entries
             from dataclasses import replace
 
             digest = replace(digest, entries=[], updates=[])
-        _emit(_render(digest, fmt, output), output)
+        emit(_render(digest, fmt, output), output)
     totals = report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
@@ -217,8 +144,8 @@ def digest(
     """
     from papertrail import app
 
-    d = _guard(app.digest, _paths(ctx), since=since, until=until)
-    _emit(_render(d, fmt, output), output)
+    d = guard(app.digest, paths_of(ctx), since=since, until=until)
+    emit(_render(d, fmt, output), output)
 
 
 @cli.command()
@@ -234,7 +161,7 @@ def retag(ctx: click.Context) -> None:
     """
     from papertrail import app
 
-    n = _guard(app.retag, _paths(ctx))
+    n = guard(app.retag, paths_of(ctx))
     click.echo(f"Re-tagged {n} entries.")
 
 
@@ -253,7 +180,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
         return
     from papertrail import app
 
-    rows = _guard(app.sources, _paths(ctx))
+    rows = guard(app.sources, paths_of(ctx))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
@@ -307,7 +234,7 @@ def sources_enable(ctx: click.Context, name: str) -> None:
     """
     from papertrail import app
 
-    _guard(app.enable_source, _paths(ctx), name)
+    guard(app.enable_source, paths_of(ctx), name)
     click.echo(f"{name} will be fetched again on the next run.")
 
 
@@ -321,8 +248,8 @@ def config_cmd(ctx: click.Context) -> None:
         papertrail config
         papertrail --feeds my-feeds.yml config
     """
-    paths = _paths(ctx)
-    cfg = _guard(paths.config)
+    paths = paths_of(ctx)
+    cfg = guard(paths.config)
     click.echo(f"feeds:    {paths.feeds}")
     click.echo(f"database: {paths.db}")
     enabled = sum(1 for s in cfg.sources if s.enabled)

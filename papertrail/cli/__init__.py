@@ -1,0 +1,13 @@
+"""The `papertrail` command line: a thin shell over the library.
+
+Each command opens what it needs through `papertrail.app` (or the module for
+its area), calls one library function and turns the library's exceptions into
+messages and exit codes. Heavy imports (httpx, feedparser, arxiv, torch)
+happen inside commands so `papertrail --help` starts fast. Command modules
+register themselves on the `cli` group when imported below.
+"""
+
+from papertrail.cli import fetching  # noqa: F401  (registers commands)
+from papertrail.cli._base import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, cli
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_LOCKED", "cli"]

@@ -1,0 +1,86 @@
+"""The click group, global options and the helpers every command module shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from papertrail import __version__
+
+# Exit codes (documented in the README).
+EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
+EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
+EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
+
+FORMATS = ("text", "markdown", "html", "json")
+
+
+class ConfigProblem(click.ClickException):
+    exit_code = EXIT_CONFIG
+
+
+class Locked(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+def paths_of(ctx: click.Context):
+    from papertrail.app import Paths
+
+    return Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
+
+
+def guard(fn, *args: Any, **kwargs: Any) -> Any:
+    """Call a library function, mapping its exceptions to CLI errors."""
+    from papertrail.config import ConfigError
+    from papertrail.db import DatabaseError
+
+    try:
+        return fn(*args, **kwargs)
+    except DatabaseError as e:
+        raise click.ClickException(str(e)) from e
+    except ConfigError as e:
+        raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
+    except KeyError as e:
+        raise click.ClickException(str(e.args[0]) if e.args else str(e)) from e
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="papertrail")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PAPERTRAIL_DB",
+    help="Reading-list database (default: papertrail.db in the user data dir). Env: PAPERTRAIL_DB.",
+)
+@click.option(
+    "--feeds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PAPERTRAIL_FEEDS",
+    help="Sources file (default: ./feeds.yml, else the user config dir, else the packaged default). Env: PAPERTRAIL_FEEDS.",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
+    """Follow machine-learning research from one local reading list.
+
+    \b
+    Example:
+        papertrail fetch                  # pull every source, print what is new
+        papertrail digest --since 7d --format markdown -o week.md
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(db=db, feeds=feeds)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print to stdout, or write the file atomically and say so on stderr."""
+    if output:
+        from papertrail.app import write_atomic
+
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
