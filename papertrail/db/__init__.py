@@ -19,13 +19,28 @@ in `_migrations`):
                  from a source's tags); `rank` 0 is the primary domain.
 - `entry_tags`   free tags (from a source's `tags`; users add theirs later).
 - `mentions`     arXiv papers linked from posts.
+- `notes`        the user's notes, timestamped; `entries.notes_text` joins them
+                 for the full-text index.
+- `entries.score` / `entries.hidden_by`  the ranking score and the block rule
+                 hiding an entry from the digest (papertrail.rank).
+- `reproductions` / `reproduction_papers` / `repro_runs`  the reproductions,
+                 the papers each implements, one row per run.
 - `fetch_runs` / `fetch_log`  one row per run, one row per source per run.
-- `entries_fts`  FTS5 over title and summary, kept in sync by triggers.
+- `entries_fts`  FTS5 over title, summary and notes_text, kept in sync by triggers.
 
 Every write happens inside `Database.atomic()` so a killed process leaves
 each source either fully saved or untouched.
 """
 
+from papertrail.db.filters import (
+    EntryFilter,
+    EntryNotFound,
+    entries_by_ids,
+    find_entries,
+    resolve_entries,
+    resolve_entry,
+    select_ids,
+)
 from papertrail.db.queries import (
     count_entries,
     enable_source,
@@ -64,6 +79,13 @@ from papertrail.db.writer import (
 )
 
 __all__ = [
+    "EntryFilter",
+    "EntryNotFound",
+    "entries_by_ids",
+    "find_entries",
+    "resolve_entries",
+    "resolve_entry",
+    "select_ids",
     "MIGRATIONS",
     "SCHEMA_VERSION_TABLE",
     "DatabaseError",

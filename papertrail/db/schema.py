@@ -231,7 +231,7 @@ def _m002_reading_list(db: sqlite_utils.Database) -> None:
         ALTER TABLE entries ADD COLUMN score REAL NOT NULL DEFAULT 0;
         ALTER TABLE entries ADD COLUMN hidden_by TEXT;
         CREATE INDEX idx_entries_score ON entries(score);
-        CREATE INDEX idx_entries_published ON entries(published);
+        CREATE INDEX idx_entries_date ON entries(COALESCE(published, first_seen));
         CREATE INDEX idx_entries_read_at ON entries(read_at);
         CREATE INDEX idx_entries_starred_at ON entries(starred_at);
         """
