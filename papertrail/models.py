@@ -57,3 +57,9 @@ class ParsedFeed:
     records: list[Record] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     title: str | None = None
+
+
+# Provenance names that are not sources in feeds.yml: `papertrail add`, the
+# mentions backfill at the end of a fetch, and papers added from a reproduction's
+# constants. feeds.yml may not use them as source names.
+PSEUDO_SOURCES = ("manual", "mentioned", "reproductions")

@@ -5,6 +5,8 @@ documents in tests/fixtures/feeds (provenance in its MANIFEST.md)."""
 from __future__ import annotations
 
 import hashlib
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from email.utils import formatdate
@@ -169,3 +171,43 @@ def make_feeds(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "reading.db"
+
+
+@pytest.fixture(scope="session")
+def _reading_list_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    """One real fetch of the recorded 'world' (tests/test_fetch.py) per test session;
+    tests get their own copy of the resulting database (see `reading_list`)."""
+    from click.testing import CliRunner
+    from pytest_httpserver import HTTPServer
+    from test_fetch import serve_api, world
+
+    from papertrail.cli import cli
+
+    base = tmp_path_factory.mktemp("reading-list")
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        fs = FeedServer(server)
+        sources = world(fs)
+        feeds = write_feeds(base / "feeds.yml", sources, {"arxiv_api_url": serve_api(fs)})
+        db = base / "reading.db"
+        result = CliRunner().invoke(cli, ["--db", str(db), "--feeds", str(feeds), "fetch", "-q"])
+        assert result.exit_code == 0, result.output
+    finally:
+        server.clear()
+        server.stop()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return db, sources
+
+
+@pytest.fixture
+def reading_list(_reading_list_template: tuple[Path, list], tmp_path: Path) -> tuple[Path, Path]:
+    """(database, feeds.yml): a private copy of a reading list filled through the real
+    fetch path from the recorded fixtures. The feeds file points at a closed port,
+    so nothing here fetches again."""
+    template, sources = _reading_list_template
+    db = tmp_path / "reading.db"
+    shutil.copyfile(template, db)
+    feeds = write_feeds(tmp_path / "feeds.yml", sources)
+    return db, feeds

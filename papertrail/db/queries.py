@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 from papertrail.db.schema import utcnow
+from papertrail.models import PSEUDO_SOURCES
 
 # ------------------------------------------------------------------- sources
 
@@ -113,11 +114,14 @@ def previous_completed_run(db: sqlite_utils.Database, before: int) -> int:
 
 # ------------------------------------------------------------------- reading
 
+# Provenance names that are not feeds never count as "mentioned by a source".
+_PSEUDO_SQL = "(" + ", ".join(f"'{s}'" for s in PSEUDO_SOURCES) + ")"
+
 _ENTRY_SELECT = """
 SELECT e.id, e.kind, e.title, e.url, e.arxiv_id, e.version, e.previous_version, e.authors,
        e.summary, e.categories, e.primary_category, e.published, e.updated, e.doi,
        e.journal_ref, e.comment, e.links, e.first_seen, e.last_seen, e.version_updated_at,
-       e.starred_at, e.read_at,
+       e.starred_at, e.read_at, e.score, e.hidden_by,
        (SELECT json_group_array(domain) FROM
            (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id ORDER BY rank, domain)) AS domains,
        (SELECT json_group_array(source) FROM
@@ -126,10 +130,11 @@ SELECT e.id, e.kind, e.title, e.url, e.arxiv_id, e.version, e.previous_version, 
            (SELECT tag FROM entry_tags t WHERE t.entry_id = e.id ORDER BY tag)) AS tags,
        (SELECT COUNT(DISTINCT src) FROM (
             SELECT p.source AS src FROM provenance p WHERE p.entry_id = e.id
+                AND p.source NOT IN {PSEUDO}
             UNION SELECT m_post.source FROM mentions m JOIN entries m_post ON m_post.id = m.post_id
             WHERE e.arxiv_id IS NOT NULL AND m.arxiv_id = e.arxiv_id)) AS mentioned_by
 FROM entries e
-"""
+""".replace("{PSEUDO}", _PSEUDO_SQL)
 
 
 def _entry_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,299 @@
+"""Morning triage from the terminal: list, search, show, read/star, tag, note."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from papertrail.cli._base import EXIT_FAILED, cli, guard, paths_of
+
+LIST_SORTS = ("date", "rank")
+SEARCH_SORTS = ("relevance", "date", "rank")
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The entry filters shared by list, search and export."""
+    options = [
+        click.option("--domain", "domains", multiple=True, help="Only this domain (repeatable)."),
+        click.option(
+            "--tag", "tags", multiple=True, help="Only entries with this tag (repeatable)."
+        ),
+        click.option(
+            "--source", "sources", multiple=True, help="Only entries from this source (repeatable)."
+        ),
+        click.option("--kind", type=click.Choice(("paper", "post")), help="Only papers or posts."),
+        click.option("--unread", is_flag=True, help="Only entries not marked read."),
+        click.option("--starred", is_flag=True, help="Only starred entries."),
+        click.option("--since", help="First seen since: 24h, 7d, 2w or YYYY-MM-DD."),
+        click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--csv", "as_csv", is_flag=True, help="CSV (same fields as --json).")(fn)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="A JSON array of entries (the digest's fields)."
+    )(fn)
+
+
+def make_filter(opts: dict[str, Any]) -> Any:
+    from papertrail.reading import make_filter as build
+
+    return guard(
+        build,
+        domains=opts["domains"],
+        tags=opts["tags"],
+        sources=opts["sources"],
+        kind=opts["kind"],
+        unread=opts["unread"],
+        starred=opts["starred"],
+        since=opts["since"],
+    )
+
+
+def _print_entries(
+    entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, empty: str
+) -> None:
+    if as_json or as_csv:
+        from papertrail.db.triage import plain_snippet
+        from papertrail.export import render_csv, render_json
+
+        for e in entries:  # search hits: the highlight markers become **word**
+            e.pop("title_highlighted", None)
+            if "snippet" in e:
+                e["snippet"] = plain_snippet(e["snippet"])
+        click.echo((render_json if as_json else render_csv)(entries).rstrip("\n"))
+        return
+    if not entries:
+        click.echo(empty, err=True)
+        return
+    from papertrail.cli import tables
+
+    tables.print_entries(entries, snippets=any("snippet" in e for e in entries))
+
+
+@cli.command("list")
+@filter_options
+@click.option("--sort", type=click.Choice(LIST_SORTS), default="date", show_default=True)
+@output_options
+@click.pass_context
+def list_cmd(
+    ctx: click.Context, sort: str, limit: int, as_json: bool, as_csv: bool, **opts: Any
+) -> None:
+    """List entries in the reading list, newest first (or by rank).
+
+    The first column is the short id that show, read, star, tag and note accept.
+
+    \b
+    Example:
+        papertrail list --unread --domain vision
+        papertrail list --starred --sort rank --limit 20
+        papertrail list --since 7d --kind paper --json | jq '.[].title'
+    """
+    from papertrail import reading
+
+    flt = make_filter(opts)
+    entries = guard(reading.list_entries, paths_of(ctx), flt, sort=sort, limit=limit)
+    _print_entries(
+        entries, as_json, as_csv, empty="No entries match. Run `papertrail fetch` to collect some."
+    )
+
+
+@cli.command()
+@click.argument("query")
+@filter_options
+@click.option("--sort", type=click.Choice(SEARCH_SORTS), default="relevance", show_default=True)
+@output_options
+@click.pass_context
+def search(
+    ctx: click.Context, query: str, sort: str, limit: int, as_json: bool, as_csv: bool, **opts: Any
+) -> None:
+    """Full-text search over titles, abstracts, post text and your notes.
+
+    Plain words must all match (any order; hyphenated words as a phrase).
+    FTS5 syntax works too: "exact phrase", OR, NOT, prefix*, title:word,
+    notes:word. Results are ranked by bm25 with title hits weighted most.
+
+    \b
+    Example:
+        papertrail search "style transfer"
+        papertrail search 'diffus* NOT video' --domain generative --unread
+        papertrail search 'notes:reimplement' --json
+    """
+    from papertrail import reading
+
+    flt = make_filter(opts)
+    entries = guard(reading.search, paths_of(ctx), query, flt, sort=sort, limit=limit)
+    _print_entries(
+        entries,
+        as_json,
+        as_csv,
+        empty=f"Nothing matches {query!r}.",
+    )
+
+
+@cli.command()
+@click.argument("entry")
+@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
+@click.option("--why", is_flag=True, help="Explain the entry's rank score.")
+@click.pass_context
+def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
+    """Show everything known about an entry.
+
+    Versions, categories, domains, tags, the sources that surfaced it, posts
+    that mention it, notes and linked reproductions. ENTRY is an arXiv id
+    (any form), a URL, or a short id from `papertrail list`.
+
+    \b
+    Example:
+        papertrail show 1508.06576
+        papertrail show https://arxiv.org/abs/1701.07875v3 --json
+        papertrail show 42 --why
+    """
+    from papertrail import reading
+
+    paths = paths_of(ctx)
+    detail = guard(reading.show, paths, entry)
+    explanation = None
+    if why:
+        from papertrail.rank import explain_entry
+
+        explanation = guard(explain_entry, paths, str(detail["id"]))
+    if as_json:
+        import dataclasses
+        import json
+
+        if explanation is not None:
+            detail["why"] = {**dataclasses.asdict(explanation), "stale": explanation.stale}
+        click.echo(json.dumps(detail, indent=2, ensure_ascii=False, default=str))
+        return
+    from papertrail.cli import tables
+
+    tables.print_detail(detail)
+    if explanation is not None:
+        from papertrail.rank import render_explanation
+
+        click.echo("")
+        click.echo(render_explanation(explanation))
+
+
+def _mark_command(name: str, flag: str, on: bool, verb: str, summary: str, example: str) -> None:
+    def command(ctx: click.Context, entries: tuple[str, ...]) -> None:
+        from papertrail import reading
+
+        result = guard(reading.mark, paths_of(ctx), entries, flag, on)
+        for message in result.missing:
+            click.echo(f"error: {message}", err=True)
+        if result.ids:
+            same = len(result.ids) - result.changed
+            tail = f" ({same} already were)" if same else ""
+            click.echo(f"{verb} {result.changed} of {len(result.ids)} entries{tail}.")
+        if result.missing:
+            ctx.exit(EXIT_FAILED)
+
+    command.__doc__ = f"""{summary}
+
+    ENTRY is an arXiv id (any form), a URL, or a short id from `papertrail list`.
+    Entries that cannot be found are reported (exit 1); the others are still marked.
+
+    \b
+    Example:
+        {example}
+    """
+    command.__name__ = name
+    cli.command(name)(
+        click.argument("entries", metavar="ENTRY...", nargs=-1, required=True)(
+            click.pass_context(command)
+        )
+    )
+
+
+_mark_command(
+    "read", "read", True, "Marked read", "Mark entries read.", "papertrail read 1508.06576 42 43"
+)
+_mark_command(
+    "unread", "read", False, "Marked unread", "Mark entries unread.", "papertrail unread 42"
+)
+_mark_command(
+    "star", "starred", True, "Starred", "Star entries.", "papertrail star arXiv:1701.07875v3"
+)
+_mark_command(
+    "unstar", "starred", False, "Unstarred", "Remove the star from entries.", "papertrail unstar 42"
+)
+
+
+@cli.command()
+@click.argument("entry")
+@click.argument("tags", metavar="TAG...", nargs=-1, required=True)
+@click.pass_context
+def tag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
+    """Add tags to an entry (spaces inside a tag become '-').
+
+    \b
+    Example:
+        papertrail tag 1508.06576 to-reproduce style
+    """
+    from papertrail import reading
+
+    added = guard(reading.tag, paths_of(ctx), entry, tags)
+    click.echo(
+        f"Tagged {entry}: {', '.join(added)}." if added else f"{entry} already had those tags."
+    )
+
+
+@cli.command()
+@click.argument("entry")
+@click.argument("tags", metavar="TAG...", nargs=-1, required=True)
+@click.pass_context
+def untag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
+    """Remove tags from an entry (yours or a source's).
+
+    \b
+    Example:
+        papertrail untag 1508.06576 to-reproduce
+    """
+    from papertrail import reading
+
+    removed = guard(reading.tag, paths_of(ctx), entry, tags, remove=True)
+    if removed:
+        click.echo(f"Removed from {entry}: {', '.join(removed)}.")
+    else:
+        click.echo(f"{entry} had none of those tags.", err=True)
+
+
+@cli.command()
+@click.argument("entry")
+@click.argument("text", required=False)
+@click.option("--delete", "delete_id", type=int, metavar="NOTE_ID", help="Delete a note by its id.")
+@click.pass_context
+def note(ctx: click.Context, entry: str, text: str | None, delete_id: int | None) -> None:
+    """Add a timestamped note to an entry, or list its notes.
+
+    Notes are searched with the rest of the text (`papertrail search notes:WORD`).
+
+    \b
+    Example:
+        papertrail note 1508.06576 "try avg pooling; L-BFGS converges in ~300 steps"
+        papertrail note 1508.06576                 # list the notes
+        papertrail note 1508.06576 --delete 3
+    """
+    from papertrail import reading
+
+    paths = paths_of(ctx)
+    if delete_id is not None:
+        guard(reading.delete_note, paths, entry, delete_id)
+        click.echo(f"Deleted note {delete_id}.")
+    elif text is not None:
+        saved = guard(reading.add_note, paths, entry, text)
+        click.echo(f"Noted ({saved['id']}, {saved['created_at'][:16].replace('T', ' ')}).")
+    else:
+        shown = guard(reading.notes, paths, entry)
+        if not shown:
+            click.echo(f"No notes on {entry}.", err=True)
+        for n in shown:
+            click.echo(f"[{n['id']}] {n['created_at'][:16].replace('T', ' ')}  {n['text']}")
