@@ -23,6 +23,9 @@ import requests
 from papertrail.models import Record
 from papertrail.parse import parse_arxiv_error, record_from_arxiv_result
 
+# arXiv's API manual: at most 100 ids per `id_list` request is polite and reliable.
+ID_LIST_MAX = 100
+
 
 class ArxivRejected(Exception):
     """arXiv answered 4xx: the request is wrong and retrying will not help."""
@@ -66,6 +69,7 @@ class ApiResult:
     bytes: int = 0
     duration_s: float = 0.0
     url: str | None = None
+    rejection: str | None = None  # arXiv's own message when it answered 4xx
 
 
 class ArxivApi:
@@ -88,6 +92,9 @@ class ArxivApi:
         # Instance attribute shadows the class default: a mirror or a local test server.
         self.client.query_url_format = endpoint.rstrip("?") + "?{}"
         self.client._session = self.session  # the package's documented extension point is a Session
+        # Set when a call could not reach the API at all (connection refused, timeout):
+        # later optional calls in the same run (the mentions backfill) are skipped.
+        self.unreachable = False
 
     def search(self, name: str, query: str, max_results: int) -> ApiResult:
         search = arxiv.Search(
@@ -97,29 +104,46 @@ class ArxivApi:
             sort_order=arxiv.SortOrder.Descending,
         )
         self.client.page_size = max(1, min(100, max_results))
-        return self._run(name, lambda: self.client.results(search), f"query {query!r}")
+        return self._run(
+            name,
+            lambda: self.client.results(search),
+            f"query {query!r}",
+            f"check `query` / `categories` of source {name!r} in feeds.yml",
+        )
 
     def fetch_ids(self, name: str, ids: list[str]) -> ApiResult:
-        """Metadata for up to 100 ids in one call (arXiv silently drops unknown ids)."""
+        """Metadata for up to 100 ids in one `id_list` call. arXiv leaves out ids it
+        does not know (no warning here: the caller compares what came back)."""
+        if not 1 <= len(ids) <= ID_LIST_MAX:
+            raise ValueError(f"fetch_ids takes 1 to {ID_LIST_MAX} ids, got {len(ids)}")
         search = arxiv.Search(id_list=ids, max_results=len(ids))
-        self.client.page_size = max(1, min(100, len(ids)))
-        return self._run(name, lambda: self.client.results(search), f"ids {', '.join(ids[:5])}…")
+        self.client.page_size = len(ids)
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        return self._run(
+            name,
+            lambda: self.client.results(search),
+            f"ids {shown}",
+            "check the ids",
+            empty_warning=False,
+        )
 
-    def _run(self, name: str, results: Any, what: str) -> ApiResult:
+    def _run(
+        self, name: str, results: Any, what: str, hint: str, *, empty_warning: bool = True
+    ) -> ApiResult:
         out = ApiResult(url=self.endpoint)
         start = time.monotonic()
         bytes_before = self.session.bytes_read
         try:
             for result in results():
                 out.records.append(record_from_arxiv_result(result))
-            if not out.records:
+            if not out.records and empty_warning:
                 out.warnings.append(f"arXiv returned no results for {what}")
             out.http_status = 200
         except ArxivRejected as e:
             out.http_status = e.status
+            out.rejection = e.message
             out.error = (
-                f"arXiv rejected {what} (HTTP {e.status}: {e.message or 'no message'}) — "
-                f"check `query` / `categories` of source {name!r} in feeds.yml"
+                f"arXiv rejected {what} (HTTP {e.status}: {e.message or 'no message'}) — {hint}"
             )
         except arxiv.UnexpectedEmptyPageError:
             out.http_status = 200
@@ -133,8 +157,10 @@ class ArxivApi:
                 f"arXiv API answered HTTP {e.status} for {what} after retries — try again later"
             )
         except requests.Timeout:
+            self.unreachable = True
             out.error = f"arXiv API at {self.endpoint} timed out for {what} — try again later"
         except requests.ConnectionError as e:
+            self.unreachable = True
             out.error = (
                 f"could not connect to the arXiv API at {self.endpoint}: {_connection_reason(e)} "
                 "— check your network connection, or `arxiv_api_url` in feeds.yml"

@@ -6,9 +6,14 @@ Shape of a run:
     sync `sources` with feeds.yml, start a `fetch_runs` row
     thread A: asyncio fetch of every feed / arxiv-rss source (papertrail.http)
     thread B: the arXiv API lane, one query at a time, >= 3 s apart
+    thread C: the mailbox lane, local mbox / Maildir sources (no network);
+              messages already stored (by Message-ID) are not parsed again
     main thread: the only writer; as each result arrives it is parsed and
                  saved with its source state and log row atomically (results
                  that arrive together share a commit, one savepoint each)
+    then: the mentions backfill (papertrail.add) fetches the arXiv papers
+          that posts mention but the reading list lacks (provenance
+          "mentioned"); a failure there is a warning, never a failed run
 
 A run killed at any point leaves each source fully saved or untouched: the
 next run re-fetches the untouched ones (their ETag was not stored either) and
@@ -43,7 +48,7 @@ class FetchLocked(Exception):
 @dataclass
 class SourceReport:
     name: str
-    status: str
+    status: str  # ok | not-modified | error | skipped; "backfill" for the mentions backfill
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     new_papers: int = 0
@@ -139,11 +144,20 @@ def _run(db: Any, config: Config, *, only: list[str] | None, on_event: EventHand
     results: queue.Queue[tuple[str, Any]] = queue.Queue()
     http_sources = [s for s in active if s.kind in ("feed", "arxiv-rss")]
     api_sources = [s for s in active if s.kind == "arxiv"]
+    mail_sources = [s for s in active if s.kind == "mailbox"]
+    # One ArxivApi for the run: its client spaces the API lane and the backfill alike.
+    api: list[Any] = []
     workers = []
     if http_sources:
         workers.append(_start(_http_lane, http_sources, states, settings, results))
     if api_sources:
-        workers.append(_start(_api_lane, api_sources, settings, results))
+        api.append(_arxiv_api(settings))
+        workers.append(_start(_api_lane, api_sources, api[0], results))
+    if mail_sources:
+        # Read here: the main thread owns the connection (the lane gets plain sets).
+        seen = {s.name: dbm.post_guids(db, s.name) for s in mail_sources}
+        base = Path(config.path).parent
+        workers.append(_start(_mailbox_lane, mail_sources, base, seen, states, results))
 
     by_name = {s.name: s for s in active}
     pending = len(active)
@@ -179,14 +193,19 @@ def _run(db: Any, config: Config, *, only: list[str] | None, on_event: EventHand
                             )
                     continue
                 pending -= 1
-                source = by_name[item.key if kind == "http" else item[0]]
                 if kind == "http":
+                    source = by_name[item.key]
                     outcome, parsed = _from_http(source, item)
-                else:
+                elif kind == "api":
+                    source = by_name[item[0]]
                     outcome, parsed = _from_api(source, item[1])
+                else:
+                    source = by_name[item[0]]
+                    outcome, parsed = _from_mailbox(source, item[1], item[2])
                 _save(db, run_id, source, tagger, settings, report, on_event, outcome, parsed)
     for w in workers:
         w.join(timeout=5)
+    _backfill(db, run_id, tagger, settings, api, report, on_event)
     dbm.finish_run(db, run_id, report.totals)
     on_event("done", "", report.totals)
     return report
@@ -236,17 +255,13 @@ def _http_lane(
     )
 
 
-def _api_lane(sources: list[Source], settings: Any, results: queue.Queue) -> None:
-    from papertrail.arxiv_api import ArxivApi
-    from papertrail.http import USER_AGENT
+def _arxiv_api(settings: Any) -> Any:
+    from papertrail.add import arxiv_api_client
 
-    api = ArxivApi(
-        endpoint=settings.arxiv_api_url,
-        delay_seconds=settings.arxiv_delay_seconds,
-        timeout=settings.timeout,
-        user_agent=USER_AGENT,
-        num_retries=settings.max_retries,
-    )
+    return arxiv_api_client(settings)
+
+
+def _api_lane(sources: list[Source], api: Any, results: queue.Queue) -> None:
     for source in sources:
         results.put(
             (
@@ -257,6 +272,94 @@ def _api_lane(sources: list[Source], settings: Any, results: queue.Queue) -> Non
                 ),
             )
         )
+
+
+def _mailbox_lane(
+    sources: list[Source],
+    base: Path,
+    seen: dict[str, set[str]],
+    states: dict[str, dict],
+    results: queue.Queue,
+) -> None:
+    from papertrail.mailbox import MailboxError, read_mailbox
+
+    for source in sources:
+        try:
+            res = read_mailbox(
+                source.mailbox_path(base),
+                seen=seen[source.name],
+                previous_state=states[source.name].get("etag"),
+            )
+            results.put(("mailbox", (source.name, res, None)))
+        except MailboxError as e:
+            results.put(("mailbox", (source.name, None, str(e))))
+        except Exception as e:  # noqa: BLE001 - a reader bug on one mailbox must not stop the others
+            error = f"could not read mailbox {source.path}: {type(e).__name__}: {e}"
+            results.put(("mailbox", (source.name, None, error)))
+
+
+def _from_mailbox(
+    source: Source, res: Any, error: str | None
+) -> tuple[dbm.SourceOutcome, ParsedFeed | None]:
+    outcome = dbm.SourceOutcome(source=source.name, status="ok", url=source.path, error=error)
+    if error is not None or res is None:
+        outcome.status = "error"
+        return outcome, None
+    outcome.url = str(res.path)
+    outcome.bytes = res.bytes_read
+    outcome.duration_ms = int(res.duration_s * 1000)
+    # The mailbox's size/mtime marker rides in the etag column: unchanged -> not read again.
+    outcome.etag = res.state
+    if res.not_modified:
+        outcome.status = "not-modified"
+        return outcome, None
+    outcome.warnings = list(res.parsed.warnings)
+    return outcome, res.parsed
+
+
+def _backfill(
+    db: Any,
+    run_id: int,
+    tagger: DomainTagger,
+    settings: Any,
+    api: list[Any],
+    report: FetchReport,
+    on_event: EventHandler,
+) -> None:
+    """Fetch the mentioned papers the reading list lacks; problems become warnings."""
+    from papertrail.add import MENTIONED_SOURCE, BackfillResult, backfill_mentions
+
+    def get_api() -> Any:
+        if not api:
+            api.append(_arxiv_api(settings))
+        return api[0]
+
+    started = time.monotonic()
+    try:
+        res = backfill_mentions(db, get_api, tagger, run_id=run_id)
+    except Exception as e:  # noqa: BLE001 - the sources are saved; never fail the run here
+        res = BackfillResult(warnings=[f"mentions backfill failed: {type(e).__name__}: {e}"])
+    if not res.missing and not res.warnings:
+        return
+    report.sources.append(
+        SourceReport(
+            name=MENTIONED_SOURCE,
+            status="backfill",
+            warnings=res.warnings,
+            new_papers=res.new_papers,
+        )
+    )
+    on_event(
+        "backfill",
+        MENTIONED_SOURCE,
+        {
+            "missing": res.missing,
+            "new": res.new_papers,
+            "unknown": len(res.unknown),
+            "calls": res.calls,
+            "duration_s": time.monotonic() - started,
+        },
+    )
 
 
 def _from_http(source: Source, r: Any) -> tuple[dbm.SourceOutcome, ParsedFeed | None]:

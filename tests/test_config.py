@@ -204,7 +204,7 @@ def test_dataclasses_are_frozen(tmp_path: Path) -> None:
 
 
 def test_known_kinds() -> None:
-    assert {"arxiv", "arxiv-rss", "feed"} == KNOWN_KINDS
+    assert {"arxiv", "arxiv-rss", "feed", "mailbox"} == KNOWN_KINDS
 
 
 # --------------------------------------------------------------------------- fetch_url / api_query
@@ -450,7 +450,7 @@ def test_unknown_kind_lists_the_valid_kinds(tmp_path: Path) -> None:
         error(tmp_path, "sources:\n  - name: x\n    kind: rss\n    url: https://x.org/feed\n")
     )
     assert (err.line, err.key) == (3, "sources[0].kind")
-    assert "unknown kind 'rss' (valid kinds: arxiv, arxiv-rss, feed)" in err.message
+    assert "unknown kind 'rss' (valid kinds: arxiv, arxiv-rss, feed, mailbox)" in err.message
 
 
 def test_unknown_kind_suggests_the_closest(tmp_path: Path) -> None:
