@@ -51,6 +51,9 @@ def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
     report = run_fetch(paths.db, config, only=only, on_event=on_event)
     db = dbm.open_db(paths.db)
     try:
+        from papertrail.rank import rescore
+
+        rescore(db, config)  # new entries, new mentions, recency from the newest entry
         digest = build_digest(
             db, config, after_run=report.previous_run, summary=fetch_summary(report)
         )
@@ -98,7 +101,11 @@ def build_digest(
     else:
         entries = dbm.entries_since_run(db, after_run or 0)
         updates = dbm.starred_updates_since_run(db, after_run or 0)
-    entries.sort(key=_rank_key)
+    from papertrail.rank import rank_digest_entries
+
+    # Best score first within each domain (digest.group_by_domain keeps this order);
+    # entries hidden by a block rule in feeds.yml are left out (still in the database).
+    entries, hidden = rank_digest_entries(db, config, entries)
     today = datetime.now(timezone.utc)
     return Digest(
         title=f"papertrail digest — {today:%Y-%m-%d}",
@@ -109,22 +116,8 @@ def build_digest(
         entries=entries,
         updates=updates,
         summary=summary,
+        hidden=hidden,
     )
-
-
-def _rank_key(entry: dict[str, Any]) -> tuple:
-    # Most-discussed first (several sources surfaced or mentioned it), then newest.
-    return (
-        -(entry.get("mentioned_by") or 0),
-        _neg_time(entry.get("published") or entry["first_seen"]),
-    )
-
-
-def _neg_time(iso: str) -> float:
-    try:
-        return -datetime.fromisoformat(iso).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def digest(paths: Paths, *, since: str, until: str | None = None):
@@ -150,7 +143,11 @@ def retag(paths: Paths) -> int:
     config = paths.config()
     db = dbm.open_db(paths.db)
     try:
-        return dbm.retag_all(db, DomainTagger(config.domains))
+        from papertrail.rank import rescore
+
+        count = dbm.retag_all(db, DomainTagger(config.domains))
+        rescore(db, config)  # `retag` follows an edit of feeds.yml: `ranking:` too
+        return count
     finally:
         db.close()
 

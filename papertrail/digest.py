@@ -2,21 +2,25 @@
 
 `db` builds a `Digest` (entries already sorted within each domain, most
 discussed first); `render` turns it into text for the terminal, Markdown,
-a standalone HTML page, or JSON. Nothing here does I/O.
+a standalone HTML page, JSON, or an Atom feed. Nothing here does I/O.
 
 Every piece of feed text is untrusted. The text format strips control
 characters (no terminal escape injection), Markdown escapes its markup
 characters and `<`, and HTML goes through `html.escape` with links only for
-http(s) URLs under a strict Content-Security-Policy.
+http(s) URLs under a strict Content-Security-Policy;
+Atom is built with xml.etree (escaped) after stripping what XML 1.0 forbids.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +28,7 @@ from rich.cells import cell_len, chop_cells
 from rich.color import ColorSystem
 from rich.style import Style
 
-FORMATS = ("text", "markdown", "html", "json")
+FORMATS = ("text", "markdown", "html", "json", "atom")
 FALLBACK_DOMAIN = "ml-general"
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
@@ -57,6 +61,7 @@ class Digest:
     entries: list[dict[str, Any]]  # sorted within domains by the caller
     updates: list[dict[str, Any]] = field(default_factory=list)  # entry dicts + "previous_version"
     summary: FetchSummary | None = None
+    hidden: int = 0  # entries in the window left out by the block rules in feeds.yml
 
 
 # ---------------------------------------------------------------- grouping
@@ -167,12 +172,16 @@ def _mentions(entry: dict[str, Any]) -> str:
 def _window(digest: Digest) -> str:
     since, until = _clean(digest.since), _clean(digest.until)
     if since and until:
-        return f"{since} → {until}"
-    if since:
-        return f"since {since}"
-    if until:
-        return f"until {until}"
-    return "since the previous fetch"
+        window = f"{since} → {until}"
+    elif since:
+        window = f"since {since}"
+    elif until:
+        window = f"until {until}"
+    else:
+        window = "since the previous fetch"
+    if digest.hidden:
+        window += f" · {_plural(digest.hidden, 'entry', 'entries')} hidden by block rules"
+    return window
 
 
 def _nothing_new(digest: Digest) -> str:
@@ -513,12 +522,101 @@ def _render_json(digest: Digest) -> str:
         "generated_at": digest.generated_at,
         "since": digest.since,
         "until": digest.until,
+        "hidden": digest.hidden,
         "entries": [_json_entry(e) for _, entries in groups for e in entries],
         "updates": [_json_entry(e) for e in digest.updates],
         "summary": dataclasses.asdict(digest.summary) if digest.summary else None,
         "groups": [{"domain": d, "count": len(entries)} for d, entries in groups],
     }
     return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+# ---------------------------------------------------------------- atom
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+# Stable across runs, so a reader that subscribed to the file keeps one feed.
+ATOM_FEED_ID = "tag:papertrail,2024:digest"
+_ATOM_TAG = "tag:papertrail,2024:"
+_XML_INVALID = re.compile(r"[\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(value: Any) -> str:
+    """Feed text for XML: one clean line with nothing XML 1.0 forbids."""
+    return _clean(None if value is None else _XML_INVALID.sub("", str(value)))
+
+
+def _rfc3339(value: Any, fallback: str) -> str:
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return fallback
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.isoformat(timespec="seconds")
+
+
+def _atom_id(entry: dict[str, Any], *, update: bool = False) -> str:
+    """The arXiv abs URL for a paper (versioned for an update, so a reader shows
+    the new version as a new item); a tag: URI from the post's URL otherwise."""
+    if links := _arxiv_links(entry):
+        version = entry.get("version")
+        return f"{links[1]}v{version}" if update and version else links[1]
+    basis = _clean(entry.get("url")) or f"{entry.get('id')}:{_clean(entry.get('title'))}"
+    return _ATOM_TAG + "post:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
+def _atom_entry(feed: ET.Element, entry: dict[str, Any], *, update: bool, fallback: str) -> None:
+    el = ET.SubElement(feed, "entry")
+    ET.SubElement(el, "id").text = _x(_atom_id(entry, update=update))
+    title = _x(entry.get("title")) or "(untitled)"
+    ET.SubElement(el, "title").text = f"{title} ({_version_change(entry)})" if update else title
+    changed = entry.get("version_updated_at") if update else None
+    updated = changed or entry.get("updated") or entry.get("published") or entry.get("first_seen")
+    ET.SubElement(el, "updated").text = _rfc3339(updated, fallback)
+    if entry.get("published"):
+        ET.SubElement(el, "published").text = _rfc3339(entry["published"], fallback)
+    if link := _link(entry):
+        ET.SubElement(el, "link", rel="alternate", href=_x(link))
+    if links := _arxiv_links(entry):
+        ET.SubElement(el, "link", rel="related", type="application/pdf", title="pdf", href=links[2])
+    for name in entry.get("authors") or []:
+        if name := _x(name):
+            ET.SubElement(ET.SubElement(el, "author"), "name").text = name
+    for domain in entry.get("domains") or []:
+        if domain := _x(domain):
+            ET.SubElement(el, "category", term=domain)
+    if summary := _x(entry.get("summary")):
+        ET.SubElement(el, "summary", type="text").text = summary
+
+
+def render_atom(digest: Digest, *, self_url: str | None = None) -> str:
+    """The digest as an Atom 1.0 feed (RFC 4287) a feed reader can subscribe to:
+    one entry per digest entry, then one per updated starred paper. `self_url`
+    is where the feed will be served, when known (rel="self")."""
+    from papertrail import __version__
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    generated = _rfc3339(digest.generated_at, now)
+    feed = ET.Element("feed", xmlns=ATOM_NS)
+    ET.SubElement(feed, "id").text = ATOM_FEED_ID
+    ET.SubElement(feed, "title").text = _x(digest.title) or "papertrail digest"
+    ET.SubElement(feed, "subtitle").text = _x(_window(digest))
+    ET.SubElement(feed, "updated").text = generated
+    if self_url:
+        ET.SubElement(feed, "link", rel="self", type="application/atom+xml", href=_x(self_url))
+    ET.SubElement(ET.SubElement(feed, "author"), "name").text = "papertrail"
+    ET.SubElement(feed, "generator", version=__version__).text = "papertrail"
+    seen: set[str] = set()
+    items = [(e, False) for _, entries in group_by_domain(digest) for e in entries]
+    items += [(e, True) for e in digest.updates]
+    for entry, update in items:
+        entry_id = _atom_id(entry, update=update)
+        if entry_id in seen:  # one post surfaced by two sources: one item
+            continue
+        seen.add(entry_id)
+        _atom_entry(feed, entry, update=update, fallback=generated)
+    ET.indent(feed, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
 
 # ---------------------------------------------------------------- entry point
@@ -537,4 +635,6 @@ def render(digest: Digest, fmt: str, *, color: bool = False, width: int = 100) -
         return _render_html(digest)
     if fmt == "json":
         return _render_json(digest)
+    if fmt == "atom":
+        return render_atom(digest)
     raise ValueError(f"unknown digest format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -21,12 +21,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from papertrail.config.model import (
     ARXIV_MAX_RESULTS,
     ARXIV_MIN_DELAY_SECONDS,
+    BlockRules,
     Config,
     ConfigError,
     DomainRule,
+    Ranking,
+    RankingWeights,
     Settings,
     Source,
 )
+from papertrail.models import PSEUDO_SOURCES
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -81,14 +85,35 @@ _KINDS: dict[str, _KindSpec] = {
         requires_one_of=(("url",),),
         missing_hint="a 'feed' source needs a 'url' (the RSS/Atom feed's http(s) address)",
     ),
+    "mailbox": _KindSpec(
+        fields=("path",),
+        requires_one_of=(("path",),),
+        missing_hint="a 'mailbox' source needs a 'path' (an mbox file or a Maildir folder, "
+        "e.g. ~/Mail/newsletters; relative paths start at this file's folder)",
+    ),
 }
 KNOWN_KINDS = frozenset(_KINDS)
+# Provenance names papertrail itself uses (papertrail.add, the mentions backfill).
+RESERVED_SOURCE_NAMES = frozenset(PSEUDO_SOURCES)
 
 _ALL_SOURCE_FIELDS = tuple(
     dict.fromkeys(_COMMON_SOURCE_FIELDS + tuple(f for spec in _KINDS.values() for f in spec.fields))
 )
 _DOMAIN_FIELDS = ("categories", "keywords", "description")
-_TOP_LEVEL_KEYS = ("sources", "domains", "settings")
+_TOP_LEVEL_KEYS = ("sources", "domains", "settings", "ranking")
+_RANKING_KEYS = (
+    "weights",
+    "follow_authors",
+    "boost",
+    "block",
+    "recency_half_life_days",
+    "read_weight",
+)
+_RANKING_WEIGHTS = tuple(f.name for f in fields(RankingWeights))
+_BLOCK_KEYS = tuple(f.name for f in fields(BlockRules))
+# Ranking keywords are matched through the full-text index, word by word: no regex syntax.
+_REGEX_CHARS = re.compile(r"[\\|()\[\]{}^$+?]")
+_WORD = re.compile(r"[^\W_]+")
 
 _SOURCE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _DOMAIN_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -336,6 +361,13 @@ class _Checker:
                 f"source name '{value}' may only use letters, digits, '-', '_' and '.' "
                 "(it is typed on the command line, e.g. `papertrail sources enable NAME`)",
             )
+        if isinstance(value, str) and value in RESERVED_SOURCE_NAMES:
+            return self.error(
+                node,
+                key,
+                f"source name '{value}' is reserved: papertrail records papers added by hand "
+                "as 'manual' and papers backfilled from posts' links as 'mentioned'; pick another",
+            )
         return value
 
     def kind(self, node: Node, key: str) -> object:
@@ -409,6 +441,7 @@ class _Checker:
         sources: tuple[Source, ...] = ()
         domains: tuple[DomainRule, ...] = ()
         settings = Settings()
+        ranking = Ranking()
         if root is None:
             self.error(
                 None, None, "the file is empty; expected 'sources:', 'domains:' and 'settings:'"
@@ -430,9 +463,13 @@ class _Checker:
                 domains = self.domains(found["domains"][1])
             if "settings" in found:
                 settings = self.settings(found["settings"][1])
+            if "ranking" in found:
+                ranking = self.ranking(found["ranking"][1])
         if self.problems:
             raise ConfigError.from_problems(self.problems)
-        return Config(path=self.path, sources=sources, domains=domains, settings=settings)
+        return Config(
+            path=self.path, sources=sources, domains=domains, settings=settings, ranking=ranking
+        )
 
     def sources(self, knode: Node, node: Node) -> tuple[Source, ...]:
         if _is_null(node):
@@ -563,6 +600,134 @@ class _Checker:
                 out.append(DomainRule(name=name, **values))  # type: ignore[arg-type]
         return tuple(out)
 
+    # -- ranking (papertrail.rank)
+
+    def ranking(self, node: Node) -> Ranking:
+        if _is_null(node):
+            return Ranking()
+        if not self.mapping(
+            node, "ranking", "a mapping with weights / follow_authors / boost / block"
+        ):
+            return Ranking()
+        assert isinstance(node, MappingNode)
+        values: dict[str, object] = {}
+        for name, knode, vnode in self.items(node, "ranking"):
+            key = f"ranking.{name}"
+            if name == "weights":
+                value = self.ranking_weights(vnode, key)
+            elif name == "follow_authors":
+                value = self.string_list(vnode, key, self.author)
+            elif name == "boost":
+                value = self.boosts(vnode, key)
+            elif name == "block":
+                value = self.block_rules(vnode, key)
+            elif name == "recency_half_life_days":
+                value = self.number(vnode, key, 0, True)
+            elif name == "read_weight":
+                value = self.number(vnode, key, 0, False)
+                if isinstance(value, float) and value > 1:
+                    value = self.error(
+                        vnode,
+                        key,
+                        f"must be between 0 and 1 (a starred entry counts 1), got {value:g}",
+                    )
+            else:
+                self.error(knode, key, _unknown_key(name, _RANKING_KEYS))
+                continue
+            if value is not _BAD:
+                values[name] = value
+        return Ranking(**values)  # type: ignore[arg-type]
+
+    def ranking_weights(self, node: Node, key: str) -> object:
+        if _is_null(node):
+            return RankingWeights()
+        if not self.mapping(
+            node, key, f"a mapping of part: weight ({', '.join(_RANKING_WEIGHTS)})"
+        ):
+            return _BAD
+        assert isinstance(node, MappingNode)
+        values: dict[str, float] = {}
+        ok = True
+        for name, knode, vnode in self.items(node, key):
+            if name not in _RANKING_WEIGHTS:
+                self.error(knode, f"{key}.{name}", _unknown_key(name, _RANKING_WEIGHTS))
+                ok = False
+                continue
+            value = self.number(vnode, f"{key}.{name}", 0, False)
+            if value is _BAD:
+                ok = False
+                continue
+            values[name] = value  # type: ignore[assignment]
+        return RankingWeights(**values) if ok else _BAD
+
+    def phrase(self, node: Node, key: str) -> object:
+        """A ranking keyword: a word or phrase, optionally ending in * (word beginnings)."""
+        value = self.string(node, key)
+        if not isinstance(value, str):
+            return value
+        if _REGEX_CHARS.search(value) or "*" in value[:-1]:
+            return self.error(
+                node,
+                key,
+                f"'{value}' looks like a regular expression; ranking keywords are plain words "
+                "or phrases, matched as whole words ignoring case and word endings "
+                "(e.g. diffusion model), and a final * matches word beginnings (e.g. diffus*)",
+            )
+        if not _WORD.search(value):
+            return self.error(node, key, f"'{value}' has no letters or digits to match")
+        return value
+
+    def author(self, node: Node, key: str) -> object:
+        value = self.string(node, key)
+        if isinstance(value, str) and not _WORD.search(value):
+            return self.error(node, key, f"'{value}' is not a name (no letters)")
+        return value
+
+    def boosts(self, node: Node, key: str) -> object:
+        if _is_null(node):
+            return ()
+        if not isinstance(node, MappingNode):
+            return self.error(
+                node,
+                key,
+                f"expected a mapping of word or phrase: weight (e.g. 'diffusion model: 1.5', "
+                f"negative to demote), got {_describe(node)}",
+            )
+        out: list[tuple[str, float]] = []
+        ok = True
+        for name, knode, vnode in self.items(node, key):
+            phrase = self.phrase(knode, f"{key}.{name}")
+            weight = self.number(vnode, f"{key}.{name}", None, False)
+            if phrase is _BAD or weight is _BAD:
+                ok = False
+                continue
+            out.append((phrase, weight))  # type: ignore[arg-type]
+        return tuple(out) if ok else _BAD
+
+    def block_rules(self, node: Node, key: str) -> object:
+        if _is_null(node):
+            return BlockRules()
+        if not self.mapping(node, key, "a mapping with keywords and/or authors lists"):
+            return _BAD
+        assert isinstance(node, MappingNode)
+        values: dict[str, object] = {}
+        ok = True
+        for name, knode, vnode in self.items(node, key):
+            field_key = f"{key}.{name}"
+            if name == "keywords":
+                value = self.string_list(vnode, field_key, self.phrase)
+            elif name == "authors":
+                value = self.string_list(vnode, field_key, self.author)
+            else:
+                self.error(knode, field_key, _unknown_key(name, _BLOCK_KEYS))
+                ok = False
+                continue
+            if value is _BAD:
+                ok = False
+                continue
+            values[name] = value
+        return BlockRules(**values) if ok else _BAD  # type: ignore[arg-type]
+
     def settings(self, node: Node) -> Settings:
         if _is_null(node):
             return Settings()
@@ -613,5 +778,6 @@ _SOURCE_FIELDS: dict[str, Callable[[_Checker, Node, str], object]] = {
     "max_results": lambda c, n, k: c.integer(n, k, 1, ARXIV_MAX_RESULTS),
     "tags": lambda c, n, k: c.string_list(n, k, c.tag),
     "enabled": _Checker.boolean,
+    "path": _Checker.string,
 }
 assert set(_ALL_SOURCE_FIELDS) == set(_SOURCE_FIELDS)

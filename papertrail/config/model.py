@@ -104,7 +104,7 @@ class Source:
     """One entry of ``sources:``."""
 
     name: str
-    kind: str  # "arxiv" | "arxiv-rss" | "feed"
+    kind: str  # "arxiv" | "arxiv-rss" | "feed" | "mailbox"
     url: str | None = None
     categories: tuple[str, ...] = ()
     query: str | None = None
@@ -112,6 +112,14 @@ class Source:
     tags: tuple[str, ...] = ()
     enabled: bool = True
     line: int = 0  # 1-based line of the source in the file; 0 when built in code
+    path: str | None = None  # mailbox: an mbox file or Maildir folder, as written
+
+    def mailbox_path(self, config_dir: Path) -> Path:
+        """A mailbox source's `path`: `~` expanded, relative to feeds.yml's folder."""
+        if not self.path:
+            raise ValueError(f"source {self.name!r} has no 'path'")
+        path = Path(self.path).expanduser()
+        return path if path.is_absolute() else Path(config_dir) / path
 
     def fetch_url(self, settings: Settings) -> str | None:
         """The URL to GET for this source; None for arXiv API sources (see `api_query`)."""
@@ -121,6 +129,8 @@ class Source:
             return f"{settings.arxiv_rss_url.rstrip('/')}/{'+'.join(self.categories)}"
         if self.kind == "arxiv":
             return None
+        if self.kind == "mailbox":  # not fetched over HTTP; stored so a changed path is noticed
+            return self.path
         return self.url
 
     def api_query(self) -> str:
@@ -164,11 +174,44 @@ class DomainRule:
 
 
 @dataclass(frozen=True)
+class RankingWeights:
+    """``ranking.weights``: how much each part of the score counts (papertrail.rank)."""
+
+    mentions: float = 1.0  # x ln(distinct sources that surfaced or mentioned it)
+    authors: float = 1.0  # x number of followed authors
+    keywords: float = 1.0  # x sum of the matching `boost` weights
+    recency: float = 1.0  # x 0.5 ** (age in days / recency_half_life_days)
+    similarity: float = 2.0  # x share of the starred entries' typical terms it contains
+
+
+@dataclass(frozen=True)
+class BlockRules:
+    """``ranking.block``: entries matching any of these are left out of the digest."""
+
+    keywords: tuple[str, ...] = ()  # words or phrases, matched in title and summary
+    authors: tuple[str, ...] = ()  # full names, ignoring case and accents
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The optional ``ranking:`` mapping (see papertrail.rank)."""
+
+    weights: RankingWeights = RankingWeights()
+    follow_authors: tuple[str, ...] = ()
+    boost: tuple[tuple[str, float], ...] = ()  # (word or phrase, weight; negative demotes)
+    block: BlockRules = BlockRules()
+    recency_half_life_days: float = 7.0
+    # How much read entries count next to starred ones when learning what you like (0-1).
+    read_weight: float = 0.25
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sources: tuple[Source, ...]
     domains: tuple[DomainRule, ...]
     settings: Settings
+    ranking: Ranking = Ranking()
 
     def source(self, name: str) -> Source:
         for source in self.sources:
