@@ -14,7 +14,7 @@ EXIT_FAILED = 1  # the run completed but every source failed, or a command faile
 EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
 EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
 
-FORMATS = ("text", "markdown", "html", "json")
+FORMATS = ("text", "markdown", "html", "json", "atom")
 
 
 class ConfigProblem(click.ClickException):
