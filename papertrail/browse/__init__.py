@@ -1,0 +1,158 @@
+"""Browse the reading list in Datasette (`papertrail browse`).
+
+- `config.py`   the metadata: labels, facets, sort, search, hidden tables, canned queries
+- `plugin.py`   links (arXiv abstract + PDF, posts, entries), header labels, triage links,
+                and the loopback guard in front of the write queries
+- `templates/`  Datasette's table templates with papertrail's column labels
+
+The SQL (the `reading_list` view and the canned queries) lives in papertrail.db
+(`schema._m005_browse_views`, `db/browse.py`). The database is served mutable,
+never immutable, so a fetch can write while the browser is open and a reload
+shows the new entries. Datasette itself is imported only when needed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from papertrail.browse.config import MAIN_VIEW, SETTINGS, build_metadata
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+
+TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "BrowseError",
+    "EmptyReadingList",
+    "check_reading_list",
+    "database_name",
+    "is_loopback",
+    "make_datasette",
+    "serve",
+]
+
+
+class BrowseError(Exception):
+    """The server cannot start: str() says why and what to do."""
+
+
+class EmptyReadingList(BrowseError):
+    """There is nothing to browse yet."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this computer only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def database_name(db_path: Path) -> str:
+    """The name Datasette gives the file (its stem), which is also its URL path."""
+    return Path(db_path).stem
+
+
+def check_reading_list(db_path: Path) -> int:
+    """Bring the schema up to date and return the number of entries.
+
+    Raises EmptyReadingList when the file does not exist or holds no entry, so
+    the user is told to fetch first instead of seeing an empty site."""
+    from papertrail import db as dbm
+    from papertrail.db.browse import entry_count
+
+    db_path = Path(db_path)
+    hint = "run `papertrail fetch` first (or pass the reading list with --db / PAPERTRAIL_DB)"
+    if not db_path.exists():
+        raise EmptyReadingList(f"no reading list at {db_path} yet — {hint}")
+    db = dbm.open_db(db_path)
+    try:
+        n = entry_count(db)
+    finally:
+        db.close()
+    if n == 0:
+        raise EmptyReadingList(f"the reading list {db_path} has no entries yet — {hint}")
+    return n
+
+
+def _register_plugin() -> None:
+    from datasette.plugins import pm
+
+    from papertrail.browse import plugin
+
+    if not pm.is_registered(plugin):
+        pm.register(plugin, name="papertrail")
+
+
+def make_datasette(db_path: Path, *, triage: bool) -> Datasette:
+    """A Datasette on the reading list (mutable: re-read on every request).
+    `triage`: offer the write queries (mark read, star, tag) — loopback only."""
+    from datasette.app import Datasette
+
+    _register_plugin()
+    return Datasette(
+        files=[str(db_path)],
+        metadata=build_metadata(database_name(db_path), triage=triage),
+        template_dir=str(TEMPLATES),
+        settings=dict(SETTINGS),
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        sock.close()
+        if e.errno in (98, 48):  # EADDRINUSE (Linux, macOS)
+            raise BrowseError(
+                f"port {port} on {host} is in use (another `papertrail browse` or Datasette?) "
+                "— pass --port with another number, or --port 0 for any free port"
+            ) from None
+        raise BrowseError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    db_path: Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    on_ready: Callable[[str, dict[str, Any]], None] | None = None,
+) -> None:
+    """Serve the reading list until interrupted.
+
+    `on_ready(url, info)` is called once the socket listens (before the first
+    request), with the reading list's URL and info: entries, triage (bool)."""
+    import uvicorn
+
+    entries = check_reading_list(db_path)
+    triage = is_loopback(host)
+    ds = make_datasette(db_path, triage=triage)
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
+    url = f"http://{shown_host}:{bound_port}" + ds.urls.table(database_name(db_path), MAIN_VIEW)
+    config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on", workers=1)
+    server = uvicorn.Server(config)
+    if on_ready:
+        on_ready(url, {"entries": entries, "triage": triage})
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,179 @@
+"""Datasette's configuration for the reading list: labels, facets, sort order,
+search, hidden tables and canned queries, as the metadata dict of Datasette 0.65.
+
+Pure: builds dicts, imports no Datasette.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from papertrail.db.browse import READ_QUERIES, TRIAGE_QUERIES, CannedQuery
+
+PLUGIN = "papertrail"  # the plugin-config key (papertrail.browse.plugin)
+MAIN_VIEW = "reading_list"
+
+# Settings passed to Datasette (`datasette --setting NAME VALUE`).
+SETTINGS: dict[str, Any] = {
+    # A fetch can run while the browser is open: every reload reads the file again.
+    "default_cache_ttl": 0,
+    "truncate_cells_html": 160,  # long abstracts and post bodies, in lists
+    "facet_time_limit_ms": 1000,  # array facets over the view on a large list
+    "sql_time_limit_ms": 3000,
+    "suggest_facets": False,  # the useful ones are configured below
+    "default_page_size": 50,
+}
+
+# Column headers shown instead of column names, for every table, view and query.
+COLUMN_LABELS: dict[str, str] = {
+    "id": "Id",
+    "entry": "Entry",
+    "entry_id": "Entry",
+    "date": "Date",
+    "kind": "Kind",
+    "title": "Title",
+    "arxiv_id": "arXiv",
+    "version": "Version",
+    "url": "Link",
+    "domain": "Domain",
+    "primary_domain": "Primary domain",
+    "domains": "Domains",
+    "tags": "Tags",
+    "tag": "Tag",
+    "sources": "Sources",
+    "source": "Source",
+    "primary_category": "arXiv category",
+    "categories": "arXiv categories",
+    "read": "Read",
+    "starred": "Starred",
+    "mentions": "Mentioned in posts",
+    "authors": "Authors",
+    "summary": "Summary",
+    "notes": "Notes",
+    "notes_text": "Notes",
+    "first_seen": "First seen",
+    "last_seen": "Last seen",
+    "read_at": "Read at",
+    "starred_at": "Starred at",
+    "score": "Score",
+    "hidden_by": "Hidden by rule",
+    "published": "Published",
+    "updated": "Updated",
+    "doi": "DOI",
+    "journal_ref": "Journal ref",
+    "comment": "Comment",
+    "links": "Links",
+    "origin": "Origin",
+    "rank": "Rank",
+    "created_at": "Added",
+    "announce_type": "Announcement",
+    "sources_count": "Sources",
+    "post_mentions": "Post mentions",
+    "mentioned_by": "Mentioned by",
+    "reproduction": "Reproduction",
+    "runs": "Runs",
+    "last_status": "Last status",
+    "headline_metric": "Headline metric",
+    "last_run_at": "Last run",
+    "paused": "Paused",
+    "consecutive_failures": "Failures in a row",
+    "http_status": "HTTP status",
+    "last_fetch": "Last fetch",
+    "duration_ms": "Duration (ms)",
+    "entries_seen": "Entries seen",
+    "new_count": "New",
+    "updated_count": "Updated",
+    "error": "Error",
+    "last_success_at": "Last success",
+    "status": "Status",
+    "started_at": "Started",
+    "finished_at": "Finished",
+    "name": "Name",
+    "text": "Text",
+    "post_id": "Post",
+}
+
+TABLE_TITLES: dict[str, str] = {
+    MAIN_VIEW: "Reading list",
+    "entries": "Entries",
+    "entry_domains": "Domains of each entry",
+    "entry_tags": "Tags of each entry",
+    "entry_versions": "arXiv versions seen",
+    "provenance": "Where each entry was found",
+    "mentions": "arXiv papers mentioned in posts",
+    "notes": "Notes",
+    "sources": "Sources",
+    "fetch_runs": "Fetch runs",
+    "fetch_log": "Fetch log (one row per source per run)",
+    "reproductions": "Reproductions",
+    "reproduction_papers": "Papers each reproduction implements",
+    "repro_runs": "Reproduction runs",
+    "unknown_arxiv_ids": "arXiv ids the API did not know",
+}
+
+# Bookkeeping nobody browses; Datasette hides the FTS tables by itself.
+HIDDEN_TABLES = ("_migrations", "entries_fts", "unknown_arxiv_ids")
+
+
+def column_label(name: str) -> str:
+    return COLUMN_LABELS.get(name, name)
+
+
+def _query(q: CannedQuery) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": q.title, "description": q.description, "sql": q.sql.strip()}
+    if q.write:
+        out.update(
+            write=True,
+            on_success_message=f"Done: {q.title.lower()}.",
+            on_error_message=f"Could not {q.title.lower()}: check the entry id.",
+        )
+    return out
+
+
+def build_metadata(database: str, *, triage: bool) -> dict[str, Any]:
+    """Datasette metadata for the reading list served under the name `database`.
+    `triage` adds the write queries (only ever when listening on loopback)."""
+    queries = {q.name: _query(q) for q in READ_QUERIES}
+    if triage:
+        queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
+    tables: dict[str, Any] = {name: {"title": title} for name, title in TABLE_TITLES.items()}
+    tables[MAIN_VIEW].update(
+        description=(
+            "Every paper and post, newest first. Facet by domain, tag, kind, source, "
+            "arXiv category, read or starred; the search box looks through titles, "
+            "abstracts, post text and your notes."
+        ),
+        sort_desc="date",
+        facets=[
+            {"array": "domains"},
+            {"array": "tags"},
+            "kind",
+            {"array": "sources"},
+            "primary_category",
+            "read",
+            "starred",
+        ],
+        fts_table="entries_fts",
+        fts_pk="id",
+    )
+    tables["entries"].update(
+        sort_desc="first_seen",
+        label_column="title",
+        facets=["kind", "primary_category"],
+    )
+    tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
+    tables["fetch_runs"].update(sort_desc="id")
+    for name in HIDDEN_TABLES:
+        tables.setdefault(name, {})["hidden"] = True
+    description = "Your papertrail reading list. Start with the reading list view or a query below."
+    if triage:
+        description += (
+            " Triage queries (mark read, star, tag) write to the database: they are offered "
+            "only because this server listens on this computer alone."
+        )
+    return {
+        "title": "papertrail",
+        "description": description,
+        "databases": {database: {"description": description, "tables": tables, "queries": queries}},
+        "plugins": {PLUGIN: {"database": database, "triage": triage}},
+    }

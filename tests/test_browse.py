@@ -1,0 +1,497 @@
+"""`papertrail browse`: Datasette on a reading list filled through the real fetch
+path (recorded feeds on a loopback server, plus the hand-made hostile feed),
+exercised with Datasette's own in-process client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import CONTENT_TYPES, FeedServer, write_feeds
+from test_fetch import serve_api, world
+
+from papertrail.browse import (
+    EmptyReadingList,
+    check_reading_list,
+    is_loopback,
+    make_datasette,
+)
+from papertrail.browse.config import COLUMN_LABELS
+from papertrail.browse.plugin import refusal
+from papertrail.cli import cli
+
+HOSTILE = Path(__file__).parent / "fixtures" / "handmade" / "hostile-blog_atom.xml"
+MENTIONED = "2604.26951"  # the API fixture's paper that the hostile post links
+
+
+def fetch_world(base: Path, extra: list[dict[str, Any]] | None = None) -> tuple[Path, Path]:
+    """Fetch the recorded world (tests/test_fetch.py) plus the hostile blog into
+    base/reading.db through `papertrail fetch`; returns (db, feeds)."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        fs = FeedServer(server)
+        sources = world(fs) + [
+            {
+                "name": "hostile",
+                "kind": "feed",
+                "tags": ["blog"],
+                "url": fs.serve("/hostile/atom", HOSTILE.read_bytes(), CONTENT_TYPES["atom"]),
+            },
+            *(extra or []),
+        ]
+        feeds = write_feeds(base / "feeds.yml", sources, {"arxiv_api_url": serve_api(fs)})
+        db = base / "reading.db"
+        result = CliRunner().invoke(cli, ["--db", str(db), "--feeds", str(feeds), "fetch", "-q"])
+        assert result.exit_code == 0, result.output
+    finally:
+        server.clear()
+        server.stop()
+    return db, feeds
+
+
+@pytest.fixture(scope="module")
+def _world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db, _ = fetch_world(tmp_path_factory.mktemp("browse-world"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return db
+
+
+@pytest.fixture
+def reading_db(_world_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the fetched reading list."""
+    db = tmp_path / "reading.db"
+    shutil.copyfile(_world_template, db)
+    return db
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+class Client:
+    """Datasette's in-process client, used synchronously."""
+
+    def __init__(self, db: Path, *, triage: bool = True):
+        self.ds = make_datasette(db, triage=triage)
+        self.name = db.stem
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return run(self.ds.client.get(path, **kw))
+
+    def json(self, path: str) -> Any:
+        response = self.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        return response.json()
+
+    def rows(self, query: str, args: str = "") -> list[dict[str, Any]]:
+        return self.json(f"/{self.name}/{query}.json?_shape=array{args}")
+
+    def post(self, path: str, data: dict[str, Any], **kw: Any) -> Any:
+        return run(self.ds.client.post(path, data=data, **kw))
+
+
+@pytest.fixture
+def client(reading_db: Path) -> Iterator[Client]:
+    yield Client(reading_db)
+
+
+def sql(db: Path, query: str, params: tuple = ()) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+# ------------------------------------------------------------------- canned queries
+
+
+def test_todays_digest_is_what_papertrail_digest_prints(client: Client, reading_db: Path) -> None:
+    rows = client.rows("todays_digest")
+    result = CliRunner().invoke(
+        cli, ["--db", str(reading_db), "digest", "--since", "24h", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    digest_ids = {e["id"] for e in json.loads(result.stdout)["entries"]}
+    assert len(rows) > 20
+    assert {r["entry"] for r in rows} == digest_ids
+    primary = dict(sql(reading_db, "SELECT entry_id, domain FROM entry_domains WHERE rank = 0"))
+    assert all(r["domain"] == primary[r["entry"]] for r in rows)
+    # The paper two sources brought in (arXiv API + the hostile post's link) comes first.
+    assert rows[0]["arxiv_id"] == MENTIONED
+
+
+def test_unread_by_domain_lists_unread_entries_under_their_primary_domain(
+    client: Client, reading_db: Path
+) -> None:
+    read = [i for (i,) in sql(reading_db, "SELECT id FROM entries ORDER BY id LIMIT 5")]
+    with sqlite3.connect(reading_db) as conn:
+        conn.execute(
+            f"UPDATE entries SET read_at = '2026-04-28T00:00:00+00:00' WHERE id IN ({','.join('?' * len(read))})",
+            read,
+        )
+    rows = client.rows("unread_by_domain")
+    unread = {i for (i,) in sql(reading_db, "SELECT id FROM entries WHERE read_at IS NULL")}
+    assert {r["entry"] for r in rows} == unread and not unread & set(read)
+    assert len(rows) == len(unread)  # one row per entry, under its primary domain
+    domains = [r["domain"] for r in rows]
+    assert domains == sorted(domains)
+    primary = dict(sql(reading_db, "SELECT entry_id, domain FROM entry_domains WHERE rank = 0"))
+    assert all(r["domain"] == primary[r["entry"]] for r in rows)
+
+
+def test_starred_lists_starred_entries_newest_star_first(client: Client, reading_db: Path) -> None:
+    assert client.rows("starred") == []
+    with sqlite3.connect(reading_db) as conn:
+        conn.execute("UPDATE entries SET starred_at = '2026-04-27T00:00:00+00:00' WHERE id = 3")
+        conn.execute("UPDATE entries SET starred_at = '2026-04-28T00:00:00+00:00' WHERE id = 7")
+    assert [r["entry"] for r in client.rows("starred")] == [7, 3]
+
+
+def test_most_mentioned_this_week_counts_sources_and_post_links(
+    client: Client, reading_db: Path
+) -> None:
+    rows = {r["arxiv_id"]: r for r in client.rows("most_mentioned_this_week")}
+    hit = rows[MENTIONED]
+    assert hit["post_mentions"] == 1 and hit["sources_count"] == 2
+    assert set(hit["mentioned_by"].split(",")) == {"arxiv-lg-api", "hostile"}
+    assert (
+        hit["entry"]
+        == sql(reading_db, "SELECT id FROM entries WHERE arxiv_id = ?", (MENTIONED,))[0][0]
+    )
+    # Expected independently: papers surfaced by 2+ sources, or linked from a post.
+    multi = {
+        a
+        for (a,) in sql(
+            reading_db,
+            """SELECT e.arxiv_id FROM provenance p JOIN entries e ON e.id = p.entry_id
+               WHERE e.arxiv_id IS NOT NULL GROUP BY e.arxiv_id HAVING COUNT(*) > 1""",
+        )
+    }
+    linked = {a for (a,) in sql(reading_db, "SELECT arxiv_id FROM mentions")}
+    assert set(rows) == multi | linked
+    counts = [r["sources_count"] for r in rows.values()]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_papers_with_reproductions(client: Client, reading_db: Path) -> None:
+    assert client.rows("papers_with_reproductions") == []
+    # Reproductions are registered by `papertrail repro`, not by fetch: write the rows.
+    with sqlite3.connect(reading_db) as conn:
+        conn.execute(
+            "INSERT INTO reproductions VALUES ('demo', 'Demo', 'reproductions.demo', '2026-04-28T00:00:00+00:00')"
+        )
+        conn.execute("INSERT INTO reproduction_papers VALUES ('demo', ?)", (MENTIONED,))
+        for status in ("failed", "ok"):
+            conn.execute(
+                "INSERT INTO repro_runs (reproduction, arxiv_id, started_at, finished_at, status, headline_metric) "
+                "VALUES ('demo', ?, '2026-04-28T00:00:00+00:00', '2026-04-28T00:01:00+00:00', ?, 'fid 12.3')",
+                (MENTIONED, status),
+            )
+    (row,) = client.rows("papers_with_reproductions")
+    assert row["arxiv_id"] == MENTIONED and row["reproduction"] == "demo"
+    assert row["runs"] == 2 and row["last_status"] == "ok" and row["headline_metric"] == "fid 12.3"
+    assert row["entry"] is not None and row["title"]
+
+
+def test_sources_and_their_last_fetch_come_from_the_fetch_log(
+    client: Client, reading_db: Path
+) -> None:
+    rows = {r["source"]: r for r in client.rows("sources_last_fetch")}
+    log = {
+        source: (status, new_count)
+        for source, status, new_count in sql(
+            reading_db,
+            "SELECT source, status, new_count FROM fetch_log WHERE id IN "
+            "(SELECT MAX(id) FROM fetch_log GROUP BY source)",
+        )
+    }
+    assert set(rows) == set(log) and len(rows) == 11
+    assert {s: (r["last_status"], r["new_count"]) for s, r in rows.items()} == log
+    assert rows["hostile"]["new_count"] == 2
+
+
+# ------------------------------------------------------------------- view: facets, search, sort
+
+
+def test_reading_list_facets_match_the_join_tables(client: Client, reading_db: Path) -> None:
+    data = client.json(f"/{client.name}/reading_list.json?_size=5")
+    facets = data["facet_results"]
+    assert set(facets) >= {
+        "domains",
+        "tags",
+        "kind",
+        "sources",
+        "primary_category",
+        "read",
+        "starred",
+    }
+    domain_counts = {f["value"]: f["count"] for f in facets["domains"]["results"]}
+    expected = dict(sql(reading_db, "SELECT domain, COUNT(*) FROM entry_domains GROUP BY domain"))
+    assert domain_counts == expected
+    source_counts = {f["value"]: f["count"] for f in facets["sources"]["results"]}
+    assert source_counts["hostile"] == 2
+    assert {f["value"] for f in facets["read"]["results"]} == {"no"}
+    # Following a facet filters the list.
+    vision = client.json(
+        f"/{client.name}/reading_list.json?domains__arraycontains=vision&_size=max"
+    )
+    assert vision["filtered_table_rows_count"] == expected["vision"]
+
+
+def test_reading_list_is_newest_first_and_searchable(client: Client, reading_db: Path) -> None:
+    data = client.json(f"/{client.name}/reading_list.json?_shape=objects&_size=max&_nofacet=1")
+    dates = [r["date"] for r in data["rows"]]
+    assert dates == sorted(dates, reverse=True)
+    hits = client.json(
+        f"/{client.name}/reading_list.json?_search=diffusion&_shape=objects&_nofacet=1"
+    )["rows"]
+    expected = {
+        i
+        for (i,) in sql(
+            reading_db, "SELECT rowid FROM entries_fts WHERE entries_fts MATCH 'diffusion'"
+        )
+    }
+    assert expected and {r["id"] for r in hits} == expected
+    entries = client.json(f"/{client.name}/entries.json?_search=diffusion&_shape=array")
+    assert {r["id"] for r in entries} == expected
+    page = client.get(f"/{client.name}/reading_list").text
+    assert 'id="_search"' in page
+
+
+def test_pages_show_labels_links_and_hide_internal_tables(client: Client) -> None:
+    page = client.get(f"/{client.name}/reading_list").text
+    assert f">{COLUMN_LABELS['primary_category']}<" in page.replace("&nbsp;▲", "<")
+    assert f'href="https://arxiv.org/abs/{MENTIONED}"' in page
+    assert f'href="https://arxiv.org/pdf/{MENTIONED}"' in page
+    hostile = client.get(f"/{client.name}/reading_list?sources__arraycontains=hostile").text
+    assert 'href="http://hostile.invalid/posts/1"' in hostile
+    index = client.json(f"/{client.name}.json")
+    hidden = {t["name"] for t in index["tables"] if t["hidden"]}
+    assert {"_migrations", "entries_fts"} <= hidden
+    assert "reading_list" in {v["name"] for v in index["views"]}
+    titles = {q["name"]: q["title"] for q in index["queries"]}
+    assert titles["todays_digest"] == "Today's digest"
+    assert titles["sources_last_fetch"] == "Sources and their last fetch"
+    # An entry's page: title as its label, links to arXiv.
+    (pid,) = sql(client.ds.files[0], "SELECT id FROM entries WHERE arxiv_id = ?", (MENTIONED,))[0]
+    entry = client.get(f"/{client.name}/entries/{pid}").text
+    assert f"https://arxiv.org/pdf/{MENTIONED}" in entry
+
+
+def test_feed_text_is_escaped_and_javascript_links_are_not_links(
+    client: Client, reading_db: Path
+) -> None:
+    (post,) = sql(reading_db, "SELECT id FROM entries WHERE url LIKE 'http://hostile.invalid/%'")[0]
+    for path in (
+        f"/{client.name}/reading_list?sources__arraycontains=hostile",
+        f"/{client.name}/entries?_search=hostile",
+        f"/{client.name}/entries/{post}",
+        f"/{client.name}/todays_digest",
+        f"/{client.name}/reading_list?_search=hostile",
+    ):
+        page = client.get(path).text
+        assert "&lt;script&gt;window.__pwned" in page, path
+        assert "<script>window.__pwned" not in page
+        assert "<img src=x" not in page and "<svg onload" not in page
+        assert 'href="javascript:' not in page
+
+
+# ------------------------------------------------------------------- triage
+
+
+def test_triage_queries_change_the_entry(client: Client, reading_db: Path) -> None:
+    (eid,) = sql(reading_db, "SELECT MIN(id) FROM entries")[0]
+    base = f"/{client.name}"
+    for query, data in (
+        ("mark_read", {"entry_id": eid}),
+        ("star", {"entry_id": eid}),
+        ("add_tag", {"entry_id": eid, "tag": " to reproduce "}),
+    ):
+        response = client.post(f"{base}/{query}", data, headers={"Accept": "application/json"})
+        assert response.status_code == 200 and response.json()["ok"], response.text
+    read_at, starred_at = sql(
+        reading_db, "SELECT read_at, starred_at FROM entries WHERE id = ?", (eid,)
+    )[0]
+    assert read_at and starred_at and read_at.endswith("+00:00")
+    assert ("to-reproduce", "user") in sql(
+        reading_db, "SELECT tag, origin FROM entry_tags WHERE entry_id = ?", (eid,)
+    )
+    # Marking again keeps the first timestamp; the list shows the new state.
+    client.post(f"{base}/mark_read", {"entry_id": eid}, headers={"Accept": "application/json"})
+    assert sql(reading_db, "SELECT read_at FROM entries WHERE id = ?", (eid,))[0][0] == read_at
+    (row,) = client.rows("reading_list", f"&id={eid}")
+    assert row["read"] == "yes" and row["starred"] == "yes" and "to-reproduce" in row["tags"]
+    # Undo, and an unknown id or an empty tag changes nothing.
+    client.post(f"{base}/mark_unread", {"entry_id": eid}, headers={"Accept": "application/json"})
+    client.post(f"{base}/unstar", {"entry_id": eid}, headers={"Accept": "application/json"})
+    assert sql(reading_db, "SELECT read_at, starred_at FROM entries WHERE id = ?", (eid,))[0] == (
+        None,
+        None,
+    )
+    before = sql(reading_db, "SELECT COUNT(*) FROM entry_tags")
+    client.post(
+        f"{base}/add_tag", {"entry_id": 999999, "tag": "x"}, headers={"Accept": "application/json"}
+    )
+    client.post(
+        f"{base}/add_tag", {"entry_id": eid, "tag": "  "}, headers={"Accept": "application/json"}
+    )
+    assert sql(reading_db, "SELECT COUNT(*) FROM entry_tags") == before
+
+
+def test_the_list_links_to_triage_on_loopback_only(reading_db: Path) -> None:
+    local = Client(reading_db, triage=True)
+    page = local.get(f"/{local.name}/reading_list").text
+    assert (
+        f"/{local.name}/mark_read?entry_id=" in page and f"/{local.name}/add_tag?entry_id=" in page
+    )
+    public = Client(reading_db, triage=False)
+    page = public.get(f"/{public.name}/reading_list").text
+    assert "mark_read" not in page
+    assert public.get(f"/{public.name}/mark_read").status_code == 404
+    response = public.post(f"/{public.name}/mark_read", {"entry_id": 1})
+    assert response.status_code >= 400  # Datasette: "You may only POST to a canned query"
+    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
+    # Arbitrary SQL stays read-only.
+    response = public.get(f"/{public.name}.json?sql=UPDATE+entries+SET+read_at%3D1")
+    assert response.status_code == 400
+    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
+
+
+def test_writes_from_other_sites_and_host_names_are_refused(
+    client: Client, reading_db: Path
+) -> None:
+    path = f"/{client.name}/mark_read"
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:9999"},
+        {"Origin": "null"},
+        {"Host": "evil.example:8001"},
+    ):
+        response = client.post(path, {"entry_id": 1}, headers=headers)
+        assert response.status_code == 403, headers
+    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
+    assert refusal({"method": "GET", "headers": [(b"host", b"localhost:8001")]}) is None
+    # A browser's own form post under Datasette's no-referrer policy.
+    same = [(b"host", b"127.0.0.1:8001"), (b"origin", b"null"), (b"sec-fetch-site", b"same-origin")]
+    assert refusal({"method": "POST", "headers": same}) is None
+    assert refusal({"method": "GET", "headers": [(b"host", b"[::1]:8001")]}) is None
+    assert (
+        refusal(
+            {
+                "method": "POST",
+                "headers": [(b"host", b"127.0.0.1:8001"), (b"origin", b"http://127.0.0.1:8001")],
+            }
+        )
+        is None
+    )
+
+
+def test_is_loopback() -> None:
+    assert all(map(is_loopback, ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.1.1"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "192.168.1.2", "::", "example.org"]))
+
+
+# ------------------------------------------------------------------- live, empty, templates
+
+
+def test_a_fetch_while_browsing_shows_on_reload(
+    client: Client, reading_db: Path, tmp_path: Path
+) -> None:
+    before = client.json(f"/{client.name}/reading_list.json?_nofacet=1")[
+        "filtered_table_rows_count"
+    ]
+    # A second fetch (a new blog) writes to the same file the server is reading.
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        fs = FeedServer(server)
+        feeds = write_feeds(
+            tmp_path / "more.yml",
+            [
+                {
+                    "name": "hf",
+                    "kind": "feed",
+                    "url": fs.serve_fixture(
+                        "/hf", "ml-blogs/jmamath-distill__huggingface_blog.xml"
+                    ),
+                }
+            ],
+        )
+        result = CliRunner().invoke(
+            cli, ["--db", str(reading_db), "--feeds", str(feeds), "fetch", "-q"]
+        )
+        assert result.exit_code == 0, result.output
+    finally:
+        server.clear()
+        server.stop()
+    added = sql(reading_db, "SELECT COUNT(*) FROM provenance WHERE source = 'hf'")[0][0]
+    assert added > 0
+    after = client.json(f"/{client.name}/reading_list.json?_nofacet=1")["filtered_table_rows_count"]
+    assert after == before + added
+    response = client.get(f"/{client.name}/reading_list")
+    assert "max-age=0" in response.headers.get(
+        "cache-control", ""
+    ) or "no-" in response.headers.get("cache-control", "")
+
+
+def test_browse_without_a_reading_list_says_to_fetch_first(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    result = CliRunner().invoke(cli, ["--db", str(missing), "browse"])
+    assert result.exit_code == 1
+    assert "papertrail fetch" in result.output and str(missing) in result.output
+    assert not missing.exists()  # nothing created
+    from papertrail.db import open_db
+
+    open_db(tmp_path / "empty.db").close()
+    with pytest.raises(EmptyReadingList, match="no entries yet"):
+        check_reading_list(tmp_path / "empty.db")
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "empty.db"), "browse"])
+    assert result.exit_code == 1 and "papertrail fetch" in result.output
+
+
+def test_browse_says_when_the_port_is_taken(reading_db: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--db", str(reading_db), "browse", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port}" in result.output and "--port" in result.output
+
+
+def test_shipped_templates_only_relabel_datasettes_headers() -> None:
+    """Guard for a Datasette upgrade: our copies must match the installed templates
+    except for the header labels and the vertical record on row pages."""
+    import datasette
+
+    from papertrail.browse import TEMPLATES
+
+    theirs = Path(datasette.__file__).parent / "templates"
+    for name in ("_table.html", "query.html"):
+        ours = (TEMPLATES / name).read_text().split("\n", 1)[1]  # drop our header comment
+        ours = ours.replace(
+            "{% if display_rows and primary_key_values is defined and display_rows|length == 1 %}\n"
+            '{% include "_row_vertical.html" %}\n{% elif display_rows %}',
+            "{% if display_rows %}",
+        )
+        ours = ours.replace(
+            "{{ column_label(column.name) if column_label is defined else column.name }}",
+            "{{ column.name }}",
+        ).replace(
+            "{{ column_label(column) if column_label is defined else column }}", "{{ column }}"
+        )
+        assert ours == (theirs / name).read_text(), f"{name} differs from Datasette's beyond labels"
