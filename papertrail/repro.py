@@ -1,0 +1,369 @@
+"""Reproductions: find them, link their papers into the reading list, run them, record each run.
+
+A reproduction is a package `reproductions/<pkg>/` whose `__init__` declares
+`NAME`, `TITLE` and `PAPERS` (see `reproductions/__init__.py`) and whose
+`run` module has an `Args` dataclass and `run(args, ctx) -> RunResult`.
+Nothing here imports torch: the run module imports it when it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+import pkgutil
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from papertrail import __version__
+from papertrail.models import Record
+
+PACKAGE = "reproductions"
+REQUIRED_MODULES = {
+    "torch": "torch",
+    "PIL": "pillow",
+    "safetensors": "safetensors",
+    "numpy": "numpy",
+}
+
+
+class ReproError(Exception):
+    """A reproduction cannot start or its run failed; the message is for people."""
+
+
+class TorchMissing(ReproError):
+    pass
+
+
+class ReproFailed(ReproError):
+    def __init__(self, message: str, run_id: int | None = None):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    name: str
+    title: str
+    module: str  # the package, e.g. "reproductions.style_transfer"
+    papers: tuple[Any, ...]  # reproductions.common.Paper
+
+    @property
+    def arxiv_ids(self) -> list[str]:
+        return [p.arxiv_id for p in self.papers]
+
+    @property
+    def folder(self) -> Path:
+        spec = importlib.util.find_spec(self.module)
+        assert spec is not None and spec.submodule_search_locations
+        return Path(next(iter(spec.submodule_search_locations)))
+
+    def entry(self) -> ModuleType:
+        """The run module (torch-free at import): Args, run(), paper_for(), check(), CONFIGS."""
+        return importlib.import_module(f"{self.module}.run")
+
+
+def discover() -> dict[str, Reproduction]:
+    """Every package under `reproductions/` that declares NAME, TITLE and PAPERS."""
+    package = importlib.import_module(PACKAGE)
+    found: dict[str, Reproduction] = {}
+    for info in pkgutil.iter_modules(package.__path__, prefix=f"{PACKAGE}."):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(info.name)
+        if not all(hasattr(module, a) for a in ("NAME", "TITLE", "PAPERS")):
+            continue  # e.g. reproductions.common
+        found[module.NAME] = Reproduction(
+            module.NAME, module.TITLE, info.name, tuple(module.PAPERS)
+        )
+    return dict(sorted(found.items()))
+
+
+def get(name: str) -> Reproduction:
+    """The reproduction called `name`; KeyError listing the others."""
+    found = discover()
+    if name not in found:
+        raise KeyError(f"no reproduction named {name!r}; there are: {', '.join(found) or 'none'}")
+    return found[name]
+
+
+def require_torch(name: str) -> None:
+    """TorchMissing, with the install command, when a run's libraries are absent."""
+    missing = [
+        pkg for mod, pkg in REQUIRED_MODULES.items() if importlib.util.find_spec(mod) is None
+    ]
+    if missing:
+        raise TorchMissing(
+            f"`papertrail repro {name}` needs {', '.join(missing)}, not installed in this Python. "
+            "Install them with:\n    pip install 'papertrail[repro]'\n"
+            "(CPU-only torch, a much smaller download: "
+            "pip install torch --index-url https://download.pytorch.org/whl/cpu first.)"
+        )
+
+
+# ---------------------------------------------------------------- the reading list
+
+
+def paper_record(paper: Any) -> Record:
+    """A reading-list record from a reproduction's constants (offline; --refresh gets arXiv's)."""
+    return Record(
+        kind="paper",
+        title=paper.title,
+        arxiv_id=paper.arxiv_id,
+        authors=list(paper.authors),
+        url=f"https://arxiv.org/abs/{paper.arxiv_id}",
+        categories=list(paper.categories),
+        primary_category=paper.categories[0] if paper.categories else None,
+        links={
+            "abs": f"https://arxiv.org/abs/{paper.arxiv_id}",
+            "pdf": f"https://arxiv.org/pdf/{paper.arxiv_id}",
+        },
+    )
+
+
+class _NoDomains:
+    domain_names: tuple[str, ...] = ()
+
+    def tag(self, record: Record) -> list[str]:
+        return []
+
+
+def link_papers(db: Any, repros: list[Reproduction], tagger: Any = None) -> int:
+    """Register reproductions and add their papers missing from the reading list. Returns how many were added."""
+    from papertrail import db as dbm
+
+    added = 0
+    for r in repros:
+        dbm.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)
+        missing = set(dbm.missing_papers(db, r.arxiv_ids))
+        records = [paper_record(p) for p in r.papers if p.arxiv_id in missing]
+        if records:
+            added += dbm.save_paper_records(db, records, tagger or _NoDomains())
+    return added
+
+
+def refresh_papers(db: Any, repros: list[Reproduction], api: Any, tagger: Any = None) -> str | None:
+    """Update the papers' entries from the arXiv API (title, abstract, version, dates).
+
+    Returns the API's error sentence, or None; the reading list keeps what it had on error."""
+    from papertrail import db as dbm
+
+    ids = list(dict.fromkeys(a for r in repros for a in r.arxiv_ids))
+    if not ids:
+        return None
+    result = api.fetch_ids(dbm.REPRO_SOURCE, ids)
+    if result.records:
+        dbm.save_paper_records(db, result.records, tagger or _NoDomains())
+    return result.error
+
+
+# ---------------------------------------------------------------- runs
+
+
+def code_version() -> str:
+    """papertrail's version, plus `git describe` when running from a checkout."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(here), "describe", "--always", "--dirty", "--tags"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        described = proc.stdout.strip() if proc.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        described = ""
+    return f"{__version__}+{described}" if described else __version__
+
+
+def artifacts_root(db_path: Path) -> Path:
+    """Run folders live next to the database: <db dir>/repro-runs/<name>/<timestamp>/."""
+    return Path(db_path).parent / "repro-runs"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str
+    artifacts: Path
+    duration_s: float
+    result: Any  # reproductions.common.RunResult
+
+
+def make_args(repro: Reproduction, values: dict[str, Any]) -> Any:
+    """The reproduction's Args from option values (unknown names are an error)."""
+    args_cls = repro.entry().Args
+    names = {f.name for f in dataclasses.fields(args_cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"{repro.name} has no option(s) {', '.join(sorted(unknown))}")
+    return args_cls(**values)
+
+
+def run_reproduction(
+    db_path: Path,
+    repro: Reproduction,
+    args: Any,
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    dry_run: bool = False,
+    tagger: Any = None,
+    on_progress: Callable[[str, int, int, dict[str, Any]], None] | None = None,
+    on_log: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Run a reproduction and record it in `repro_runs` (status ok / failed / interrupted).
+
+    Bad arguments raise ValueError before anything is recorded. A failed run
+    raises ReproFailed naming the run; its traceback is in the run folder."""
+    from papertrail import db as dbm
+    from reproductions.common import RunContext
+
+    entry = repro.entry()
+    require_torch(repro.name)
+    if not dry_run and hasattr(entry, "check"):
+        entry.check(args)
+    arxiv_id = entry.paper_for(args) if hasattr(entry, "paper_for") else repro.arxiv_ids[0]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    artifacts = artifacts_root(db_path) / repro.name / stamp
+    artifacts.mkdir(parents=True, exist_ok=True)
+    base_config = {
+        "dry_run": dry_run,
+        "seed": seed,
+        "device": device,
+        "args": _jsonable(dataclasses.asdict(args)),
+    }
+
+    db = dbm.open_db(db_path)
+    try:
+        link_papers(db, [repro], tagger)
+        run_id = dbm.start_repro_run(
+            db,
+            reproduction=repro.name,
+            arxiv_id=arxiv_id,
+            config=base_config,
+            artifacts_dir=str(artifacts),
+            code_version=code_version(),
+        )
+    finally:
+        db.close()
+
+    ctx = RunContext(
+        artifacts=artifacts, device=device, seed=seed, dry_run=dry_run,
+        on_progress=on_progress, on_log=on_log,
+    )  # fmt: skip
+    start = time.perf_counter()
+    status, result, error, failure = "ok", None, None, None
+    try:
+        result = entry.run(args, ctx)
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted (Ctrl-C)"
+        failure = KeyboardInterrupt()
+    except Exception as e:  # noqa: BLE001 - recorded, then re-raised as ReproFailed
+        status = "failed"
+        error = f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e)
+        (artifacts / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        failure = e
+    duration = time.perf_counter() - start
+
+    config = {**base_config, "resolved": _jsonable(result.config)} if result else None
+    metrics = _jsonable(result.metrics) if result else None
+    db = dbm.open_db(db_path)
+    try:
+        dbm.finish_repro_run(
+            db,
+            run_id,
+            status=status,
+            duration_s=duration,
+            metrics=metrics,
+            headline=(result.headline + (" (dry run)" if dry_run else "")) if result else None,
+            config=config,
+            arxiv_id=result.arxiv_id if result else None,
+            device=ctx.device_label,
+            error=error,
+        )
+        (run_row,) = dbm.repro_runs(db, reproduction=repro.name, limit=1)
+    finally:
+        db.close()
+    (artifacts / "run.json").write_text(
+        json.dumps(run_row, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    if isinstance(failure, KeyboardInterrupt):
+        raise failure
+    if failure is not None:
+        hint = "" if isinstance(failure, ValueError) else f" (traceback: {artifacts / 'error.log'})"
+        raise ReproFailed(
+            f"run #{run_id} of {repro.name} failed: {error}{hint}", run_id
+        ) from failure
+    return RunOutcome(run_id, status, artifacts, duration, result)
+
+
+# ---------------------------------------------------------------- listing
+
+
+def overview(db: Any, repros: dict[str, Reproduction]) -> list[dict[str, Any]]:
+    """One row per reproduction for `papertrail repro list`."""
+    from papertrail import db as dbm
+
+    latest = dbm.latest_repro_runs(db)
+    rows = []
+    for name, r in repros.items():
+        runs = latest.get(name, {})
+        rows.append(
+            {
+                "name": name,
+                "title": r.title,
+                "papers": [
+                    {"arxiv_id": p.arxiv_id, "cite": p.cite, "title": p.title} for p in r.papers
+                ],
+                "smoke_test": runs.get("dry_run"),
+                "last_run": runs.get("run"),
+            }
+        )
+    return rows
+
+
+def details(db: Any, repro: Reproduction, *, runs: int = 10) -> dict[str, Any]:
+    """What `papertrail repro show NAME` prints: papers (with reading-list ids), configs, runs."""
+    from papertrail import db as dbm
+    from reproductions.common import describe_fields
+
+    entry_ids = dbm.paper_entry_ids(db, repro.arxiv_ids)
+    entry = repro.entry()
+    configs = [
+        {"name": c.__name__, "doc": (c.__doc__ or "").strip(), "fields": describe_fields(c)}
+        for c in getattr(entry, "CONFIGS", ())
+    ]
+    readme = repro.folder / "README.md"
+    return {
+        "name": repro.name,
+        "title": repro.title,
+        "module": repro.module,
+        "folder": str(repro.folder),
+        "readme": str(readme) if readme.exists() else None,
+        "papers": [
+            {
+                "arxiv_id": p.arxiv_id,
+                "title": p.title,
+                "authors": list(p.authors),
+                "year": p.year,
+                "url": p.url,
+                "entry_id": entry_ids.get(p.arxiv_id),
+            }
+            for p in repro.papers
+        ],
+        "configs": configs,
+        "runs": dbm.repro_runs(db, reproduction=repro.name, limit=runs),
+    }
