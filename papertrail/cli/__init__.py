@@ -7,7 +7,15 @@ happen inside commands so `papertrail --help` starts fast. Command modules
 register themselves on the `cli` group when imported below.
 """
 
-from papertrail.cli import fetching  # noqa: F401  (registers commands)
+from papertrail.cli import (
+    adding,  # noqa: F401
+    browse,  # noqa: F401
+    exporting,  # noqa: F401
+    fetching,  # noqa: F401  (registers commands)
+    ranking,  # noqa: F401
+    repro,  # noqa: F401
+    triage,  # noqa: F401
+)
 from papertrail.cli._base import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, cli
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_LOCKED", "cli"]

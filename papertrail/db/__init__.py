@@ -18,7 +18,10 @@ in `_migrations`):
 - `entry_domains` domain tags (origin: `rule` from feeds.yml, or `source`
                  from a source's tags); `rank` 0 is the primary domain.
 - `entry_tags`   free tags (from a source's `tags`; users add theirs later).
-- `mentions`     arXiv papers linked from posts.
+- `mentions`     arXiv papers linked from posts; the fetch backfills their
+                 metadata (provenance source "mentioned").
+- `unknown_arxiv_ids`  ids the arXiv API did not know, so the backfill stops
+                 asking (retried after a day, at most 3 times in all).
 - `notes`        the user's notes, timestamped; `entries.notes_text` joins them
                  for the full-text index.
 - `entries.score` / `entries.hidden_by`  the ranking score and the block rule
@@ -41,6 +44,14 @@ from papertrail.db.filters import (
     resolve_entry,
     select_ids,
 )
+from papertrail.db.ingest import (
+    add_provenance,
+    missing_mentioned_ids,
+    papers_by_arxiv_id,
+    post_guids,
+    remember_unknown_ids,
+    unknown_arxiv_ids,
+)
 from papertrail.db.queries import (
     count_entries,
     enable_source,
@@ -58,6 +69,25 @@ from papertrail.db.queries import (
     starred_updates_since_run,
     start_run,
     sync_sources,
+)
+from papertrail.db.ranking import (
+    entry_source_names,
+    ranking_counts,
+    scores_of,
+    source_counts,
+    write_scores,
+)
+from papertrail.db.repro import (
+    REPRO_SOURCE,
+    finish_repro_run,
+    latest_repro_runs,
+    missing_papers,
+    paper_entry_ids,
+    register_reproduction,
+    repro_runs,
+    reproductions_for_paper,
+    save_paper_records,
+    start_repro_run,
 )
 from papertrail.db.schema import (
     MIGRATIONS,
@@ -79,6 +109,11 @@ from papertrail.db.writer import (
 )
 
 __all__ = [
+    "entry_source_names",
+    "ranking_counts",
+    "scores_of",
+    "source_counts",
+    "write_scores",
     "EntryFilter",
     "EntryNotFound",
     "entries_by_ids",
@@ -86,6 +121,16 @@ __all__ = [
     "resolve_entries",
     "resolve_entry",
     "select_ids",
+    "REPRO_SOURCE",
+    "finish_repro_run",
+    "latest_repro_runs",
+    "missing_papers",
+    "paper_entry_ids",
+    "register_reproduction",
+    "repro_runs",
+    "reproductions_for_paper",
+    "save_paper_records",
+    "start_repro_run",
     "MIGRATIONS",
     "SCHEMA_VERSION_TABLE",
     "DatabaseError",
@@ -93,6 +138,12 @@ __all__ = [
     "SaveStats",
     "SourceOutcome",
     "content_hash",
+    "add_provenance",
+    "missing_mentioned_ids",
+    "papers_by_arxiv_id",
+    "post_guids",
+    "remember_unknown_ids",
+    "unknown_arxiv_ids",
     "count_entries",
     "enable_source",
     "entries_between",

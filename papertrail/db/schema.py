@@ -232,7 +232,6 @@ def _m002_reading_list(db: sqlite_utils.Database) -> None:
         ALTER TABLE entries ADD COLUMN hidden_by TEXT;
         CREATE INDEX idx_entries_score ON entries(score);
         CREATE INDEX idx_entries_date ON entries(COALESCE(published, first_seen));
-        CREATE INDEX idx_entries_read_at ON entries(read_at);
         CREATE INDEX idx_entries_starred_at ON entries(starred_at);
         """
     )
@@ -277,10 +276,68 @@ def _m003_reproductions(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_unknown_arxiv_ids(db: sqlite_utils.Database) -> None:
+    """arXiv ids that were mentioned or asked for but that the arXiv API did not know,
+    so the mentions backfill stops asking for them (papertrail.fetch)."""
+    db.executescript(
+        """
+        CREATE TABLE unknown_arxiv_ids (
+            arxiv_id TEXT PRIMARY KEY,
+            first_checked TEXT NOT NULL,
+            last_checked TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1
+        );
+        """
+    )
+
+
+def _m005_browse_views(db: sqlite_utils.Database) -> None:
+    """`reading_list`: one row per entry with its domains, tags and sources as JSON
+    arrays, for Datasette's facets and search (papertrail.browse)."""
+    db.executescript(
+        """
+        CREATE VIEW reading_list AS
+        SELECT
+            e.id,
+            COALESCE(e.published, e.first_seen) AS date,
+            e.title,
+            e.kind,
+            e.arxiv_id,
+            e.url,
+            (SELECT json_group_array(domain) FROM
+                (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id
+                 ORDER BY rank, domain)) AS domains,
+            (SELECT json_group_array(tag) FROM
+                (SELECT tag FROM entry_tags t WHERE t.entry_id = e.id ORDER BY tag)) AS tags,
+            (SELECT json_group_array(source) FROM
+                (SELECT source FROM provenance p WHERE p.entry_id = e.id
+                 ORDER BY first_seen, source)) AS sources,
+            CASE WHEN e.read_at IS NULL THEN 'no' ELSE 'yes' END AS read,
+            CASE WHEN e.starred_at IS NULL THEN 'no' ELSE 'yes' END AS starred,
+            e.primary_category,
+            (SELECT COUNT(*) FROM mentions m
+             WHERE e.arxiv_id IS NOT NULL AND m.arxiv_id = e.arxiv_id) AS mentions,
+            (SELECT group_concat(value, ', ') FROM json_each(e.authors)) AS authors,
+            e.summary,
+            e.notes_text AS notes,
+            (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id
+             ORDER BY rank, domain LIMIT 1) AS primary_domain,
+            e.first_seen,
+            e.read_at,
+            e.starred_at,
+            e.score,
+            e.hidden_by
+        FROM entries e;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
     _m003_reproductions,
+    _m004_unknown_arxiv_ids,
+    _m005_browse_views,
 ]
 
 
