@@ -124,18 +124,45 @@ def build(db_path: Path, n: int) -> None:
     conn.close()
 
 
+def recorded_texts() -> tuple[list[str], list[str]]:
+    """Every distinct title and abstract / post text in the recorded fixtures."""
+    import json
+
+    from papertrail.parse import parse_feed
+
+    titles: set[str] = set()
+    summaries: set[str] = set()
+    fixtures = ROOT / "tests" / "fixtures" / "feeds"
+    for path in fixtures.rglob("*"):
+        if path.suffix in (".xml", ".rss", ".atom"):
+            kind = "arxiv-rss" if "arxiv-rss" in path.parts else "feed"
+            try:
+                records = parse_feed(
+                    path.read_bytes(), {}, base_url="http://x/", source_kind=kind
+                ).records
+            except Exception:  # noqa: BLE001 - a fixture that is deliberately broken
+                continue
+            titles.update(r.title for r in records if r.title)
+            summaries.update(r.summary for r in records if r.summary)
+        elif path.suffix == ".jsonl":
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                titles.add(" ".join(str(row.get("title", "")).split()))
+                summaries.add(" ".join(str(row.get("abstract", "")).split()))
+    return sorted(t for t in titles if t), sorted(s for s in summaries if s)
+
+
 def vary_text(conn: sqlite3.Connection, ids: list[int], rng: random.Random) -> None:
     """The documents repeat ~300 recorded items; give each entry its own text so term
     frequencies look like a real reading list: a title and an abstract of real
     sentences drawn at random from every distinct recorded title and abstract."""
     import re
 
-    texts = conn.execute("SELECT DISTINCT title, summary FROM entries").fetchall()
-    titles = [t for t, _ in texts if t]
+    titles, summaries = recorded_texts()
     sentences = [
         s.strip()
-        for _, summary in texts
-        for s in re.split(r"(?<=[.!?])\s+", summary or "")
+        for summary in summaries
+        for s in re.split(r"(?<=[.!?])\s+", summary)
         if len(s.split()) >= 5
     ]
     words = [w for t in titles for w in t.split()]

@@ -1,10 +1,11 @@
 """Load and validate ``feeds.yml`` into frozen dataclasses.
 
-The file has three top-level keys::
+The file has four top-level keys::
 
-    sources:    # list of sources to fetch (arXiv API queries, arXiv RSS, feeds)
+    sources:    # list of sources to fetch (arXiv API queries, arXiv RSS, feeds, mailboxes)
     domains:    # mapping domain name -> {categories, keywords, description}
     settings:   # optional mapping of fetch settings (see `Settings`)
+    ranking:    # optional: weights, followed authors, keyword boosts, block rules
 
 Validation walks the YAML *node* tree (``yaml.compose`` with the safe loader),
 so every problem can name the file, the 1-based line and the dotted key

@@ -13,9 +13,11 @@ from typing import Any
 
 import sqlite_utils
 
+from papertrail.models import PSEUDO_SOURCES
+
 # Provenance names papertrail itself writes (a paper added by hand, a paper
 # backfilled because a post linked it): not "another source" talking about it.
-NOT_SOURCES = ("manual", "mentioned")
+NOT_SOURCES = PSEUDO_SOURCES  # papertrail's own provenance names are not sources
 
 _CHUNK = 500  # bound parameters per IN (...) list, far below SQLite's limit
 
