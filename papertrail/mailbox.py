@@ -46,7 +46,7 @@ from urllib.parse import unquote
 
 from papertrail.ids import canonical_url, find_arxiv_ids
 from papertrail.models import ParsedFeed, Record
-from papertrail.parse import SUMMARY_MAX_CHARS, html_to_text
+from papertrail.parse import SUMMARY_MAX_CHARS, html_to_text, truncate
 
 __all__ = [
     "MailboxError",
@@ -198,8 +198,8 @@ def _record(msg: Message) -> Record:
 
     text = html_to_text(html_src, SUMMARY_MAX_CHARS) if html_src else ""
     if not text and plain:
-        text = _clip(" ".join(plain.split()), SUMMARY_MAX_CHARS)
-    title = " ".join(subject.split()) or (_clip(text, 100) if text else "(no subject)")
+        text = truncate(" ".join(plain.split()), SUMMARY_MAX_CHARS)
+    title = " ".join(subject.split()) or (truncate(text, 100) if text else "(no subject)")
 
     mentions: list[str] = []
     for chunk in [html_src or "", plain or "", *(unquote(h) for h, _ in links if "%" in h)]:
@@ -355,16 +355,7 @@ def _subject_hint(raw: bytes) -> str:
         )
     except Exception:  # noqa: BLE001 - only a hint for the warning
         return ""
-    return f" ({_clip(subject, 60)!r})" if subject else ""
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    if cut < limit * 3 // 4:
-        cut = limit
-    return text[:cut].rstrip(" ,;:-") + "…"
+    return f" ({truncate(subject, 60)!r})" if subject else ""
 
 
 # ------------------------------------------------------------------ the files

@@ -113,9 +113,9 @@ def html_to_text(fragment: str, limit: int | None = None) -> str:
     while len(fragment) > n:
         text = _html_to_text(_cut_html(fragment, n))
         if len(text) > limit:
-            return _truncate(text, limit)
+            return truncate(text, limit)
         n *= 4
-    return _truncate(_html_to_text(fragment), limit)
+    return truncate(_html_to_text(fragment), limit)
 
 
 def _cut_html(fragment: str, n: int) -> str:
@@ -142,7 +142,8 @@ def _html_to_text(s: str) -> str:
     return " ".join(s.split())
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary when one is near, with an ellipsis."""
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
@@ -440,9 +441,9 @@ def _post_record(entry: Any, base_url: str, index: int, warnings: list[str]) -> 
             text = more
         elif more:
             text = f"{text} {more}"
-    text = _truncate(text, SUMMARY_MAX_CHARS)
+    text = truncate(text, SUMMARY_MAX_CHARS)
     if not title:
-        title = _truncate(text, 100) if text else link
+        title = truncate(text, 100) if text else link
 
     mentions = find_arxiv_ids(link)
     for fragment in (summary_html, content_html):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from papertrail import db as dbm
@@ -68,6 +68,27 @@ def list_entries(
 ) -> list[dict[str, Any]]:
     with _open(paths) as db:
         return dbm.find_entries(db, flt or dbm.EntryFilter(), sort=sort, limit=limit)
+
+
+def select(
+    paths: Paths,
+    tokens: Sequence[str],
+    flt: dbm.EntryFilter | None = None,
+    *,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """What `export` writes: the entries `tokens` name (arXiv ids, URLs, short ids), in
+    the order typed and narrowed by `flt`; without tokens, every entry `flt` picks,
+    newest first. Raises ValueError naming every token that names nothing."""
+    flt = flt or dbm.EntryFilter()
+    with _open(paths) as db:
+        if not tokens:
+            return dbm.find_entries(db, flt, limit=limit)
+        resolved = dbm.resolve_entries(db, tokens)
+        if resolved.missing:
+            raise ValueError("nothing was exported:\n  " + "\n  ".join(resolved.missing))
+        picked = {e["id"] for e in dbm.find_entries(db, replace(flt, ids=resolved.ids))}
+        return dbm.entries_by_ids(db, [i for i in resolved.ids if i in picked][:limit])
 
 
 def search(

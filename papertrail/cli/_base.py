@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,58 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text.rstrip("\n"))
+
+
+def filter_options(default_limit: int | None = 50) -> Callable[..., Any]:
+    """The entry filters shared by list, search and export (each repeatable
+    value-list filter is ORed, different filters ANDed)."""
+    options = [
+        click.option("--domain", "domains", multiple=True, help="Only this domain (repeatable)."),
+        click.option(
+            "--tag", "tags", multiple=True, help="Only entries with this tag (repeatable)."
+        ),
+        click.option(
+            "--source", "sources", multiple=True, help="Only entries from this source (repeatable)."
+        ),
+        click.option("--kind", type=click.Choice(("paper", "post")), help="Only papers or posts."),
+        click.option("--unread", is_flag=True, help="Only entries not marked read."),
+        click.option("--starred", is_flag=True, help="Only starred entries."),
+        click.option("--since", help="First seen since: 24h, 7d, 2w or YYYY-MM-DD."),
+        click.option(
+            "--limit",
+            "-n",
+            type=click.IntRange(min=1),
+            default=default_limit,
+            show_default=default_limit is not None,
+            help="At most N entries.",
+        ),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--csv", "as_csv", is_flag=True, help="CSV (same fields as --json).")(fn)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="A JSON array of entries (the digest's fields)."
+    )(fn)
+
+
+def make_filter(opts: dict[str, Any]) -> Any:
+    from papertrail.reading import make_filter as build
+
+    return guard(
+        build,
+        domains=opts["domains"],
+        tags=opts["tags"],
+        sources=opts["sources"],
+        kind=opts["kind"],
+        unread=opts["unread"],
+        starred=opts["starred"],
+        since=opts["since"],
+    )

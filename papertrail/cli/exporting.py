@@ -7,54 +7,10 @@ from typing import Any
 
 import click
 
-from papertrail.cli._base import cli, emit, guard, paths_of
+from papertrail.cli._base import cli, emit, filter_options, guard, make_filter, paths_of
 from papertrail.cli.fetching import sources
 
 EXPORT_FORMATS = ("bibtex", "ris", "markdown", "json", "csv")  # papertrail.export.FORMATS
-
-
-def _select_entries(
-    db_path: Path,
-    tokens: tuple[str, ...],
-    *,
-    domains: tuple[str, ...],
-    tags: tuple[str, ...],
-    source_names: tuple[str, ...],
-    kind: str | None,
-    unread: bool,
-    starred: bool,
-    since: str | None,
-    limit: int | None,
-) -> list[dict[str, Any]]:
-    """The entries a filter (and the ids typed, if any) pick, newest first, or
-    in the order typed when ids are given."""
-    from papertrail import db as dbm
-
-    db = dbm.open_db(db_path)
-    try:
-        ids = None
-        if tokens:
-            resolved = dbm.resolve_entries(db, tokens)
-            if resolved.missing:
-                raise ValueError("nothing was exported:\n  " + "\n  ".join(resolved.missing))
-            ids = resolved.ids
-        flt = dbm.EntryFilter(
-            domains=domains,
-            tags=tags,
-            sources=source_names,
-            kind=kind,
-            unread=unread,
-            starred=starred,
-            since=dbm.parse_since(since) if since else None,
-            ids=ids,
-        )
-        entries = dbm.find_entries(db, flt, limit=None if ids else limit)
-    finally:
-        db.close()
-    if ids:
-        by_id = {e["id"]: e for e in entries}
-        entries = [by_id[i] for i in ids if i in by_id][:limit]
-    return entries
 
 
 @cli.command("export")
@@ -68,16 +24,7 @@ def _select_entries(
     show_default=True,
     help="bibtex and ris for reference managers; json and csv for tools; markdown to read.",
 )
-@click.option("--domain", "domains", multiple=True, help="Only this domain (repeatable).")
-@click.option("--tag", "tags", multiple=True, help="Only entries with this tag (repeatable).")
-@click.option(
-    "--source", "source_names", multiple=True, help="Only entries from this source (repeatable)."
-)
-@click.option("--kind", type=click.Choice(("paper", "post")), help="Only papers or only posts.")
-@click.option("--unread", is_flag=True, help="Only entries not marked read.")
-@click.option("--starred", is_flag=True, help="Only starred entries.")
-@click.option("--since", help="First seen within: 24h, 7d, 2w or since YYYY-MM-DD.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="At most N entries.")
+@filter_options(default_limit=None)
 @click.option(
     "-o",
     "--output",
@@ -89,15 +36,9 @@ def export_cmd(
     ctx: click.Context,
     entries: tuple[str, ...],
     fmt: str,
-    domains: tuple[str, ...],
-    tags: tuple[str, ...],
-    source_names: tuple[str, ...],
-    kind: str | None,
-    unread: bool,
-    starred: bool,
-    since: str | None,
     limit: int | None,
     output: Path | None,
+    **opts: Any,
 ) -> None:
     """Export entries as BibTeX, RIS, Markdown, JSON or CSV.
 
@@ -112,21 +53,10 @@ def export_cmd(
         papertrail export 1508.06576 arXiv:1603.08155v1 --format ris -o style.ris
         papertrail export --domain generative --since 7d --format csv -o week.csv
     """
+    from papertrail import reading
     from papertrail.export import render
 
-    found = guard(
-        _select_entries,
-        paths_of(ctx).db,
-        entries,
-        domains=domains,
-        tags=tags,
-        source_names=source_names,
-        kind=kind,
-        unread=unread,
-        starred=starred,
-        since=since,
-        limit=limit,
-    )
+    found = guard(reading.select, paths_of(ctx), entries, make_filter(opts), limit=limit)
     if not found:
         click.echo("No entries match; the export is empty.", err=True)
     text = render(found, fmt)

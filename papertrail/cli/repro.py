@@ -53,21 +53,14 @@ def _tagger(paths: Any) -> Any:
 
 
 def _arxiv_api(paths: Any) -> Any:
-    from papertrail.arxiv_api import ArxivApi
+    from papertrail.add import arxiv_api_client
     from papertrail.config import ConfigError
-    from papertrail.http import USER_AGENT
 
     try:
         settings = paths.config().settings
     except (ConfigError, OSError) as e:
         raise ConfigProblem(f"--refresh needs feeds.yml for the arXiv API settings: {e}") from e
-    return ArxivApi(
-        endpoint=settings.arxiv_api_url,
-        delay_seconds=settings.arxiv_delay_seconds,
-        timeout=settings.timeout,
-        user_agent=USER_AGENT,
-        num_retries=settings.max_retries,
-    )
+    return arxiv_api_client(settings)
 
 
 class ReproGroup(click.Group):

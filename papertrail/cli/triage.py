@@ -2,58 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from papertrail.cli._base import EXIT_FAILED, cli, guard, paths_of
+from papertrail.cli._base import (
+    EXIT_FAILED,
+    cli,
+    filter_options,
+    guard,
+    make_filter,
+    output_options,
+    paths_of,
+)
 
 LIST_SORTS = ("date", "rank")
 SEARCH_SORTS = ("relevance", "date", "rank")
-
-
-def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The entry filters shared by list, search and export."""
-    options = [
-        click.option("--domain", "domains", multiple=True, help="Only this domain (repeatable)."),
-        click.option(
-            "--tag", "tags", multiple=True, help="Only entries with this tag (repeatable)."
-        ),
-        click.option(
-            "--source", "sources", multiple=True, help="Only entries from this source (repeatable)."
-        ),
-        click.option("--kind", type=click.Choice(("paper", "post")), help="Only papers or posts."),
-        click.option("--unread", is_flag=True, help="Only entries not marked read."),
-        click.option("--starred", is_flag=True, help="Only starred entries."),
-        click.option("--since", help="First seen since: 24h, 7d, 2w or YYYY-MM-DD."),
-        click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--csv", "as_csv", is_flag=True, help="CSV (same fields as --json).")(fn)
-    return click.option(
-        "--json", "as_json", is_flag=True, help="A JSON array of entries (the digest's fields)."
-    )(fn)
-
-
-def make_filter(opts: dict[str, Any]) -> Any:
-    from papertrail.reading import make_filter as build
-
-    return guard(
-        build,
-        domains=opts["domains"],
-        tags=opts["tags"],
-        sources=opts["sources"],
-        kind=opts["kind"],
-        unread=opts["unread"],
-        starred=opts["starred"],
-        since=opts["since"],
-    )
 
 
 def _print_entries(
@@ -78,7 +42,7 @@ def _print_entries(
 
 
 @cli.command("list")
-@filter_options
+@filter_options()
 @click.option("--sort", type=click.Choice(LIST_SORTS), default="date", show_default=True)
 @output_options
 @click.pass_context
@@ -106,7 +70,7 @@ def list_cmd(
 
 @cli.command()
 @click.argument("query")
-@filter_options
+@filter_options()
 @click.option("--sort", type=click.Choice(SEARCH_SORTS), default="relevance", show_default=True)
 @output_options
 @click.pass_context
