@@ -130,13 +130,9 @@ def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult
 
 def _rescore_after_feedback(paths: Paths, db: sqlite_utils.Database, ids: list[int]) -> None:
     """Starring changes what "like what you starred" means; let the ranker catch up."""
-    try:
-        from papertrail import rank
-    except ImportError:  # pragma: no cover - ranking not installed in this build
-        return
-    refresh = getattr(rank, "after_feedback", None)
-    if refresh is not None:
-        refresh(db, paths.config(), ids)
+    from papertrail import rank
+
+    rank.after_feedback(db, paths.config(), ids)
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:

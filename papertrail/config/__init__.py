@@ -16,7 +16,8 @@ All problems are collected; `ConfigError` describes the first one in its
 
 Layout: `model` holds the dataclasses and `ConfigError`; `check` walks the
 node tree (source kinds are table-driven there: adding a kind is one
-`_KindSpec` entry); this module finds and loads the file.
+`_KindSpec` entry), with the `ranking:` section's checks in `check_ranking`
+and node helpers in `nodes`; this module finds and loads the file.
 
 This module must stay cheap to import: no httpx / feedparser / arxiv here.
 """

@@ -6,10 +6,9 @@ one `_KindSpec` entry, plus a field checker for any new field.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,17 +17,29 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from papertrail.config.check_ranking import RankingChecks
 from papertrail.config.model import (
     ARXIV_MAX_RESULTS,
     ARXIV_MIN_DELAY_SECONDS,
-    BlockRules,
     Config,
     ConfigError,
     DomainRule,
     Ranking,
-    RankingWeights,
     Settings,
     Source,
+)
+from papertrail.config.nodes import (
+    _BAD,
+    _BOOL_TAG,
+    _FLOAT_TAG,
+    _INT_TAG,
+    _NULL_TAG,
+    _STR_TAG,
+    _describe,
+    _is_null,
+    _line,
+    _suggest,
+    _unknown_key,
 )
 from papertrail.models import PSEUDO_SOURCES
 
@@ -101,20 +112,6 @@ _ALL_SOURCE_FIELDS = tuple(
 )
 _DOMAIN_FIELDS = ("categories", "keywords", "description")
 _TOP_LEVEL_KEYS = ("sources", "domains", "settings", "ranking")
-_RANKING_KEYS = (
-    "weights",
-    "follow_authors",
-    "boost",
-    "block",
-    "recency_half_life_days",
-    "read_weight",
-)
-_RANKING_WEIGHTS = tuple(f.name for f in fields(RankingWeights))
-_BLOCK_KEYS = tuple(f.name for f in fields(BlockRules))
-# Ranking keywords are matched through the full-text index, word by word: no regex syntax.
-_REGEX_CHARS = re.compile(r"[\\|()\[\]{}^$+?]")
-_WORD = re.compile(r"[^\W_]+")
-
 _SOURCE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _DOMAIN_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
@@ -174,51 +171,10 @@ _SETTINGS_SPEC: dict[str, tuple[str, float | None, bool]] = {
 assert set(_SETTINGS_SPEC) == {f.name for f in fields(Settings)}
 
 
-def _suggest(name: str, valid: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    return f" — did you mean '{close[0]}'?" if close else ""
-
-
-def _unknown_key(name: str, valid: Sequence[str]) -> str:
-    hint = _suggest(name, valid)
-    if hint:
-        return f"unknown key '{name}'{hint}"
-    return f"unknown key '{name}'; valid keys: {', '.join(valid)}"
-
-
 # --------------------------------------------------------------------------- checker
 
-_BAD = object()  # a value that failed validation (its problem is already recorded)
-_STR_TAG = "tag:yaml.org,2002:str"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
 
-
-def _line(node: Node | None) -> int | None:
-    return None if node is None else node.start_mark.line + 1
-
-
-def _is_null(node: Node | None) -> bool:
-    return node is None or (isinstance(node, ScalarNode) and node.tag == _NULL_TAG)
-
-
-def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if node.tag == _NULL_TAG:
-        return "empty"
-    if node.tag == _BOOL_TAG:
-        return f"true/false ({node.value!r})"
-    if node.tag in (_INT_TAG, _FLOAT_TAG):
-        return f"the number {node.value}"
-    return f"'{node.value}'"
-
-
-class _Checker:
+class _Checker(RankingChecks):
     """Walks the composed YAML node tree, collecting problems and building dataclasses."""
 
     def __init__(self, path: Path) -> None:
@@ -599,134 +555,6 @@ class _Checker:
             if ok:
                 out.append(DomainRule(name=name, **values))  # type: ignore[arg-type]
         return tuple(out)
-
-    # -- ranking (papertrail.rank)
-
-    def ranking(self, node: Node) -> Ranking:
-        if _is_null(node):
-            return Ranking()
-        if not self.mapping(
-            node, "ranking", "a mapping with weights / follow_authors / boost / block"
-        ):
-            return Ranking()
-        assert isinstance(node, MappingNode)
-        values: dict[str, object] = {}
-        for name, knode, vnode in self.items(node, "ranking"):
-            key = f"ranking.{name}"
-            if name == "weights":
-                value = self.ranking_weights(vnode, key)
-            elif name == "follow_authors":
-                value = self.string_list(vnode, key, self.author)
-            elif name == "boost":
-                value = self.boosts(vnode, key)
-            elif name == "block":
-                value = self.block_rules(vnode, key)
-            elif name == "recency_half_life_days":
-                value = self.number(vnode, key, 0, True)
-            elif name == "read_weight":
-                value = self.number(vnode, key, 0, False)
-                if isinstance(value, float) and value > 1:
-                    value = self.error(
-                        vnode,
-                        key,
-                        f"must be between 0 and 1 (a starred entry counts 1), got {value:g}",
-                    )
-            else:
-                self.error(knode, key, _unknown_key(name, _RANKING_KEYS))
-                continue
-            if value is not _BAD:
-                values[name] = value
-        return Ranking(**values)  # type: ignore[arg-type]
-
-    def ranking_weights(self, node: Node, key: str) -> object:
-        if _is_null(node):
-            return RankingWeights()
-        if not self.mapping(
-            node, key, f"a mapping of part: weight ({', '.join(_RANKING_WEIGHTS)})"
-        ):
-            return _BAD
-        assert isinstance(node, MappingNode)
-        values: dict[str, float] = {}
-        ok = True
-        for name, knode, vnode in self.items(node, key):
-            if name not in _RANKING_WEIGHTS:
-                self.error(knode, f"{key}.{name}", _unknown_key(name, _RANKING_WEIGHTS))
-                ok = False
-                continue
-            value = self.number(vnode, f"{key}.{name}", 0, False)
-            if value is _BAD:
-                ok = False
-                continue
-            values[name] = value  # type: ignore[assignment]
-        return RankingWeights(**values) if ok else _BAD
-
-    def phrase(self, node: Node, key: str) -> object:
-        """A ranking keyword: a word or phrase, optionally ending in * (word beginnings)."""
-        value = self.string(node, key)
-        if not isinstance(value, str):
-            return value
-        if _REGEX_CHARS.search(value) or "*" in value[:-1]:
-            return self.error(
-                node,
-                key,
-                f"'{value}' looks like a regular expression; ranking keywords are plain words "
-                "or phrases, matched as whole words ignoring case and word endings "
-                "(e.g. diffusion model), and a final * matches word beginnings (e.g. diffus*)",
-            )
-        if not _WORD.search(value):
-            return self.error(node, key, f"'{value}' has no letters or digits to match")
-        return value
-
-    def author(self, node: Node, key: str) -> object:
-        value = self.string(node, key)
-        if isinstance(value, str) and not _WORD.search(value):
-            return self.error(node, key, f"'{value}' is not a name (no letters)")
-        return value
-
-    def boosts(self, node: Node, key: str) -> object:
-        if _is_null(node):
-            return ()
-        if not isinstance(node, MappingNode):
-            return self.error(
-                node,
-                key,
-                f"expected a mapping of word or phrase: weight (e.g. 'diffusion model: 1.5', "
-                f"negative to demote), got {_describe(node)}",
-            )
-        out: list[tuple[str, float]] = []
-        ok = True
-        for name, knode, vnode in self.items(node, key):
-            phrase = self.phrase(knode, f"{key}.{name}")
-            weight = self.number(vnode, f"{key}.{name}", None, False)
-            if phrase is _BAD or weight is _BAD:
-                ok = False
-                continue
-            out.append((phrase, weight))  # type: ignore[arg-type]
-        return tuple(out) if ok else _BAD
-
-    def block_rules(self, node: Node, key: str) -> object:
-        if _is_null(node):
-            return BlockRules()
-        if not self.mapping(node, key, "a mapping with keywords and/or authors lists"):
-            return _BAD
-        assert isinstance(node, MappingNode)
-        values: dict[str, object] = {}
-        ok = True
-        for name, knode, vnode in self.items(node, key):
-            field_key = f"{key}.{name}"
-            if name == "keywords":
-                value = self.string_list(vnode, field_key, self.phrase)
-            elif name == "authors":
-                value = self.string_list(vnode, field_key, self.author)
-            else:
-                self.error(knode, field_key, _unknown_key(name, _BLOCK_KEYS))
-                ok = False
-                continue
-            if value is _BAD:
-                ok = False
-                continue
-            values[name] = value
-        return BlockRules(**values) if ok else _BAD  # type: ignore[arg-type]
 
     def settings(self, node: Node) -> Settings:
         if _is_null(node):
