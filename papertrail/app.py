@@ -51,9 +51,9 @@ def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
     report = run_fetch(paths.db, config, only=only, on_event=on_event)
     db = dbm.open_db(paths.db)
     try:
-        from papertrail.rank import rescore
+        from papertrail.rank import rescore_recent
 
-        rescore(db, config)  # new entries, new mentions, recency from the newest entry
+        rescore_recent(db, config)  # new entries, new mentions, recency from the newest entry
         digest = build_digest(
             db, config, after_run=report.previous_run, summary=fetch_summary(report)
         )
@@ -195,3 +195,31 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def import_snapshot(
+    paths: Paths,
+    file: Path,
+    *,
+    restart: bool = False,
+    workers: int = 2,
+    on_progress: Any = None,
+):
+    """`papertrail import arxiv-snapshot`: stream the arXiv metadata snapshot into
+    the reading list (under the writer lock fetch uses), then rescore what is recent."""
+    from papertrail import db as dbm
+    from papertrail.fetch import database_lock
+    from papertrail.rank import rescore_recent
+    from papertrail.snapshot import import_snapshot as run_import
+
+    config = paths.config()
+    with database_lock(paths.db, "import"):
+        db = dbm.open_db(paths.db)
+        try:
+            report = run_import(
+                db, file, config.domains, restart=restart, workers=workers, on_progress=on_progress
+            )
+            rescore_recent(db, config)
+        finally:
+            db.close()
+    return report

@@ -96,6 +96,10 @@ class DomainTagger:
         self._keywords = tuple(keywords)
         self.domains: tuple[str, ...] = tuple(dict.fromkeys(r.name for r in rules))
 
+    def covered_categories(self) -> AbstractSet[str]:
+        """The categories and archives ("eess") some rule lists."""
+        return self._by_category.keys()
+
     def tag(self, record: Record) -> list[str]:
         """Domains for a `Record` (see the module docstring)."""
         return self.tag_fields(

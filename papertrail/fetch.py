@@ -26,7 +26,8 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,23 @@ def lock_path(db_path: Path) -> Path:
     return Path(f"{db_path}.lock")
 
 
+@contextmanager
+def database_lock(db_path: Path, what: str = "fetch") -> Iterator[None]:
+    """Hold the reading list's writer lock (fetch, import, harvest); FetchLocked if taken."""
+    lock = FileLock(str(lock_path(db_path)), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FetchLocked(
+            f"another papertrail fetch or import is already running on {db_path} "
+            f"(lock file {lock_path(db_path)}); wait for it to finish, then run the {what} again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def run_fetch(
     db_path: Path,
     config: Config,
@@ -91,22 +109,12 @@ def run_fetch(
     on_event: EventHandler | None = None,
 ) -> FetchReport:
     """Fetch every enabled source of `config` into the database at `db_path`."""
-    lock = FileLock(str(lock_path(db_path)), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise FetchLocked(
-            f"another papertrail fetch is already running on {db_path} "
-            f"(lock file {lock_path(db_path)}); wait for it to finish"
-        ) from None
-    try:
+    with database_lock(db_path, "fetch"):
         db = dbm.open_db(db_path)
         try:
             return _run(db, config, only=only, on_event=on_event or (lambda *a: None))
         finally:
             db.close()
-    finally:
-        lock.release()
 
 
 def _run(db: Any, config: Config, *, only: list[str] | None, on_event: EventHandler) -> FetchReport:

@@ -68,6 +68,19 @@ _FIND_RE = re.compile(
 )
 
 
+def is_new_style_id(text: str) -> bool:
+    """Exactly a version-less new-style id (``0704.0001``, ``2401.12345``): the
+    bulk import's fast path, no regex."""
+    return (
+        len(text) in (9, 10)
+        and text[4] == "."
+        and text.isascii()
+        and text[:4].isdigit()
+        and text[5:].isdigit()
+        and _valid_new(text[:4], text[5:])
+    )
+
+
 def _valid_new(yymm: str, number: str) -> bool:
     month = int(yymm[2:])
     if not 1 <= month <= 12:

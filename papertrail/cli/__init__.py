@@ -12,6 +12,7 @@ from papertrail.cli import (
     browse,  # noqa: F401
     exporting,  # noqa: F401
     fetching,  # noqa: F401  (registers commands)
+    importing,  # noqa: F401
     ranking,  # noqa: F401
     repro,  # noqa: F401
     triage,  # noqa: F401

@@ -82,6 +82,8 @@ def search(
     Plain words must all match (any order; hyphenated words as a phrase).
     FTS5 syntax works too: "exact phrase", OR, NOT, prefix*, title:word,
     notes:word. Results are ranked by bm25 with title hits weighted most.
+    When more than 2,000 entries match (a common word across all of arXiv),
+    the newest 2,000 matches are ranked; a note says so.
 
     \b
     Example:
@@ -99,6 +101,13 @@ def search(
         as_csv,
         empty=f"Nothing matches {query!r}.",
     )
+    window = getattr(entries, "window", None)
+    if window:
+        click.echo(
+            f"More than {window:,} entries match: these are the best of the newest {window:,}. "
+            'Add words, a "phrase", --since or --domain to reach older ones.',
+            err=True,
+        )
 
 
 @cli.command()

@@ -149,7 +149,9 @@ def _entry_row(row: dict[str, Any]) -> dict[str, Any]:
 def query_entries(
     db: sqlite_utils.Database, where: str, params: Sequence[Any] = ()
 ) -> list[dict[str, Any]]:
-    sql = f"{_ENTRY_SELECT} WHERE {where} ORDER BY e.kind, COALESCE(e.published, e.first_seen) DESC, e.id DESC"
+    # `+e.kind`: sorting on the kind index would walk the whole table; the WHERE
+    # clause's own index (a first_seen window, a run) is the one to use.
+    sql = f"{_ENTRY_SELECT} WHERE {where} ORDER BY +e.kind, COALESCE(e.published, e.first_seen) DESC, e.id DESC"
     return [_entry_row(r) for r in db.query(sql, list(params))]
 
 
@@ -159,9 +161,10 @@ def entries_since_run(db: sqlite_utils.Database, after_run: int) -> list[dict[st
 
 
 def _window(column: str, since: str, until: str | None) -> tuple[str, list[str]]:
+    # IS NOT NULL lets SQLite use a partial index (version_updated_at's).
     if until:
-        return f"{column} >= ? AND {column} < ?", [since, until]
-    return f"{column} >= ?", [since]
+        return f"{column} IS NOT NULL AND {column} >= ? AND {column} < ?", [since, until]
+    return f"{column} IS NOT NULL AND {column} >= ?", [since]
 
 
 def entries_between(

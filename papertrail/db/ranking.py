@@ -163,7 +163,7 @@ def positive_texts(
         read = list(
             db.execute(
                 "SELECT id, title || ' ' || summary FROM entries "
-                "WHERE read_at IS NOT NULL AND starred_at IS NULL ORDER BY read_at DESC, id LIMIT ?",
+                "WHERE read_at IS NOT NULL AND +starred_at IS NULL ORDER BY read_at DESC, id LIMIT ?",
                 [read_limit],
             )
         )
@@ -212,6 +212,24 @@ def document_frequencies(db: sqlite_utils.Database, terms: Iterable[str]) -> dic
         if row:
             out[term] = int(row[0])
     return out
+
+
+def max_entry_id(db: sqlite_utils.Database) -> int:
+    """The largest entry id: the size of the reading list, from the primary key alone."""
+    (n,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+    return int(n)
+
+
+def recent_ids(db: sqlite_utils.Database, days: float) -> list[int]:
+    """Entries dated (published, else first seen) within `days` of the newest first_seen,
+    and every starred entry (on the date index)."""
+    rows = db.execute(
+        """SELECT id FROM entries WHERE COALESCE(published, first_seen) >=
+               (SELECT datetime(MAX(first_seen), ?) FROM entries)
+           UNION SELECT id FROM entries WHERE starred_at IS NOT NULL""",
+        [f"-{days} days"],
+    )
+    return [r[0] for r in rows]
 
 
 def count_all(db: sqlite_utils.Database) -> int:

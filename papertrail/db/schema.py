@@ -332,12 +332,93 @@ def _m005_browse_views(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_bulk_import(db: sqlite_utils.Database) -> None:
+    """What arXiv's bulk metadata carries beyond the feeds (papertrail.snapshot,
+    papertrail.oai), and where an import or a harvest got to."""
+    db.executescript(
+        """
+        ALTER TABLE entries ADD COLUMN license TEXT;
+        ALTER TABLE entries ADD COLUMN submitter TEXT;
+        ALTER TABLE entries ADD COLUMN report_no TEXT;
+        -- A hash of the metadata record a bulk import stored: an unchanged paper
+        -- in a newer snapshot is skipped without touching its row.
+        ALTER TABLE entries ADD COLUMN meta_hash TEXT;
+        -- When arXiv says each version was submitted (first_seen is when we saw it).
+        ALTER TABLE entry_versions ADD COLUMN submitted TEXT;
+        CREATE TABLE import_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            file_size INTEGER,
+            file_mtime REAL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            lines INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            bad_lines INTEGER NOT NULL DEFAULT 0,
+            bad_examples TEXT NOT NULL DEFAULT '[]',
+            -- Entry ids kept for old-style papers (hep-th/9901001), which the
+            -- snapshot lists last, so entry ids follow arXiv's chronology (search
+            -- ranks the newest matches first; see db/triage.py).
+            reserved_lo INTEGER,
+            reserved_hi INTEGER,
+            error TEXT
+        );
+        CREATE TABLE harvest_state (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            endpoint TEXT,
+            set_spec TEXT,
+            last_from TEXT,
+            last_until TEXT,
+            last_datestamp TEXT,
+            resumption_token TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            status TEXT,
+            records INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        """
+    )
+
+
+def _m007_scale_indexes(db: sqlite_utils.Database) -> None:
+    """With the whole of arXiv imported, every query must stay on an index: the
+    recently read entries (similarity profile) and new versions in a window (the
+    digest) get partial indexes, which cost nothing for the millions of rows
+    never read or updated; the indexes on columns that are NULL for almost every
+    row become partial too (a comparison in a query implies IS NOT NULL, so they
+    still serve it), and the kind index, which no query uses any more, goes."""
+    db.executescript(
+        """
+        DROP INDEX idx_entries_kind;
+        DROP INDEX idx_entries_starred_at;
+        CREATE INDEX idx_entries_starred_at ON entries(starred_at) WHERE starred_at IS NOT NULL;
+        DROP INDEX idx_entries_first_seen_run;
+        CREATE INDEX idx_entries_first_seen_run ON entries(first_seen_run)
+            WHERE first_seen_run IS NOT NULL;
+        DROP INDEX idx_entries_version_updated_run;
+        CREATE INDEX idx_entries_version_updated_run ON entries(version_updated_run)
+            WHERE version_updated_run IS NOT NULL;
+        CREATE INDEX idx_entries_read_at ON entries(read_at) WHERE read_at IS NOT NULL;
+        CREATE INDEX idx_entries_version_updated_at ON entries(version_updated_at)
+            WHERE version_updated_at IS NOT NULL;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
     _m003_reproductions,
     _m004_unknown_arxiv_ids,
     _m005_browse_views,
+    _m006_bulk_import,
+    _m007_scale_indexes,
 ]
 
 

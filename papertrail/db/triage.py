@@ -188,6 +188,31 @@ def fts_query(query: str) -> str:
     return " ".join(parts)
 
 
+# A query matching more entries than this ranks the newest this-many of them (by
+# entry id: the order entries were added, which for an arXiv import is arXiv's
+# own chronology). bm25 costs 3-10 µs per matching row, so ranking every match
+# of "learning" across the whole of arXiv (~10^5-10^6 rows) would take seconds;
+# finding the newest N matches walks the index backwards and stops.
+SEARCH_WINDOW = 2000
+
+
+class SearchHits(list):
+    """The entries a search found; `window` is set when only the newest
+    SEARCH_WINDOW matches were ranked (more matched)."""
+
+    window: int | None = None
+
+
+def _window_floor(db: sqlite_utils.Database, match: str) -> int | None:
+    """The entry id of the SEARCH_WINDOW-th newest match; None when fewer match."""
+    row = db.execute(
+        "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        [match, SEARCH_WINDOW - 1],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def search(
     db: sqlite_utils.Database,
     query: str,
@@ -198,20 +223,31 @@ def search(
 ) -> list[dict[str, Any]]:
     """Entries matching `query` (FTS5 over title, summary/post text and notes), best
     bm25 first by default, each with `snippet` (hits between HIT_START/HIT_END) and
-    `relevance` (the negated bm25 score: higher is better)."""
+    `relevance` (the negated bm25 score: higher is better).
+
+    When more than SEARCH_WINDOW entries match, only the newest SEARCH_WINDOW
+    matches are ranked and filtered (`SearchHits.window` says so)."""
     match = fts_query(query)
     if not match.strip():
         raise SearchSyntaxError(f"nothing to search for in {query!r}: give at least one word")
     where, params = flt.where()
+    try:
+        floor = _window_floor(db, match)
+    except sqlite3.OperationalError as e:
+        raise SearchSyntaxError(_explain_fts_error(query, str(e))) from None
+    bound = "" if floor is None else " AND entries_fts.rowid >= ?"
     if where == "1" and sort == "relevance":
         # No filter: rank inside the FTS index alone, no row lookups for non-winners.
-        sql = f"SELECT rowid, -{_BM25} AS relevance FROM entries_fts WHERE entries_fts MATCH ? ORDER BY relevance DESC, rowid DESC"
+        sql = (
+            f"SELECT rowid, -{_BM25} AS relevance FROM entries_fts WHERE entries_fts MATCH ?"
+            f"{bound} ORDER BY relevance DESC, rowid DESC"
+        )
     else:
         order = "relevance DESC, e.id DESC" if sort == "relevance" else order_by(sort)
         sql = f"""SELECT e.id, -{_BM25} AS relevance
                   FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-                  WHERE entries_fts MATCH ? AND {where} ORDER BY {order}"""
-    args: list[Any] = [match, *params]
+                  WHERE entries_fts MATCH ?{bound} AND {where} ORDER BY {order}"""
+    args: list[Any] = [match, *([floor] if floor is not None else []), *params]
     if limit is not None:
         sql += " LIMIT ?"
         args.append(int(limit))
@@ -219,24 +255,10 @@ def search(
         hits = db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as e:
         raise SearchSyntaxError(_explain_fts_error(query, str(e))) from None
-    entries = entries_by_ids(db, [h[0] for h in hits])
-    # Highlights only for the rows shown (snippet() on every match would cost more than the search).
-    marks = f"'{HIT_START}', '{HIT_END}'"
-    found = (
-        {
-            row[0]: row[1:]
-            for row in db.execute(
-                f"""SELECT rowid, highlight(entries_fts, 0, {marks}),
-                       snippet(entries_fts, 1, {marks}, '…', 16),
-                       snippet(entries_fts, 2, {marks}, '…', 16)
-                FROM entries_fts WHERE entries_fts MATCH ?
-                AND rowid IN ({", ".join("?" * len(hits))})""",
-                [match, *(h[0] for h in hits)],
-            )
-        }
-        if hits
-        else {}
-    )
+    entries = SearchHits(entries_by_ids(db, [h[0] for h in hits]))
+    if floor is not None:
+        entries.window = SEARCH_WINDOW
+    found = _highlights(db, match, [h[0] for h in hits])
     for entry, (_, relevance) in zip(entries, hits, strict=True):
         title_hit, summary_hit, notes_hit = found.get(entry["id"], (None, None, None))
         entry["relevance"] = round(relevance, 4)
@@ -245,6 +267,42 @@ def search(
         # match needs no snippet (the title is shown highlighted).
         entry["snippet"] = next((s for s in (notes_hit, summary_hit) if s and HIT_START in s), "")
     return entries
+
+
+def _highlights(
+    db: sqlite_utils.Database, match: str, ids: list[int]
+) -> dict[int, tuple[str, str, str]]:
+    """(highlighted title, summary snippet, notes snippet) for the rows shown.
+
+    Computed in a small temporary FTS5 table holding just these rows (same
+    columns, same tokenizer): asking the big index for 50 given rows runs the
+    query once per row, which for a prefix query (`diffus*`) over millions of
+    entries means merging the prefix's doclists 50 times."""
+    if not ids:
+        return {}
+    conn = db.conn
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.pt_search_hits "
+        "USING fts5(title, summary, notes_text, tokenize='porter unicode61')"
+    )
+    conn.execute("DELETE FROM temp.pt_search_hits")
+    marks = ", ".join("?" * len(ids))
+    conn.execute(
+        "INSERT INTO temp.pt_search_hits (rowid, title, summary, notes_text) "
+        f"SELECT id, title, summary, notes_text FROM entries WHERE id IN ({marks})",
+        ids,
+    )
+    hit = f"'{HIT_START}', '{HIT_END}'"
+    return {
+        row[0]: row[1:]
+        for row in conn.execute(
+            f"""SELECT rowid, highlight(pt_search_hits, 0, {hit}),
+                   snippet(pt_search_hits, 1, {hit}, '…', 16),
+                   snippet(pt_search_hits, 2, {hit}, '…', 16)
+               FROM temp.pt_search_hits WHERE pt_search_hits MATCH ?""",
+            [match],
+        )
+    }
 
 
 def plain_snippet(text: str | None, start: str = "**", end: str = "**") -> str:

@@ -1,0 +1,237 @@
+"""The whole of arXiv in the reading list: import time and memory, then query times.
+
+1. A synthetic snapshot of --papers papers (benchmarks/gen_arxiv_snapshot.py: the
+   real schema and field lengths) is written unless --snapshot exists.
+2. `papertrail import arxiv-snapshot` imports it into a fresh database, as its
+   own process: wall time, and peak RSS summed over the process and its reader
+   processes (sampled from /proc every 0.2 s).
+3. `sqlite-utils insert bare.db papers FILE --nl`, the same file into a bare
+   table (no FTS, no tags, no versions): the reference the importer is held to.
+4. On the imported database, from one warm process (CliRunner, whole command):
+   20 typical `search` queries and `digest --since 24h` (20 runs), median of
+   --repeats each; Datasette's entries and reading_list pages (in-process
+   client, the real app `papertrail browse` serves); the file size.
+
+    python benchmarks/bench_snapshot.py [--papers 2700000] [--workdir DIR] [--skip-baseline]
+        [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+SEARCH_QUERIES = [
+    ["diffusion"],
+    ["style transfer"],
+    ["graph neural network"],
+    ["reinforcement learning"],
+    ["transformer"],
+    ["diffus*"],
+    ['"large language model"'],
+    ["attention NOT vision"],
+    ["benchmark"],
+    ["adversarial"],
+    ["distillation", "--unread"],
+    ["robot", "--kind", "paper"],
+    ["title:learning"],
+    ["quantum"],
+    ["language model", "--domain", "language"],
+    ["optimization", "--sort", "date"],
+    ["image segmentation"],
+    ["speech OR audio"],
+    ["lattice", "--since", "30d"],
+    ["learning", "--json"],
+]
+
+
+def _tree_rss(pid: int) -> int:
+    """RSS in bytes of `pid` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        todo += children.get(p, [])
+    return total
+
+
+def run_measured(cmd: list[str], **kw) -> tuple[float, int, subprocess.CompletedProcess]:
+    """(wall seconds, peak tree RSS bytes, result) of a command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            stop.wait(0.2)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    stop.set()
+    t.join()
+    return wall, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def time_commands(db: Path, runs: list[list[str]], repeats: int) -> list[float]:
+    from click.testing import CliRunner
+
+    from papertrail.cli import cli
+
+    runner = CliRunner()
+    base = ["--db", str(db), "--feeds", str(ROOT / "feeds.yml")]
+    runner.invoke(cli, base + runs[0])  # warm: imports, page cache
+    out = []
+    for args in runs:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = runner.invoke(cli, base + args)
+            times.append(time.perf_counter() - t0)
+            if result.exit_code != 0:
+                raise SystemExit(f"{args} failed: {result.output}")
+        out.append(statistics.median(times))
+        print(f"  {' '.join(args):55} {out[-1] * 1000:8.1f} ms", flush=True)
+    return out
+
+
+def time_datasette(db: Path, repeats: int) -> dict[str, float]:
+    import asyncio
+
+    from papertrail.browse import database_name, make_datasette
+
+    ds = make_datasette(db, triage=False)
+    name = database_name(db)
+    out = {}
+    for page in (f"/{name}/entries", f"/{name}/reading_list"):
+
+        async def get(path: str = page) -> int:
+            return (await ds.client.get(path)).status_code
+
+        asyncio.run(get())  # warm
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            status = asyncio.run(get())
+            times.append(time.perf_counter() - t0)
+        out[page] = statistics.median(times)
+        print(f"  datasette {page:45} {out[page] * 1000:8.1f} ms (HTTP {status})", flush=True)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--papers", type=int, default=2_700_000)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/papertrail-bench-snapshot"))
+    ap.add_argument("--snapshot", type=Path, help="default: WORKDIR/snapshot-N.json")
+    ap.add_argument("--skip-import", action="store_true", help="reuse WORKDIR/papertrail.db")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    snapshot = args.snapshot or args.workdir / f"snapshot-{args.papers}.json"
+    today = "2026-11-23T12:00:00"
+    if not snapshot.exists():
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks/gen_arxiv_snapshot.py"), str(snapshot),
+             "--papers", str(args.papers), "--today", today],
+            check=True,
+        )  # fmt: skip
+        print(f"generated {snapshot} in {time.perf_counter() - t0:.0f} s")
+    size = snapshot.stat().st_size
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; snapshot {size / 1e9:.2f} GB, {args.papers:,} papers",
+        flush=True,
+    )
+    figures: dict = {"papers": args.papers, "snapshot_bytes": size}
+    db = args.workdir / "papertrail.db"
+    if not args.skip_import:
+        for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            p.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "papertrail", "--db", str(db), "--feeds",
+               str(ROOT / "feeds.yml"), "import", "arxiv-snapshot", str(snapshot)]  # fmt: skip
+        wall, rss, result = run_measured(cmd)
+        if result.returncode != 0:
+            raise SystemExit(f"import failed: {result.stderr}")
+        print(
+            f"import: {wall:.1f} s, peak RSS {rss / 1e6:.0f} MB — {result.stdout.strip()}",
+            flush=True,
+        )
+        figures.update(import_s=wall, import_peak_rss_mb=rss / 1e6)
+    if not args.skip_baseline:
+        bare = args.workdir / "bare.db"
+        bare.unlink(missing_ok=True)
+        tool = Path(sys.executable).with_name("sqlite-utils")
+        wall, rss, result = run_measured(
+            [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl"]
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"sqlite-utils failed: {result.stderr}")
+        print(f"sqlite-utils insert --nl: {wall:.1f} s, peak RSS {rss / 1e6:.0f} MB", flush=True)
+        figures.update(baseline_s=wall, baseline_peak_rss_mb=rss / 1e6)
+        if "import_s" in figures:
+            figures["import_vs_baseline"] = figures["import_s"] / wall
+            print(f"import / sqlite-utils: {figures['import_vs_baseline']:.2f}×")
+        bare.unlink(missing_ok=True)
+    figures["db_mb"] = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists()) / 1e6
+    print(f"database on disk: {figures['db_mb']:,.0f} MB", flush=True)
+
+    searches = time_commands(db, [["search", *q] for q in SEARCH_QUERIES], args.repeats)
+    digests = time_commands(db, [["digest", "--since", "24h"]] * 20, 1)
+    figures.update(
+        search_p50_ms=pct(searches, 50) * 1000,
+        search_p95_ms=pct(searches, 95) * 1000,
+        digest_p50_ms=pct(digests, 50) * 1000,
+        digest_p95_ms=pct(digests, 95) * 1000,
+    )
+    pages = time_datasette(db, args.repeats)
+    figures.update({f"datasette_{k.rsplit('/', 1)[1]}_ms": v * 1000 for k, v in pages.items()})
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
