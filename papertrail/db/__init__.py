@@ -44,6 +44,13 @@ from papertrail.db.filters import (
     resolve_entry,
     select_ids,
 )
+from papertrail.db.harvest import (
+    HarvestState,
+    get_harvest_state,
+    harvest_name,
+    list_harvest_states,
+    save_harvest_state,
+)
 from papertrail.db.ingest import (
     add_provenance,
     missing_mentioned_ids,
@@ -109,6 +116,11 @@ from papertrail.db.writer import (
 )
 
 __all__ = [
+    "HarvestState",
+    "get_harvest_state",
+    "harvest_name",
+    "list_harvest_states",
+    "save_harvest_state",
     "entry_source_names",
     "ranking_counts",
     "scores_of",
