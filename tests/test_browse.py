@@ -495,3 +495,16 @@ def test_shipped_templates_only_relabel_datasettes_headers() -> None:
             "{{ column_label(column) if column_label is defined else column }}", "{{ column }}"
         )
         assert ours == (theirs / name).read_text(), f"{name} differs from Datasette's beyond labels"
+
+
+def test_a_very_large_list_gets_no_default_facets() -> None:
+    """Each facet groups every row: over millions of entries (the whole of arXiv
+    imported) they would take seconds, so they are only computed when asked for."""
+    from papertrail.browse.config import LARGE_LIST, build_metadata
+
+    def facets(entries: int) -> tuple[list, list]:
+        tables = build_metadata("pt", triage=False, entries=entries)["databases"]["pt"]["tables"]
+        return tables["reading_list"]["facets"], tables["entries"]["facets"]
+
+    assert all(facets(1000))
+    assert facets(LARGE_LIST + 1) == ([], [])

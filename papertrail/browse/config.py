@@ -130,9 +130,16 @@ def _query(q: CannedQuery) -> dict[str, Any]:
     return out
 
 
-def build_metadata(database: str, *, triage: bool) -> dict[str, Any]:
+# Above this many entries (the whole of arXiv imported) facets are not computed by
+# default: each one groups every row and would take seconds; one asked for
+# (`?_facet=kind`) still works, within facet_time_limit_ms.
+LARGE_LIST = 300_000
+
+
+def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str, Any]:
     """Datasette metadata for the reading list served under the name `database`.
-    `triage` adds the write queries (only ever when listening on loopback)."""
+    `triage` adds the write queries (only ever when listening on loopback);
+    `entries`, the size of the list, turns default facets off above LARGE_LIST."""
     queries = {q.name: _query(q) for q in READ_QUERIES}
     if triage:
         queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
@@ -156,10 +163,16 @@ def build_metadata(database: str, *, triage: bool) -> dict[str, Any]:
         fts_table="entries_fts",
         fts_pk="id",
     )
+    if entries > LARGE_LIST:
+        tables[MAIN_VIEW]["facets"] = []
+        tables[MAIN_VIEW]["description"] += (
+            f" Facets are off by default on a list of {entries:,} entries (each would group "
+            "every row); add one with ?_facet=kind or ?_facet_array=domains."
+        )
     tables["entries"].update(
         sort_desc="first_seen",
         label_column="title",
-        facets=["kind", "primary_category"],
+        facets=[] if entries > LARGE_LIST else ["kind", "primary_category"],
     )
     tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
     tables["fetch_runs"].update(sort_desc="id")
