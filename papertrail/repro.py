@@ -8,10 +8,12 @@ Nothing here imports torch: the run module imports it when it runs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
 import json
+import os
 import pkgutil
 import subprocess
 import time
@@ -202,6 +204,38 @@ class RunOutcome:
     result: Any  # reproductions.common.RunResult
 
 
+def worker_rank() -> int:
+    """This process's rank under torchrun (its RANK variable); 0 when not distributed."""
+    try:
+        return int(os.environ.get("RANK") or 0)
+    except ValueError:
+        return 0
+
+
+def _run_unrecorded(
+    repro: Reproduction, args: Any, *, device: str, seed: int, dry_run: bool
+) -> RunOutcome:
+    """A torchrun worker other than rank 0 trains its shard; rank 0 alone records the run."""
+    import tempfile
+
+    from reproductions.common import RunContext
+
+    rank = worker_rank()
+    artifacts = Path(tempfile.mkdtemp(prefix=f"papertrail-{repro.name}-rank{rank}-"))
+    ctx = RunContext(artifacts=artifacts, device=device, seed=seed, dry_run=dry_run)
+    start = time.perf_counter()
+    try:
+        result = repro.entry().run(args, ctx)
+    except Exception as e:  # noqa: BLE001 - rank 0 records the run; say which worker failed
+        raise ReproFailed(
+            f"{repro.name}, torchrun worker rank {rank}: {type(e).__name__}: {e}"
+        ) from e
+    finally:
+        with contextlib.suppress(OSError):
+            artifacts.rmdir()  # nothing was written there (the usual case)
+    return RunOutcome(0, "ok", artifacts, time.perf_counter() - start, result)
+
+
 def make_args(repro: Reproduction, values: dict[str, Any]) -> Any:
     """The reproduction's Args from option values (unknown names are an error)."""
     args_cls = repro.entry().Args
@@ -236,6 +270,8 @@ def run_reproduction(
     if not dry_run and hasattr(entry, "check"):
         entry.check(args)
     arxiv_id = entry.paper_for(args) if hasattr(entry, "paper_for") else repro.arxiv_ids[0]
+    if worker_rank() > 0:
+        return _run_unrecorded(repro, args, device=device, seed=seed, dry_run=dry_run)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
     artifacts = artifacts_root(db_path) / repro.name / stamp
     artifacts.mkdir(parents=True, exist_ok=True)
