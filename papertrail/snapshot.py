@@ -49,6 +49,7 @@ BAD_EXAMPLES = 20  # bad lines remembered with their message (all are counted)
 # (at most a fifth of its estimated lines) and anything beyond it is appended.
 OLD_STYLE_SLOTS = 600_000
 BYTES_PER_LINE = 1500
+IMPORT_CACHE_KB = -65536  # SQLite's cache_size: negative means KiB
 
 
 class SnapshotError(Exception):
@@ -329,6 +330,10 @@ def import_snapshot(
         if workers > 0
         else read_batches(path, DomainTagger(rules), skip_lines=skip, batch=batch)
     )
+    # A larger page cache for the import only: fewer re-reads of index pages
+    # (64 MB; with the two readers the whole import stays under ~400 MB).
+    (cache_before,) = db.execute("PRAGMA cache_size").fetchone()
+    db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KB}")
     try:
         for last_line, done_bytes, items, bad in batches:
             with db.atomic():
@@ -349,5 +354,6 @@ def import_snapshot(
         raise
     finally:
         report.seconds = time.perf_counter() - start
+        db.execute(f"PRAGMA cache_size = {cache_before}")
     q.finish_import(db, run_id, "done")
     return report
