@@ -34,28 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-SEARCH_QUERIES = [
-    ["diffusion"],
-    ["style transfer"],
-    ["graph neural network"],
-    ["reinforcement learning"],
-    ["transformer"],
-    ["diffus*"],
-    ['"large language model"'],
-    ["attention NOT vision"],
-    ["benchmark"],
-    ["adversarial"],
-    ["distillation", "--unread"],
-    ["robot", "--kind", "paper"],
-    ["title:learning"],
-    ["quantum"],
-    ["language model", "--domain", "language"],
-    ["optimization", "--sort", "date"],
-    ["image segmentation"],
-    ["speech OR audio"],
-    ["lattice", "--since", "30d"],
-    ["learning", "--json"],
-]
+from bench_reading import SEARCH_QUERIES as READING_QUERIES  # noqa: E402
+from bench_reading import pct, time_queries  # noqa: E402
+
+# bench_reading's 20 typical searches; the two that need a reader's history (notes,
+# rank) give way to a physics word and a date-bounded one, as across all of arXiv.
+_SWAP = {
+    ("notes:reproduce",): ["quantum"],
+    ("agent", "--sort", "rank"): ["lattice", "--since", "30d"],
+}
+SEARCH_QUERIES = [_SWAP.get(tuple(q), q) for q in READING_QUERIES]
 
 
 def _tree_rss(pid: int) -> int:
@@ -106,28 +94,6 @@ def run_measured(cmd: list[str], **kw) -> tuple[float, int, subprocess.Completed
     return wall, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def time_commands(db: Path, runs: list[list[str]], repeats: int) -> list[float]:
-    from click.testing import CliRunner
-
-    from papertrail.cli import cli
-
-    runner = CliRunner()
-    base = ["--db", str(db), "--feeds", str(ROOT / "feeds.yml")]
-    runner.invoke(cli, base + runs[0])  # warm: imports, page cache
-    out = []
-    for args in runs:
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            result = runner.invoke(cli, base + args)
-            times.append(time.perf_counter() - t0)
-            if result.exit_code != 0:
-                raise SystemExit(f"{args} failed: {result.output}")
-        out.append(statistics.median(times))
-        print(f"  {' '.join(args):55} {out[-1] * 1000:8.1f} ms", flush=True)
-    return out
-
-
 def time_datasette(db: Path, repeats: int) -> dict[str, float]:
     import asyncio
 
@@ -150,11 +116,6 @@ def time_datasette(db: Path, repeats: int) -> dict[str, float]:
         out[page] = statistics.median(times)
         print(f"  datasette {page:45} {out[page] * 1000:8.1f} ms (HTTP {status})", flush=True)
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -217,8 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
     figures["db_mb"] = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists()) / 1e6
     print(f"database on disk: {figures['db_mb']:,.0f} MB", flush=True)
 
-    searches = time_commands(db, [["search", *q] for q in SEARCH_QUERIES], args.repeats)
-    digests = time_commands(db, [["digest", "--since", "24h"]] * 20, 1)
+    searches = time_queries(db, "search", SEARCH_QUERIES, args.repeats)
+    digests = time_queries(db, "digest", [["--since", "24h"]] * 20, 1)
     figures.update(
         search_p50_ms=pct(searches, 50) * 1000,
         search_p95_ms=pct(searches, 95) * 1000,

@@ -244,19 +244,27 @@ def harvest(
 
     client_on_wait = client.on_wait
 
-    def on_wait(wait: Wait) -> None:
+    def progress(event: str, message: str = "", page: OaiPage | None = None) -> None:
         report(
             HarvestProgress(
-                "wait",
+                event,
                 result.pages,
                 state.records,
                 totals.new,
                 totals.updated,
                 totals.unchanged,
-                datestamp=state.last_datestamp,
-                message=f"waiting {wait.seconds:.0f} s ({wait.reason}; retry {wait.retry} of "
-                f"{wait.max_retries})",
+                page.complete_list_size if page else None,
+                page.cursor if page else None,
+                state.last_datestamp,
+                message,
             )
+        )
+
+    def on_wait(wait: Wait) -> None:
+        progress(
+            "wait",
+            f"waiting {wait.seconds:.0f} s ({wait.reason}; retry {wait.retry} of "
+            f"{wait.max_retries})",
         )
         if client_on_wait:
             client_on_wait(wait)
@@ -284,18 +292,10 @@ def harvest(
                 rejected += 1
                 result.restarts += 1
                 params = restart_params()
-                report(
-                    HarvestProgress(
-                        "restart",
-                        result.pages,
-                        state.records,
-                        totals.new,
-                        totals.updated,
-                        totals.unchanged,
-                        datestamp=state.last_datestamp,
-                        message=f"the resumption token has expired; restarting from "
-                        f"{params.get('from', 'the start')}",
-                    )
+                progress(
+                    "restart",
+                    "the resumption token has expired; restarting from "
+                    f"{params.get('from', 'the start')}",
                 )
                 continue
             # The page and the position after it commit together; `state` (what
@@ -322,19 +322,7 @@ def harvest(
             result.deleted += len(page.deleted)
             result.skipped += len(page.warnings)
             result.warnings += page.warnings
-            report(
-                HarvestProgress(
-                    "page",
-                    result.pages,
-                    state.records,
-                    totals.new,
-                    totals.updated,
-                    totals.unchanged,
-                    page.complete_list_size,
-                    page.cursor,
-                    state.last_datestamp,
-                )
-            )
+            progress("page", page=page)
             if "resumptionToken" in params:
                 rejected = 0  # tokens work again: only rejections in a row count
             if page.token is None:
