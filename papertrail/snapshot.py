@@ -49,7 +49,6 @@ BAD_EXAMPLES = 20  # bad lines remembered with their message (all are counted)
 # (at most a fifth of its estimated lines) and anything beyond it is appended.
 OLD_STYLE_SLOTS = 600_000
 BYTES_PER_LINE = 1500
-IMPORT_CACHE_KB = -65536  # SQLite's cache_size: negative means KiB
 
 
 class SnapshotError(Exception):
@@ -235,7 +234,7 @@ def _parallel_batches(
     """Batches from `readers` child processes, in file order (batch k from reader k mod n)."""
     ctx = mp.get_context("spawn")
     # Bounded queues: a reader cannot run ahead and fill memory.
-    queues = [ctx.Queue(maxsize=3) for _ in range(readers)]
+    queues = [ctx.Queue(maxsize=2) for _ in range(readers)]
     procs = [
         ctx.Process(
             target=_reader_process, args=(str(path), rules, skip, batch, k, readers, queues[k]),
@@ -330,10 +329,6 @@ def import_snapshot(
         if workers > 0
         else read_batches(path, DomainTagger(rules), skip_lines=skip, batch=batch)
     )
-    # A larger page cache for the import only: fewer re-reads of index pages
-    # (64 MB; with the two readers the whole import stays under ~400 MB).
-    (cache_before,) = db.execute("PRAGMA cache_size").fetchone()
-    db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KB}")
     try:
         for last_line, done_bytes, items, bad in batches:
             with db.atomic():
@@ -354,6 +349,5 @@ def import_snapshot(
         raise
     finally:
         report.seconds = time.perf_counter() - start
-        db.execute(f"PRAGMA cache_size = {cache_before}")
     q.finish_import(db, run_id, "done")
     return report
