@@ -82,8 +82,8 @@ def search(
     Plain words must all match (any order; hyphenated words as a phrase).
     FTS5 syntax works too: "exact phrase", OR, NOT, prefix*, title:word,
     notes:word. Results are ranked by bm25 with title hits weighted most.
-    When more than 2,000 entries match (a common word across all of arXiv),
-    the newest 2,000 matches are ranked; a note says so.
+    When more than 1,000 entries match (a common word across all of arXiv),
+    the newest 1,000 matches are ranked; a note says so.
 
     \b
     Example:

@@ -193,7 +193,7 @@ def fts_query(query: str) -> str:
 # own chronology). bm25 costs 3-10 µs per matching row, so ranking every match
 # of "learning" across the whole of arXiv (~10^5-10^6 rows) would take seconds;
 # finding the newest N matches walks the index backwards and stops.
-SEARCH_WINDOW = 2000
+SEARCH_WINDOW = 1000
 
 
 class SearchHits(list):
