@@ -1,0 +1,145 @@
+"""Bookkeeping shared by the GAN training loops: noise, loss log, snapshots, final metrics.
+
+The loops themselves (the part each paper is about) live in
+`reproductions/dcgan/train.py` and `reproductions/wgan/train.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reproductions.gan_common import report, toy
+from reproductions.gan_common.data import RealData
+
+EVAL_SAMPLES = 2500  # VEEGAN / PacGAN: 2,500 samples for the mode metric
+
+
+def noise(
+    n: int, dim: int, device: torch.device, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """z ~ N(0, I): (n, dim)."""
+    return torch.randn(n, dim, generator=generator).to(device)
+
+
+@torch.no_grad()
+def sample(
+    gen: nn.Module, n: int, device: torch.device, *, chunk: int = 500, seed: int = 1234
+) -> torch.Tensor:
+    """n generator samples in eval mode (batch norm on its running statistics), on the CPU."""
+    was_training = gen.training
+    gen.eval()
+    g = torch.Generator().manual_seed(seed)
+    out = [
+        gen(noise(min(chunk, n - i), gen.noise_dim, device, g)).float().cpu()
+        for i in range(0, n, chunk)
+    ]
+    gen.train(was_training)
+    return torch.cat(out)
+
+
+@dataclass
+class Monitor:
+    """Writes losses.csv every `log_every` steps and a snapshot (grid or scatter) every `sample_every`."""
+
+    folder: Path
+    data: RealData
+    columns: list[str]
+    sample_every: int = 0
+    log_every: int = 1
+    eval_samples: int = EVAL_SAMPLES
+    on_step: Callable[[int, dict[str, float]], None] | None = None
+    snapshots: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        cols = ["step", *self.columns] + (["modes", "high_quality_pct"] if self.data.is_2d else [])
+        self.log = report.LossLog(self.folder / "losses.csv", cols)
+
+    def step(self, step: int, gen: nn.Module, device: torch.device, **losses: float) -> None:
+        row: dict[str, Any] = {}
+        if self.sample_every and step % self.sample_every == 0:
+            row = self.snapshot(step, gen, device)
+        if row or step % self.log_every == 0:
+            self.log.add(step=step, **losses, **row)
+        if self.on_step is not None:
+            self.on_step(step, losses)
+
+    def snapshot(self, step: int, gen: nn.Module, device: torch.device) -> dict[str, float]:
+        path = self.folder / "samples" / f"step-{step:06d}.png"
+        if self.data.mixture is not None:
+            pts = sample(gen, self.eval_samples, device)
+            cov = toy.mode_coverage(pts, self.data.mixture)
+            report.scatter_2d(pts, self.data.mixture.centres, path, title=f"step {step}")
+            self.snapshots.append(path)
+            return {"modes": cov["modes"], "high_quality_pct": cov["high_quality_pct"]}
+        report.save_grid(sample(gen, 64, device), path)
+        self.snapshots.append(path)
+        return {}
+
+    def finish(
+        self, gen: nn.Module, device: torch.device, plot: list[str]
+    ) -> tuple[dict[str, Any], list[Path]]:
+        """Final samples and metrics; the loss plot. Returns (metrics, output files)."""
+        self.log.close()
+        outputs = [self.log.path]
+        if self.log.rows:
+            outputs.append(report.plot_loss_log(self.log, self.folder / "losses.png", plot))
+        metrics: dict[str, Any] = {}
+        final = self.folder / "samples.png"
+        if self.data.mixture is not None:
+            pts = sample(gen, self.eval_samples, device)
+            cov = toy.mode_coverage(pts, self.data.mixture)
+            metrics.update(
+                modes=cov["modes"], n_modes=cov["n_modes"],
+                high_quality_pct=round(cov["high_quality_pct"], 2), eval_samples=len(pts),
+            )  # fmt: skip
+            report.scatter_2d(pts, self.data.mixture.centres, final, title="final")
+        else:
+            report.save_grid(sample(gen, 64, device), final)
+        outputs.append(final)
+        metrics["snapshots"] = len(self.snapshots)
+        return metrics, outputs
+
+
+TrainFn = Callable[..., dict[str, Any]]
+
+
+def train_monitored(
+    cfg: Any,
+    gen: nn.Module,
+    other: nn.Module,
+    data: RealData,
+    train: TrainFn,
+    *,
+    columns: list[str],
+    finals: list[str],
+    folder: Path,
+    sample_every: int | None,
+    device: torch.device,
+    seed: int,
+    on_progress: Callable[[int, int, dict[str, Any]], None],
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run a paper's training loop under a `Monitor` (losses, sample grids, metrics):
+    the part `papertrail repro dcgan` and `wgan` share. Returns (metrics, outputs)."""
+    every = sample_every if sample_every is not None else max(1, cfg.steps // 10)
+    monitor = Monitor(
+        folder, data, columns, sample_every=every,
+        on_step=lambda s, m: on_progress(s, cfg.steps, m),
+    )  # fmt: skip
+    timing = train(cfg, gen, other, data, device, monitor, torch.Generator().manual_seed(seed))
+    metrics, outputs = monitor.finish(gen, device, finals)
+    return {**metrics, **timing, "dataset": data.name}, outputs
+
+
+def modes_headline(name: str, data: RealData, metrics: dict[str, Any], steps: int) -> str:
+    """The 2-D mixtures' one-line result."""
+    return (
+        f"{name} on the {data.name}: {metrics['modes']}/{metrics['n_modes']} modes, "
+        f"{metrics['high_quality_pct']:.1f}% high-quality samples after {steps} steps"
+    )

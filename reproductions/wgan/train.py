@@ -1,0 +1,116 @@
+"""The WGAN training loop (Arjovsky et al. Algorithm 1; Gulrajani et al. Algorithm 1)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from reproductions.gan_common import nets, toy
+from reproductions.gan_common.data import RealData
+from reproductions.gan_common.loop import Monitor, noise
+from reproductions.wgan import model
+
+
+def build(cfg: Any, data: RealData) -> tuple[nn.Module, nn.Module]:
+    """(generator, critic) for the data: MLPs for 2-D points, the DCGAN pair for images."""
+    if data.is_2d:
+        gen = toy.MLPGenerator(cfg.noise_dim, cfg.width, cfg.depth)
+        critic = toy.MLPCritic(cfg.width, cfg.depth, norm=cfg.critic_norm)
+        return gen, critic
+    channels, size = data.shape[0], data.shape[-1]
+    gen = nets.ConvGenerator(cfg.noise_dim, channels, size, cfg.width)
+    critic = nets.ConvDiscriminator(channels, size, cfg.width, norm=cfg.critic_norm)
+    gen.apply(nets.init_dcgan_weights)
+    critic.apply(nets.init_dcgan_weights)
+    return gen, critic
+
+
+def critic_iterations(cfg: Any, step: int) -> int:
+    """n_critic before generator update `step` (1-based).
+
+    With cfg.warmup (WGAN, the authors' code): 100 for the first 25 generator
+    updates and for every 500th, so the critic is near its optimum then."""
+    k = step - 1  # generator updates done so far
+    if cfg.warmup and (k < 25 or k % 500 == 0):
+        return cfg.warmup_critic_iters
+    return cfg.n_critic
+
+
+def optimizers(cfg: Any, gen: nn.Module, critic: nn.Module) -> tuple[Any, Any]:
+    if cfg.optimizer == "rmsprop":  # WGAN Algorithm 1: RMSProp, α = 5e-5
+        make = lambda p: torch.optim.RMSprop(p, lr=cfg.lr)  # noqa: E731
+    else:  # WGAN-GP Algorithm 1: Adam(α = 1e-4, β1 = 0, β2 = 0.9)
+        make = lambda p: torch.optim.Adam(p, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))  # noqa: E731
+    return make(gen.parameters()), make(critic.parameters())
+
+
+def train(
+    cfg: Any,
+    gen: nn.Module,
+    critic: nn.Module,
+    data: RealData,
+    device: torch.device,
+    monitor: Monitor,
+    generator: torch.Generator | None = None,
+) -> dict[str, Any]:
+    """`cfg.steps` generator updates; returns timing figures. Losses go to `monitor`."""
+    gen.to(device).train()
+    critic.to(device).train()
+    opt_g, opt_c = optimizers(cfg, gen, critic)
+    scheds = []
+    if cfg.lr_decay:  # linear decay to 0 over the run (WGAN-GP's CIFAR-10 runs; off by default)
+        scheds = [
+            torch.optim.lr_scheduler.LambdaLR(o, lambda s: max(0.0, 1 - s / cfg.steps))
+            for o in (opt_g, opt_c)
+        ]
+    clip = cfg.objective == "clip"
+    if clip:
+        model.clip_weights(critic, cfg.clip)
+    b = cfg.batch_size
+    critic_updates = 0
+    start = time.perf_counter()
+    for step in range(1, cfg.steps + 1):
+        for p in critic.parameters():
+            p.requires_grad_(True)
+        for _ in range(critic_iterations(cfg, step)):
+            real = data.batch(b, device)
+            with torch.no_grad():
+                fake = gen(noise(b, cfg.noise_dim, device, generator))
+            real_scores, fake_scores = critic(real), critic(fake)
+            loss = model.critic_loss(real_scores, fake_scores)
+            penalty = None
+            if not clip:
+                penalty = model.gradient_penalty(critic, real, fake)
+                loss = loss + cfg.gp_weight * penalty
+            opt_c.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_c.step()
+            if clip:
+                model.clip_weights(critic, cfg.clip)
+            critic_updates += 1
+        for p in critic.parameters():  # no critic gradients during the generator's update
+            p.requires_grad_(False)
+        g_loss = model.generator_loss(critic(gen(noise(b, cfg.noise_dim, device, generator))))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for s in scheds:
+            s.step()
+        w = model.wasserstein_estimate(real_scores, fake_scores).item()
+        losses = {"critic_loss": loss.item(), "generator_loss": g_loss.item(), "wasserstein": w}
+        if penalty is not None:
+            losses["gradient_penalty"] = penalty.item()
+        monitor.step(step, gen, device, **losses)
+    for p in critic.parameters():
+        p.requires_grad_(True)
+    seconds = time.perf_counter() - start
+    return {
+        "steps": cfg.steps,
+        "critic_updates": critic_updates,
+        "seconds": round(seconds, 3),
+        "steps_per_s": round(cfg.steps / seconds, 3) if seconds else None,
+        "wasserstein_final": round(w, 6),
+    }
