@@ -29,7 +29,7 @@ from rich.color import ColorSystem
 from rich.style import Style
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
-FALLBACK_DOMAIN = "ml-general"
+FALLBACK_DOMAIN = "other"  # entries no domain rule speaks for (archive imports outside ML)
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
 MAX_AUTHORS = 3

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from papertrail.db.triage import HIT_END, HIT_START
-from papertrail.digest import _CONTROL, FALLBACK_DOMAIN, _clean
+from papertrail.digest import _CONTROL, _clean
 
 
 def _console() -> Console:
@@ -66,7 +66,7 @@ def print_entries(entries: list[dict[str, Any]], *, snippets: bool = False) -> N
         if snippets and e.get("snippet"):
             title.append("\n")
             title.append_text(highlighted(e["snippet"]))
-        domain = (e.get("domains") or [FALLBACK_DOMAIN])[0]
+        domain = (e.get("domains") or ["—"])[0]  # imported archive papers may have none
         rows.append((str(e["id"]), _date(e), _flags(e), domain, title, _where(e)))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     # Every column but the title keeps its full width; the title gets the rest.
