@@ -516,3 +516,32 @@ def test_search_ranks_the_newest_matches_when_too_many_match(
     assert "More than 8 entries match" in result.stderr
     narrow = CliRunner().invoke(cli, ["--db", str(db_path), "search", "diphoton", "--json"])
     assert "More than" not in narrow.stderr
+
+
+def test_filters_apply_before_the_search_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window is the newest N matches *that pass the filters*: a tag on old
+    entries still finds them when the word matches far more than N entries."""
+    from papertrail.db import triage
+
+    db_path = tmp_path / "pt.db"
+    run_import(db_path, SNAPSHOT)
+    matching = [
+        r[0]
+        for r in rows(
+            db_path, "SELECT rowid FROM entries_fts WHERE entries_fts MATCH 'the' ORDER BY rowid"
+        )
+    ]
+    oldest = matching[:3]
+    for entry_id in oldest:
+        assert (
+            CliRunner().invoke(cli, ["--db", str(db_path), "tag", str(entry_id), "old"]).exit_code
+            == 0
+        )
+    monkeypatch.setattr(triage, "SEARCH_WINDOW", 8)
+    result = CliRunner().invoke(
+        cli, ["--db", str(db_path), "search", "the", "--tag", "old", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(e["id"] for e in json.loads(result.stdout)) == sorted(oldest)

@@ -105,7 +105,7 @@ def search(
     if window:
         click.echo(
             f"More than {window:,} entries match: these are the best of the newest {window:,}. "
-            'Add words, a "phrase", --since or --domain to reach older ones.',
+            'Add words or a "phrase" to reach older ones (filters apply before the cut).',
             err=True,
         )
 

@@ -203,13 +203,17 @@ class SearchHits(list):
     window: int | None = None
 
 
-def _window_floor(db: sqlite_utils.Database, match: str) -> int | None:
-    """The entry id of the SEARCH_WINDOW-th newest match; None when fewer match."""
-    row = db.execute(
-        "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC "
-        "LIMIT 1 OFFSET ?",
-        [match, SEARCH_WINDOW - 1],
-    ).fetchone()
+def _window_floor(
+    db: sqlite_utils.Database, match: str, where: str = "1", params: Sequence[Any] = ()
+) -> int | None:
+    """The entry id of the SEARCH_WINDOW-th newest match that passes the filters
+    (`where` over `entries e`); None when fewer do. Walks the index backwards and stops."""
+    if where == "1":
+        sql = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC"
+    else:
+        sql = f"""SELECT e.id FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
+                  WHERE entries_fts MATCH ? AND {where} ORDER BY entries_fts.rowid DESC"""
+    row = db.execute(f"{sql} LIMIT 1 OFFSET ?", [match, *params, SEARCH_WINDOW - 1]).fetchone()
     return row[0] if row else None
 
 
@@ -232,7 +236,7 @@ def search(
         raise SearchSyntaxError(f"nothing to search for in {query!r}: give at least one word")
     where, params = flt.where()
     try:
-        floor = _window_floor(db, match)
+        floor = _window_floor(db, match, where, params)
     except sqlite3.OperationalError as e:
         raise SearchSyntaxError(_explain_fts_error(query, str(e))) from None
     bound = "" if floor is None else " AND entries_fts.rowid >= ?"
