@@ -53,8 +53,9 @@ class EntryFilter:
         """A WHERE clause over `entries e` and its parameters ('1' when nothing is set).
 
         `driver` names the set-filter table to drive the query from (`e.id IN
-        (SELECT ...)` — best when it matches few rows); the others are EXISTS
-        checks on rows read in the ORDER BY index (best when they match many)."""
+        (SELECT ...)` — best when it matches few rows), or "kind" when the kind
+        asked for is rare; the others are EXISTS checks on rows read in the
+        ORDER BY index (best when they match many)."""
         clauses: list[str] = []
         params: list[Any] = []
 
@@ -75,12 +76,20 @@ class EntryFilter:
         if self.kind:
             if self.kind not in KINDS:
                 raise ValueError(f"unknown kind {self.kind!r}: use one of {', '.join(KINDS)}")
-            clauses.append("+e.kind = ?")
-            params.append(self.kind)
+            if driver == "kind":
+                # Few of this kind (posts among an imported arXiv): find them on the key
+                # index ("post:…" / "arxiv:…" keys) rather than walk every row.
+                lo, hi = _KEY_RANGES[self.kind]
+                clauses.append("e.id IN (SELECT id FROM entries WHERE key >= ? AND key < ?)")
+                params += [lo, hi]
+            else:
+                clauses.append("+e.kind = ?")
+                params.append(self.kind)
         if self.unread:
             clauses.append("+e.read_at IS NULL")
         if self.starred:
-            clauses.append("e.starred_at IS NOT NULL")
+            # Starred entries are few: always found on their partial index.
+            clauses.append("e.id IN (SELECT id FROM entries WHERE starred_at IS NOT NULL)")
         if self.since:
             clauses.append("e.first_seen >= ?")
             params.append(self.since)
@@ -103,13 +112,17 @@ def order_by(sort: str) -> str:
     raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
 
 
+# Entry keys are "post:<source>:…" and "arxiv:<id>" (db/writer.py): each kind is one
+# range of the key index (';' sorts right after ':').
+_KEY_RANGES = {"post": ("post:", "post;"), "paper": ("arxiv:", "arxiv;")}
+
 # A set filter matching fewer rows than this drives the query (see EntryFilter.where):
 # sorting a few thousand rows beats walking the whole ORDER BY index to find them.
 SELECTIVE_ROWS = 20_000
 
 
 def _driver(db: sqlite_utils.Database, flt: EntryFilter) -> str | None:
-    """The most selective domain/tag/source filter, if it is selective enough to drive."""
+    """The most selective domain/tag/source (or kind) filter, if it is selective enough to drive."""
     best: tuple[int, str] | None = None
     for table, column, values in flt.set_filters():
         marks = ", ".join("?" * len(values))
@@ -119,6 +132,14 @@ def _driver(db: sqlite_utils.Database, flt: EntryFilter) -> str | None:
         ).fetchone()
         if n < SELECTIVE_ROWS and (best is None or n < best[0]):
             best = (n, table)
+    if flt.kind in _KEY_RANGES:
+        lo, hi = _KEY_RANGES[flt.kind]
+        (n,) = db.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE key >= ? AND key < ? LIMIT ?)",
+            [lo, hi, SELECTIVE_ROWS],
+        ).fetchone()
+        if n < SELECTIVE_ROWS and (best is None or n < best[0]):
+            best = (n, "kind")
     return best[1] if best else None
 
 
