@@ -143,3 +143,20 @@ def modes_headline(name: str, data: RealData, metrics: dict[str, Any], steps: in
         f"{name} on the {data.name}: {metrics['modes']}/{metrics['n_modes']} modes, "
         f"{metrics['high_quality_pct']:.1f}% high-quality samples after {steps} steps"
     )
+
+
+def prepare(args: Any, ctx: Any, cfg: Any) -> tuple[torch.device, Path, RealData]:
+    """What both GAN commands do before training: pick the device, seed, choose
+    the output folder and open the dataset. Returns (device, folder, data)."""
+    from reproductions.common.runtime import seed_everything
+    from reproductions.gan_common.data import open_dataset
+
+    device = ctx.torch_device()
+    seed_everything(ctx.seed)
+    folder = Path(args.output) if args.output else ctx.artifacts
+    data = open_dataset(
+        args.dataset, data_dir=args.data, image_size=cfg.image_size, device=device,
+        seed=ctx.seed, dry_run=ctx.dry_run, scratch=ctx.artifacts, log=ctx.log,
+        on_progress=lambda done, total: ctx.progress("downloading MNIST", done, total),
+    )  # fmt: skip
+    return device, folder, data

@@ -225,21 +225,11 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Train one WGAN; outputs go to --output or to `ctx.artifacts`."""
     if not ctx.dry_run:
         check(args)
-
-    from reproductions.common.runtime import seed_everything
-    from reproductions.gan_common.data import open_dataset
-    from reproductions.gan_common.loop import modes_headline, train_monitored
+    from reproductions.gan_common.loop import modes_headline, prepare, train_monitored
     from reproductions.wgan.train import build, train
 
     cfg = resolve(args, ctx.dry_run)
-    device = ctx.torch_device()
-    seed_everything(ctx.seed)
-    folder = Path(args.output) if args.output else ctx.artifacts
-    data = open_dataset(
-        args.dataset, data_dir=args.data, image_size=cfg.image_size, device=device,
-        seed=ctx.seed, dry_run=ctx.dry_run, scratch=ctx.artifacts, log=ctx.log,
-        on_progress=lambda done, total: ctx.progress("downloading MNIST", done, total),
-    )  # fmt: skip
+    device, folder, data = prepare(args, ctx, cfg)
     gen, critic = build(cfg, data)
     columns = ["critic_loss", "generator_loss", "wasserstein"]
     if cfg.objective == "gp":
