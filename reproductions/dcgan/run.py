@@ -99,27 +99,9 @@ def paper_for(args: Args) -> str:
 
 def check(args: Args) -> None:
     """Raise ValueError naming the option when the arguments do not make a run."""
-    from reproductions.gan_common.data import parse_dataset
+    from reproductions.gan_common.data import check_common
 
-    kind, _ = parse_dataset(args.dataset)
-    if args.data is not None and kind != "mnist":
-        raise ValueError(
-            "--data DIR goes with --dataset mnist (for other folders: --dataset folder:PATH)"
-        )
-    for name in ("steps", "batch_size", "width"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
-    if args.sample_every is not None and args.sample_every < 0:
-        raise ValueError(f"--sample-every must be 0 (never) or more (got {args.sample_every})")
-    if args.lr is not None and args.lr <= 0:
-        raise ValueError(f"--lr must be positive (got {args.lr})")
-    if args.image_size is not None:
-        size = args.image_size
-        if size < 8 or size & (size - 1):
-            raise ValueError(
-                f"--image-size must be 4·2^k pixels: 8, 16, 32, 64, 128 … (got {size})"
-            )
+    check_common(args, counts=("steps", "batch_size", "width"), positives=("lr",))
 
 
 def resolve(args: Args, dry_run: bool = False) -> DCGANConfig:

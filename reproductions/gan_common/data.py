@@ -22,6 +22,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -336,3 +337,29 @@ def open_dataset(
         images = load_image_folder(path, image_size, limit=64 if dry_run else None)
         log(f"{path}: {len(images):,} images, {images.shape[1]} channel(s)")
     return RealData(kind, images=resize_images(images, image_size).to(device), generator=generator)
+
+
+def check_common(args: Any, counts: tuple[str, ...], positives: tuple[str, ...]) -> None:
+    """The checks `papertrail repro dcgan` and `wgan` share; ValueError names the option.
+    `counts` must be at least 1, `positives` above 0; --sample-every may be 0 (never)."""
+    kind, _ = parse_dataset(args.dataset)
+    if args.data is not None and kind != "mnist":
+        raise ValueError(
+            "--data DIR goes with --dataset mnist (for other folders: --dataset folder:PATH)"
+        )
+    for name in counts:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+    if args.sample_every is not None and args.sample_every < 0:
+        raise ValueError(f"--sample-every must be 0 (never) or more (got {args.sample_every})")
+    for name in positives:
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive (got {value})")
+    if args.image_size is not None:
+        size = args.image_size
+        if size < 8 or size & (size - 1):
+            raise ValueError(
+                f"--image-size must be 4·2^k pixels: 8, 16, 32, 64, 128 … (got {size})"
+            )

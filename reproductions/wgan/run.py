@@ -168,31 +168,17 @@ def paper_for(args: Args) -> str:
 
 def check(args: Args) -> None:
     """Raise ValueError naming the option when the arguments do not make a run."""
-    from reproductions.gan_common.data import parse_dataset
+    from reproductions.gan_common.data import check_common
 
-    kind, _ = parse_dataset(args.dataset)
-    if args.data is not None and kind != "mnist":
-        raise ValueError(
-            "--data DIR goes with --dataset mnist (for other folders: --dataset folder:PATH)"
-        )
     if args.mode == "gp" and args.clip is not None:
         raise ValueError("--clip goes with --mode clip (the gradient penalty replaces clipping)")
     if args.mode == "clip" and args.gp_weight is not None:
         raise ValueError("--gp-weight goes with --mode gp")
-    for name in ("steps", "batch_size", "width", "n_critic", "sample_every"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "sample_every" else 1):
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
-    for name in ("lr", "clip", "gp_weight"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive (got {value})")
-    if args.image_size is not None:
-        size = args.image_size
-        if size < 8 or size & (size - 1):
-            raise ValueError(
-                f"--image-size must be 4·2^k pixels: 8, 16, 32, 64, 128 … (got {size})"
-            )
+    check_common(
+        args,
+        counts=("steps", "batch_size", "width", "n_critic"),
+        positives=("lr", "clip", "gp_weight"),
+    )
 
 
 def resolve(args: Args, dry_run: bool = False) -> WGANConfig:
