@@ -36,7 +36,7 @@ from typing import IO, Any
 import orjson
 
 from papertrail.arxiv_meta import MetaError, from_snapshot
-from papertrail.db.bulk import BulkStats, PaperItem, bulk_domains, paper_item
+from papertrail.db.bulk import BulkStats, PaperItem, bulk_domains, paper_item, save_items
 
 SOURCE = "arxiv-snapshot"
 KIND = "arxiv-snapshot"
@@ -332,8 +332,6 @@ def import_snapshot(
     try:
         for last_line, done_bytes, items, bad in batches:
             with db.atomic():
-                from papertrail.db.bulk import save_items
-
                 stats = save_items(db.conn, items, source=SOURCE, reserved=reserved)
                 q.record_batch(db, run_id, last_line, stats, bad, BAD_EXAMPLES)
             report.stats.add(stats)
