@@ -288,6 +288,7 @@ def import_snapshot(
     process (tests, small files); N > 0 starts N reader processes, each
     parsing every N-th batch (two keep both cores of a small machine busy)."""
     from papertrail.db import imports as q
+    from papertrail.db.ranking import max_entry_id
     from papertrail.domains import DomainTagger
 
     path = Path(path)
@@ -315,7 +316,7 @@ def import_snapshot(
         uncompressed = total * (4 if _is_gzip(path) else 1)
         slots = min(OLD_STYLE_SLOTS, uncompressed // BYTES_PER_LINE // 5)
         if slots:
-            lo = q.max_entry_id(db) + 1
+            lo = max_entry_id(db) + 1
             reserved = (lo, lo + slots - 1)
     run_id = q.start_import(
         db, KIND, str(path.resolve()), st.st_size, st.st_mtime, resume=previous, reserved=reserved

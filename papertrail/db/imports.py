@@ -99,10 +99,5 @@ def has_old_style_papers(db: sqlite_utils.Database) -> bool:
     return db.execute("SELECT 1 FROM entries WHERE arxiv_id >= 'a' LIMIT 1").fetchone() is not None
 
 
-def max_entry_id(db: sqlite_utils.Database) -> int:
-    (n,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
-    return int(n)
-
-
 def import_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM import_runs ORDER BY id DESC LIMIT ?", [limit]))
