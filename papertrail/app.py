@@ -54,6 +54,7 @@ def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
         from papertrail.rank import rescore_recent
 
         rescore_recent(db, config)  # new entries, new mentions, recency from the newest entry
+        dbm.maintain_search_index(db)
         digest = build_digest(
             db, config, after_run=report.previous_run, summary=fetch_summary(report)
         )
@@ -220,6 +221,7 @@ def import_snapshot(
                 db, file, config.domains, restart=restart, workers=workers, on_progress=on_progress
             )
             rescore_recent(db, config)
+            dbm.maintain_search_index(db)
         finally:
             db.close()
     return report

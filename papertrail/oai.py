@@ -392,7 +392,7 @@ def import_oai(
         db = dbm.open_db(paths.db)
         try:
             with client_factory(endpoint, interval=interval) as client:
-                return harvest(
+                result = harvest(
                     db,
                     DomainTagger(config.domains),
                     client,
@@ -401,6 +401,8 @@ def import_oai(
                     until=until,
                     on_progress=on_progress,
                 )
+            dbm.maintain_search_index(db)
+            return result
         finally:
             db.close()
     finally:

@@ -112,7 +112,13 @@ TABLE_TITLES: dict[str, str] = {
 }
 
 # Bookkeeping nobody browses; Datasette hides the FTS tables by itself.
-HIDDEN_TABLES = ("_migrations", "entries_fts", "unknown_arxiv_ids")
+HIDDEN_TABLES = (
+    "_migrations",
+    "entries_fts",
+    "entries_fts_recent",
+    "search_recent",
+    "unknown_arxiv_ids",
+)
 
 
 def column_label(name: str) -> str:

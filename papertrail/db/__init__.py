@@ -30,6 +30,9 @@ in `_migrations`):
                  the papers each implements, one row per run.
 - `fetch_runs` / `fetch_log`  one row per run, one row per source per run.
 - `entries_fts`  FTS5 over title, summary and notes_text, kept in sync by triggers.
+- `entries_fts_recent` / `search_recent`  on lists above 300k entries only: the
+                 same index over the newest entries, for fast search ranking
+                 (db/recent_fts.py).
 
 Every write happens inside `Database.atomic()` so a killed process leaves
 each source either fully saved or untouched.
@@ -84,6 +87,7 @@ from papertrail.db.ranking import (
     source_counts,
     write_scores,
 )
+from papertrail.db.recent_fts import maintain as maintain_search_index
 from papertrail.db.repro import (
     REPRO_SOURCE,
     finish_repro_run,
@@ -116,6 +120,7 @@ from papertrail.db.writer import (
 )
 
 __all__ = [
+    "maintain_search_index",
     "HarvestState",
     "get_harvest_state",
     "harvest_name",

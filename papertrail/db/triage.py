@@ -3,6 +3,7 @@ reads behind `show` and `search`."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
+from papertrail.db import recent_fts
 from papertrail.db.filters import EntryFilter, entries_by_ids, order_by
 from papertrail.db.repro import repro_runs, reproductions_for_paper
 from papertrail.db.schema import utcnow
@@ -203,18 +205,19 @@ class SearchHits(list):
     window: int | None = None
 
 
-def _window_floor(
-    db: sqlite_utils.Database, match: str, where: str = "1", params: Sequence[Any] = ()
-) -> int | None:
-    """The entry id of the SEARCH_WINDOW-th newest match that passes the filters
-    (`where` over `entries e`); None when fewer do. Walks the index backwards and stops."""
+def _newest_matches(
+    db: sqlite_utils.Database, table: str, match: str, where: str, params: Sequence[Any]
+) -> list[tuple[int, float]]:
+    """(entry id, relevance) of the newest SEARCH_WINDOW + 1 matches in the FTS5
+    `table` that pass the filters (`where` over `entries e`), newest first: one
+    backwards walk of the index, bm25 computed for those rows only."""
+    rank = _BM25.replace("entries_fts", table)
     if where == "1":
-        sql = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC"
+        sql = f"SELECT rowid, -{rank} FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC"
     else:
-        sql = f"""SELECT e.id FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-                  WHERE entries_fts MATCH ? AND {where} ORDER BY entries_fts.rowid DESC"""
-    row = db.execute(f"{sql} LIMIT 1 OFFSET ?", [match, *params, SEARCH_WINDOW - 1]).fetchone()
-    return row[0] if row else None
+        sql = f"""SELECT e.id, -{rank} FROM {table} JOIN entries e ON e.id = {table}.rowid
+                  WHERE {table} MATCH ? AND {where} ORDER BY {table}.rowid DESC"""
+    return db.execute(f"{sql} LIMIT ?", [match, *params, SEARCH_WINDOW + 1]).fetchall()
 
 
 def search(
@@ -230,42 +233,43 @@ def search(
     `relevance` (the negated bm25 score: higher is better).
 
     When more than SEARCH_WINDOW entries match, only the newest SEARCH_WINDOW
-    matches are ranked and filtered (`SearchHits.window` says so)."""
+    matches are ranked and filtered (`SearchHits.window` says so). On a very
+    large list they are looked up in the index of recent entries first
+    (db/recent_fts.py), whose bm25 statistics are those of the recent entries."""
     match = fts_query(query)
     if not match.strip():
         raise SearchSyntaxError(f"nothing to search for in {query!r}: give at least one word")
     where, params = flt.where()
     try:
-        floor = _window_floor(db, match, where, params)
+        found = []
+        if recent_fts.floor(db) is not None:
+            found = _newest_matches(db, recent_fts.TABLE, match, where, params)
+        if len(found) <= SEARCH_WINDOW:  # the recent entries alone do not fill the window
+            found = _newest_matches(db, "entries_fts", match, where, params)
     except sqlite3.OperationalError as e:
         raise SearchSyntaxError(_explain_fts_error(query, str(e))) from None
-    bound = "" if floor is None else " AND entries_fts.rowid >= ?"
-    if where == "1" and sort == "relevance":
-        # No filter: rank inside the FTS index alone, no row lookups for non-winners.
-        sql = (
-            f"SELECT rowid, -{_BM25} AS relevance FROM entries_fts WHERE entries_fts MATCH ?"
-            f"{bound} ORDER BY relevance DESC, rowid DESC"
-        )
+    windowed = len(found) > SEARCH_WINDOW
+    relevance = dict(found[:SEARCH_WINDOW])
+    if sort == "relevance":
+        ids = sorted(relevance, key=lambda i: (-relevance[i], -i))
     else:
-        order = "relevance DESC, e.id DESC" if sort == "relevance" else order_by(sort)
-        sql = f"""SELECT e.id, -{_BM25} AS relevance
-                  FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-                  WHERE entries_fts MATCH ?{bound} AND {where} ORDER BY {order}"""
-    args: list[Any] = [match, *([floor] if floor is not None else []), *params]
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT e.id FROM entries e WHERE e.id IN (SELECT value FROM json_each(?)) "
+                f"ORDER BY {order_by(sort)}",
+                [json.dumps(list(relevance))],
+            )
+        ]
     if limit is not None:
-        sql += " LIMIT ?"
-        args.append(int(limit))
-    try:
-        hits = db.execute(sql, args).fetchall()
-    except sqlite3.OperationalError as e:
-        raise SearchSyntaxError(_explain_fts_error(query, str(e))) from None
-    entries = SearchHits(entries_by_ids(db, [h[0] for h in hits]))
-    if floor is not None:
+        ids = ids[: int(limit)]
+    entries = SearchHits(entries_by_ids(db, ids))
+    if windowed:
         entries.window = SEARCH_WINDOW
-    found = _highlights(db, match, [h[0] for h in hits])
-    for entry, (_, relevance) in zip(entries, hits, strict=True):
-        title_hit, summary_hit, notes_hit = found.get(entry["id"], (None, None, None))
-        entry["relevance"] = round(relevance, 4)
+    highlighted = _highlights(db, match, ids)
+    for entry in entries:
+        title_hit, summary_hit, notes_hit = highlighted.get(entry["id"], (None, None, None))
+        entry["relevance"] = round(relevance[entry["id"]], 4)
         entry["title_highlighted"] = title_hit if HIT_START in (title_hit or "") else None
         # The passage that explains the match: a note, else the text; a title-only
         # match needs no snippet (the title is shown highlighted).
