@@ -508,3 +508,46 @@ def test_a_very_large_list_gets_no_default_facets() -> None:
 
     assert all(facets(1000))
     assert facets(LARGE_LIST + 1) == ([], [])
+
+
+def test_a_very_large_list_searches_the_newest_matches(
+    reading_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Datasette's own search reads every match before sorting (seconds for a common
+    word across all of arXiv); above LARGE_LIST the search box, on the reading list
+    and on entries, looks through the newest SEARCH_WINDOW matches instead."""
+    from papertrail.browse import config
+
+    monkeypatch.setattr(config, "LARGE_LIST", 10)
+    monkeypatch.setattr(config, "SEARCH_WINDOW", 5)
+    client = Client(reading_db)
+    name = client.name
+
+    def matches(word: str) -> list[int]:
+        return [
+            i
+            for (i,) in sql(
+                reading_db,
+                "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rowid DESC",
+                (word,),
+            )
+        ]
+
+    common = matches("the")
+    assert len(common) > 5
+    for page in ("reading_list", "entries"):
+        hits = client.json(f"/{name}/{page}.json?_search=the&_shape=array&_nofacet=1")
+        assert sorted(r["id"] for r in hits) == sorted(common[:5])
+    rare = matches("diffusion")
+    assert 0 < len(rare) <= 5
+    hits = client.json(f"/{name}/reading_list.json?_search=diffusion&_shape=array&_nofacet=1")
+    assert sorted(r["id"] for r in hits) == sorted(rare)
+    html = client.get(f"/{name}/reading_list?_search=the").text
+    assert 'name="_search" value="the"' in html
+    assert "among the newest 5 matches" in html
+    assert 'name="_pt_search" value="the"' in html  # carried by the form...
+    # ...and replaced by the next search typed into the box.
+    hits = client.json(
+        f"/{name}/reading_list.json?_pt_search=the&_search=diffusion&_shape=array&_nofacet=1"
+    )
+    assert sorted(r["id"] for r in hits) == sorted(rare)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from papertrail.db.browse import READ_QUERIES, TRIAGE_QUERIES, CannedQuery
+from papertrail.db.triage import SEARCH_WINDOW
 
 PLUGIN = "papertrail"  # the plugin-config key (papertrail.browse.plugin)
 MAIN_VIEW = "reading_list"
@@ -169,11 +170,17 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
         fts_table="entries_fts",
         fts_pk="id",
     )
+    plugin: dict[str, Any] = {"database": database, "triage": triage}
     if entries > LARGE_LIST:
+        # Datasette's own search (`id IN (every match)`, then sorted) reads a million
+        # rows for a common word at this size and hits the time limit: the plugin
+        # answers the search box from the newest SEARCH_WINDOW matches instead.
+        plugin["search_window"] = SEARCH_WINDOW
         tables[MAIN_VIEW]["facets"] = []
         tables[MAIN_VIEW]["description"] += (
             f" Facets are off by default on a list of {entries:,} entries (each would group "
-            "every row); add one with ?_facet=kind or ?_facet_array=domains."
+            "every row); add one with ?_facet=kind or ?_facet_array=domains. A search "
+            f"looks through the newest {SEARCH_WINDOW:,} matches: add words to reach older ones."
         )
     tables["entries"].update(
         sort_desc="first_seen",
@@ -194,5 +201,5 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
         "title": "papertrail",
         "description": description,
         "databases": {database: {"description": description, "tables": tables, "queries": queries}},
-        "plugins": {PLUGIN: {"database": database, "triage": triage}},
+        "plugins": {PLUGIN: plugin},
     }

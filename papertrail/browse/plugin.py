@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from datasette import hookimpl
+from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
 from papertrail.browse.config import MAIN_VIEW, PLUGIN, column_label
@@ -236,10 +237,67 @@ def refusal(scope: dict) -> str | None:
     return None
 
 
+# ------------------------------------------------------------------- windowed search
+
+# On a very large list (config `search_window`) the search box's `_search` is
+# renamed to this before Datasette sees it, so Datasette's own search clause
+# (`id IN (every match)`: a million rows for a common word) is never built, and
+# `filters_from_request` below answers it from the newest matches. (Not
+# `_search_…`: Datasette reads every `_search*` argument as a column search.)
+WINDOW_ARG = "_pt_search"
+SEARCHABLE = (MAIN_VIEW, "entries")
+
+
+def windowed_search_scope(scope: dict, database: str) -> dict:
+    """`scope` with `_search` renamed to WINDOW_ARG on the searchable pages of `database`."""
+    query = scope.get("query_string") or b""
+    if b"_search=" not in query:
+        return scope
+    path = scope.get("path", "")
+    page = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    if page not in SEARCHABLE or not path.startswith(f"/{database}/"):
+        return scope
+    args = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    if not any(k == "_search" for k, _ in args):
+        return scope
+    # A new search replaces the one carried along in the form's hidden fields.
+    args = [(WINDOW_ARG if k == "_search" else k, v) for k, v in args if k != WINDOW_ARG]
+    return dict(scope, query_string=urlencode(args).encode("latin-1"))
+
+
+@hookimpl(trylast=True)  # last, so its `supports_search` is the one that counts
+def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
+    cfg = _ours(datasette, database)
+    window = (cfg or {}).get("search_window")
+    if not window or table not in SEARCHABLE:
+        return None
+
+    async def inner() -> FilterArguments:
+        search = request.args.get(WINDOW_ARG, "").strip()
+        context: dict[str, Any] = {"supports_search": True}
+        if not search:
+            return FilterArguments([], extra_context=context)
+        clause = (
+            "id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH escape_fts(:pt_search) "
+            f"ORDER BY rowid DESC LIMIT {int(window)})"
+        )
+        return FilterArguments(
+            [clause],
+            {"pt_search": search},
+            [f'search matches "{search}" (among the newest {int(window):,} matches)'],
+            {**context, "search": search},
+        )
+
+    return inner
+
+
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
     def wrap(app: ASGIApp) -> ASGIApp:
         async def guarded(scope: dict, receive: Any, send: Any) -> None:
+            cfg = _config(datasette)
+            if scope.get("type") == "http" and cfg.get("search_window"):
+                scope = windowed_search_scope(scope, cfg.get("database", ""))
             if scope.get("type") == "http" and _config(datasette).get("triage"):
                 why = refusal(scope)
                 if why:
