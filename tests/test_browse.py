@@ -551,3 +551,66 @@ def test_a_very_large_list_searches_the_newest_matches(
         f"/{name}/reading_list.json?_pt_search=the&_search=diffusion&_shape=array&_nofacet=1"
     )
     assert sorted(r["id"] for r in hits) == sorted(rare)
+
+
+def test_an_archive_import_is_not_a_source_surfacing_papers_this_week(
+    client: Client, reading_db: Path
+) -> None:
+    """An import touches every paper at once: that is not news, so provenance from
+    the snapshot or the OAI harvest does not count in "most mentioned this week"."""
+    from papertrail import oai_parse, snapshot
+    from papertrail.db.browse import BULK_SOURCES
+
+    assert set(BULK_SOURCES) == {snapshot.SOURCE, oai_parse.SOURCE}
+    before = {r["arxiv_id"]: r["sources_count"] for r in client.rows("most_mentioned_this_week")}
+    with sqlite3.connect(reading_db) as conn:
+        conn.executemany(
+            "INSERT OR IGNORE INTO provenance (entry_id, source, first_seen, last_seen) "
+            "SELECT id, ?, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), "
+            "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM entries WHERE kind = 'paper'",
+            [(s,) for s in BULK_SOURCES],
+        )
+    assert {r["arxiv_id"]: r["sources_count"] for r in client.rows("most_mentioned_this_week")} == (
+        before
+    )
+
+
+def test_canned_queries_stay_on_indexes_for_a_very_large_list(
+    client: Client, reading_db: Path
+) -> None:
+    """Above LARGE_LIST, "unread by domain" shows each domain's newest unread
+    entries (every one would sort millions of rows), and "most mentioned this
+    week" reads provenance through its partial index; both plans scan no big table."""
+    from papertrail.db.browse import READ_QUERIES, unread_by_domain_newest
+
+    everything = client.rows("unread_by_domain")
+    assert everything
+    newest = unread_by_domain_newest(10_000).sql
+    assert [tuple(r.values()) for r in everything] == sql(reading_db, newest)
+    two = sql(reading_db, unread_by_domain_newest(2).sql)
+    by_domain: dict[str, list[int]] = {}
+    for r in everything:
+        by_domain.setdefault(r["domain"], []).append(r["entry"])
+    assert sorted((d, e) for d, e, *_ in two) == sorted(
+        (d, e) for d, ids in by_domain.items() for e in sorted(ids, reverse=True)[:2]
+    )
+    mentioned = next(q for q in READ_QUERIES if q.name == "most_mentioned_this_week").sql
+    for query, index in (
+        (newest, "idx_entry_domains_domain_entry"),
+        (mentioned, "idx_provenance_recent"),
+    ):
+        plan = " | ".join(r[3] for r in sql(reading_db, "EXPLAIN QUERY PLAN " + query))
+        assert index in plan, plan
+        assert "SCAN e " not in plan + " " and "SCAN entries" not in plan, plan
+        assert "SCAN p " not in plan + " " and "SCAN provenance" not in plan, plan
+
+
+def test_a_very_large_list_gets_the_windowed_unread_by_domain() -> None:
+    from papertrail.browse import config
+
+    def query(entries: int) -> str:
+        meta = config.build_metadata("pt", triage=False, entries=entries)
+        return meta["databases"]["pt"]["queries"]["unread_by_domain"]["sql"]
+
+    assert "LIMIT" not in query(1000)
+    assert "LIMIT 100" in query(config.LARGE_LIST + 1)

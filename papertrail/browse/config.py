@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from papertrail.db.browse import READ_QUERIES, TRIAGE_QUERIES, CannedQuery
+from papertrail.db.browse import (
+    READ_QUERIES,
+    TRIAGE_QUERIES,
+    CannedQuery,
+    unread_by_domain_newest,
+)
 from papertrail.db.triage import SEARCH_WINDOW
 
 PLUGIN = "papertrail"  # the plugin-config key (papertrail.browse.plugin)
@@ -148,6 +153,8 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
     `triage` adds the write queries (only ever when listening on loopback);
     `entries`, the size of the list, turns default facets off above LARGE_LIST."""
     queries = {q.name: _query(q) for q in READ_QUERIES}
+    if entries > LARGE_LIST:
+        queries["unread_by_domain"] = _query(unread_by_domain_newest())
     if triage:
         queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
     tables: dict[str, Any] = {name: {"title": title} for name, title in TABLE_TITLES.items()}

@@ -21,6 +21,14 @@ def _ago(modifier: str) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%S', 'now', '{modifier}')"
 
 
+# Provenance of the archive imports (papertrail.snapshot.SOURCE, oai_parse.SOURCE):
+# an import surfaces every paper at once, which is not news, so "this week"
+# leaves it out; the partial index idx_provenance_recent (migration 008) is
+# defined with this very predicate, so the query can use it.
+BULK_SOURCES = ("arxiv-snapshot", "arxiv-oai")
+NOT_BULK = f"source NOT IN ({', '.join(repr(s) for s in BULK_SOURCES)})"
+
+
 @dataclass(frozen=True)
 class CannedQuery:
     name: str
@@ -72,12 +80,12 @@ ORDER BY r.starred_at DESC, r.id DESC
         "Most mentioned this week",
         "arXiv papers that posts linked or that more than one source surfaced in the last "
         "7 days, by how many sources did (papers only mentioned in posts, not yet in the "
-        "reading list, have no entry).",
+        "reading list, have no entry; archive imports do not count as a source).",
         f"""
 WITH hits AS (
     SELECT e.arxiv_id, p.source, 0 AS from_post
     FROM provenance p JOIN entries e ON e.id = p.entry_id
-    WHERE e.arxiv_id IS NOT NULL AND p.last_seen >= {_ago("-7 days")}
+    WHERE e.arxiv_id IS NOT NULL AND p.{NOT_BULK} AND p.last_seen >= {_ago("-7 days")}
     UNION
     SELECT m.arxiv_id, pp.source, 1 AS from_post
     FROM mentions m JOIN provenance pp ON pp.entry_id = m.post_id
@@ -128,6 +136,39 @@ ORDER BY s.paused DESC, s.consecutive_failures DESC, s.name
 """,
     ),
 )
+
+
+def unread_by_domain_newest(per_domain: int = 100) -> CannedQuery:
+    """`unread_by_domain` for a very large list: the newest `per_domain` unread
+    entries of each primary domain (entries with no domain left out).
+
+    Listing every unread entry sorts the whole list (millions of rows once arXiv
+    is imported); this walks each domain's entries newest first on
+    idx_entry_domains_domain_entry and stops, the domains found by index seeks."""
+    return CannedQuery(
+        "unread_by_domain",
+        "Unread by domain",
+        f"The newest {per_domain:,} unread entries of each domain, under their primary "
+        "domain, newest first within each domain (the list is too large to show them all).",
+        f"""
+WITH RECURSIVE domains(domain) AS (
+    SELECT MIN(domain) FROM entry_domains
+    UNION ALL
+    SELECT (SELECT MIN(x.domain) FROM entry_domains x WHERE x.domain > d.domain)
+    FROM domains d WHERE d.domain IS NOT NULL
+)
+SELECT d.domain, e.id AS entry, e.title, e.arxiv_id, e.url, e.kind,
+       COALESCE(e.published, e.first_seen) AS date
+FROM domains d JOIN entries e ON e.id IN (
+    SELECT x.entry_id FROM entry_domains x JOIN entries y ON y.id = x.entry_id
+    WHERE x.domain = d.domain AND y.read_at IS NULL
+      AND x.domain = (SELECT z.domain FROM entry_domains z WHERE z.entry_id = x.entry_id
+                      ORDER BY z.rank, z.domain LIMIT 1)
+    ORDER BY x.entry_id DESC LIMIT {int(per_domain)})
+WHERE d.domain IS NOT NULL
+ORDER BY d.domain, date DESC, e.id DESC
+""",
+    )
 
 
 TRIAGE_QUERIES: tuple[CannedQuery, ...] = (

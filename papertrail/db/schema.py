@@ -411,6 +411,24 @@ def _m007_scale_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
+    """Datasette's canned queries on the whole of arXiv: "most mentioned this week"
+    reads provenance by date without the archive imports' rows (a partial index
+    with the query's own predicate, db/browse.NOT_BULK), and "unread by domain"
+    walks each domain's entries by id (the domain index gains entry_id)."""
+    from papertrail.db.browse import NOT_BULK
+
+    db.executescript(
+        f"""
+        CREATE INDEX IF NOT EXISTS idx_provenance_recent ON provenance(last_seen)
+            WHERE {NOT_BULK};
+        DROP INDEX IF EXISTS idx_entry_domains_domain;
+        CREATE INDEX IF NOT EXISTS idx_entry_domains_domain_entry
+            ON entry_domains(domain, entry_id);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -419,6 +437,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m005_browse_views,
     _m006_bulk_import,
     _m007_scale_indexes,
+    _m008_browse_at_scale,
 ]
 
 
