@@ -216,8 +216,7 @@ def build_profile(db: sqlite_utils.Database, ranking: Ranking) -> Profile:
         if stem is not None:
             surface.setdefault(stem, word)
     candidates = sorted(share, key=lambda t: (-share[t], t))[:PROFILE_CANDIDATES]
-    n_entries = q.count_all(db)
-    df = q.document_frequencies(db, candidates)
+    n_entries, df = q.document_frequencies(db, candidates)
     scored = []
     for stem in candidates:
         d = df.get(stem)
@@ -252,15 +251,15 @@ def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
     r = config.ranking
     w = r.weights
     profile = build_profile(db, r) if w.similarity > 0 else Profile()
-    similarity = dict(q.weighted_matches(db, profile.queries()))
+    similarity = dict(q.weighted_matches(db, profile.queries(), ids))
     boosts: dict[int, float] = {}
     if w.keywords:
         for phrase, boost in r.boost:
-            for entry_id in q.fts_matches(db, phrase_query(phrase)):
+            for entry_id in q.fts_matches(db, phrase_query(phrase), ids):
                 boosts[entry_id] = boosts.get(entry_id, 0.0) + boost
     blocked: dict[int, str] = {}
     for phrase in r.block.keywords:
-        for entry_id in q.fts_matches(db, phrase_query(phrase)):
+        for entry_id in q.fts_matches(db, phrase_query(phrase), ids):
             blocked.setdefault(entry_id, f"keyword: {phrase}")
     return _Inputs(
         ref_day=q.reference_day(db),

@@ -519,3 +519,34 @@ def test_rank_command_reports_a_bad_ranking_section(reading_list) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db_path), "--feeds", str(feeds), "rank"])
     assert result.exit_code == 2
     assert "ranking.weights.recency: expected a number, got 'x'" in result.output
+
+
+def test_id_bounds_cover_a_dense_newest_block_and_a_few_old_ids() -> None:
+    from papertrail.db.ranking import _MAX_OUTLIERS, id_bounds
+
+    assert id_bounds([]) == (0, [])
+    assert id_bounds([7]) == (7, [])
+    recent = list(range(1000, 1100)) + list(range(1101, 1200, 2))  # dense enough
+    assert id_bounds([*recent, 3, 500]) == (1000, [3, 500])
+    sparse = list(range(0, 100_000, 50))  # nowhere half full: one bound, no lookups
+    assert id_bounds(sparse) == (0, [])
+    many_old = [*range(0, 4 * (_MAX_OUTLIERS + 1), 4), *range(10_000, 10_100)]
+    assert id_bounds(many_old) == (0, [])
+
+
+def test_bounded_matches_find_exactly_the_unbounded_ones_among_the_ids(everything) -> None:
+    from papertrail.db import ranking
+
+    db, _, ids = everything
+    all_ids = sorted(r[0] for r in db.execute("SELECT id FROM entries"))
+    some = [all_ids[0], *all_ids[len(all_ids) // 2 :]]
+    for query in ("style", "transfer OR policy", '"style transfer"'):
+        everywhere = set(ranking.fts_matches(db, query))
+        bounded = set(ranking.fts_matches(db, query, some))
+        assert bounded & set(some) == everywhere & set(some)
+    weights = [("style", 1.0), ("policy", 0.5)]
+    full = dict(ranking.weighted_matches(db, weights))
+    part = dict(ranking.weighted_matches(db, weights, some))
+    assert {i: w for i, w in part.items() if i in some} == {
+        i: w for i, w in full.items() if i in some
+    }

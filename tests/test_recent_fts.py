@@ -178,3 +178,26 @@ def test_an_import_builds_it_on_a_very_large_list(tmp_path: Path, small_threshol
     )
     assert result.exit_code == 0, result.output
     assert_mirrors_main_index(db_path)
+
+
+def test_ranking_reads_term_counts_from_it(tmp_path: Path, small_thresholds: None) -> None:
+    """The ranking profile's document frequencies come from the recent index when
+    there is one: N is the entries above the floor, and each count is theirs."""
+    from papertrail.db.ranking import document_frequencies
+
+    db_path = imported(tmp_path)
+    db = dbm.open_db(db_path)
+    try:
+        n_all, df_all = document_frequencies(db, ["the", "quantum"])
+        assert n_all == 100 and df_all["the"] > 30
+        assert recent_fts.maintain(db) == "built"
+        n, df = document_frequencies(db, ["the", "quantum"])
+        floor = recent_fts.floor(db)
+        assert n == recent_fts.RECENT_ROWS
+        (expected,) = db.execute(
+            "SELECT COUNT(*) FROM entries_fts WHERE entries_fts MATCH 'the' AND rowid >= ?",
+            [floor],
+        ).fetchone()
+        assert df["the"] == expected < df_all["the"]
+    finally:
+        db.close()

@@ -116,24 +116,72 @@ def entry_source_names(db: sqlite_utils.Database, entry_id: int) -> list[str]:
     ]
 
 
-def fts_matches(db: sqlite_utils.Database, query: str) -> list[int]:
-    """Ids of the entries matching an FTS5 query (built by papertrail.rank)."""
+# At most this many ids below the dense newest block are looked up one by one.
+_MAX_OUTLIERS = 500
+
+
+def id_bounds(ids: Sequence[int]) -> tuple[int, list[int]]:
+    """(lo, outliers) covering `ids`: the ids >= lo are the newest block, at least half
+    of every id in its range (a windowed rescore: the last 60 days), and `outliers`
+    are the few ids below it (old starred entries). An FTS5 query bounded by
+    `rowid >= lo` seeks to it instead of walking a common term's whole doclist."""
+    s = sorted(set(ids))
+    if not s:
+        return 0, []
+    top, best = s[-1], len(s) - 1
+    for k in range(len(s) - 1, -1, -1):
+        if top - s[k] + 1 <= 2 * (len(s) - k):
+            best = k
+    if best > _MAX_OUTLIERS:
+        return s[0], []
+    return s[best], s[:best]
+
+
+def _bounds(ids: Sequence[int] | None) -> list[tuple[str, list[int]]]:
+    """The rowid conditions (SQL, parameters) that together cover `ids`; None: all rows."""
+    if ids is None:
+        return [("", [])]
+    lo, outliers = id_bounds(ids)
+    parts = [(" AND rowid >= ?", [lo])]
+    if outliers:
+        parts.append((f" AND rowid IN ({_marks(len(outliers))})", outliers))
+    return parts
+
+
+_MATCH = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?"
+
+
+def _matches(
+    db: sqlite_utils.Database, query: str, bounds: list[tuple[str, list[int]]]
+) -> list[int]:
     return [
-        r[0] for r in db.execute("SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?", [query])
+        r[0]
+        for condition, params in bounds
+        for r in db.execute(_MATCH + condition, [query, *params])
     ]
 
 
+def fts_matches(
+    db: sqlite_utils.Database, query: str, ids: Sequence[int] | None = None
+) -> list[int]:
+    """Ids of the entries matching an FTS5 query (built by papertrail.rank); with
+    `ids`, those among them (and perhaps a few more: see `id_bounds`)."""
+    return _matches(db, query, _bounds(ids))
+
+
 def weighted_matches(
-    db: sqlite_utils.Database, queries: Sequence[tuple[str, float]]
+    db: sqlite_utils.Database,
+    queries: Sequence[tuple[str, float]],
+    ids: Sequence[int] | None = None,
 ) -> list[tuple[int, float]]:
-    """(id, summed weight of the FTS5 queries it matches) for every entry matching any."""
-    if not queries:
-        return []
-    union = " UNION ALL ".join(
-        "SELECT rowid AS id, ? AS w FROM entries_fts WHERE entries_fts MATCH ?" for _ in queries
-    )
-    params = [v for query, weight in queries for v in (weight, query)]
-    return db.execute(f"SELECT id, SUM(w) FROM ({union}) GROUP BY id", params).fetchall()
+    """(id, summed weight of the FTS5 queries it matches) for every entry matching any;
+    with `ids`, for those among them (and perhaps a few more: see `id_bounds`)."""
+    out: dict[int, float] = {}
+    bounds = _bounds(ids)
+    for query, weight in queries:
+        for entry_id in _matches(db, query, bounds):
+            out[entry_id] = out.get(entry_id, 0.0) + weight
+    return list(out.items())
 
 
 def matching_queries(db: sqlite_utils.Database, queries: Sequence[str], entry_id: int) -> list[str]:
@@ -199,19 +247,33 @@ def stems(db: sqlite_utils.Database, words: Sequence[str]) -> dict[str, str]:
         conn.execute("DROP TABLE IF EXISTS temp.pt_rank_words")
 
 
-def document_frequencies(db: sqlite_utils.Database, terms: Iterable[str]) -> dict[str, int]:
-    """term -> number of entries whose indexed text contains it."""
+def document_frequencies(
+    db: sqlite_utils.Database, terms: Iterable[str]
+) -> tuple[int, dict[str, int]]:
+    """(N, term -> how many of N entries contain it in their indexed text).
+
+    N is the whole list, or on a very large list its newest entries: FTS5 counts
+    a term by walking its whole doclist, and the index of recent entries
+    (db/recent_fts.py) has doclists 27x shorter at 2.7 M entries."""
+    from papertrail.db import recent_fts
+
+    floor = recent_fts.floor(db)
+    table = "entries_fts" if floor is None else recent_fts.TABLE
+    if floor is None:
+        n = count_all(db)
+    else:
+        (n,) = db.execute("SELECT COUNT(*) FROM entries WHERE id >= ?", [floor]).fetchone()
+    vocab = f"pt_rank_vocab_{table}"
     conn = db.conn
     conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.pt_rank_vocab "
-        "USING fts5vocab(main, entries_fts, row)"
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab} USING fts5vocab(main, {table}, row)"
     )
     out: dict[str, int] = {}
     for term in dict.fromkeys(terms):
-        row = conn.execute("SELECT doc FROM temp.pt_rank_vocab WHERE term = ?", [term]).fetchone()
+        row = conn.execute(f"SELECT doc FROM temp.{vocab} WHERE term = ?", [term]).fetchone()
         if row:
             out[term] = int(row[0])
-    return out
+    return int(n), out
 
 
 def max_entry_id(db: sqlite_utils.Database) -> int:
