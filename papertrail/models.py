@@ -63,3 +63,8 @@ class ParsedFeed:
 # mentions backfill at the end of a fetch, and papers added from a reproduction's
 # constants. feeds.yml may not use them as source names.
 PSEUDO_SOURCES = ("manual", "mentioned", "reproductions")
+# Provenance names of the archive imports (`papertrail import arxiv-snapshot`,
+# `import oai`). An import surfaces every paper at once: that is not a source
+# recommending a paper, so rankings and "most mentioned" leave them out.
+SNAPSHOT_SOURCE, OAI_SOURCE = "arxiv-snapshot", "arxiv-oai"
+BULK_SOURCES = (SNAPSHOT_SOURCE, OAI_SOURCE)

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 from papertrail.arxiv_meta import ArxivMeta, MetaError, author_name, paper_record, squash
 from papertrail.ids import parse_arxiv_id
+from papertrail.models import OAI_SOURCE
 
 # arXiv's OAI-PMH base URL since 2025 (the legacy http://export.arxiv.org/oai2 redirects here).
 DEFAULT_ENDPOINT = "https://oaipmh.arxiv.org/oai"
 ENDPOINT_ENV = "PAPERTRAIL_OAI_ENDPOINT"
 METADATA_PREFIX = "arXiv"
-SOURCE = "arxiv-oai"  # provenance name of harvested papers
+SOURCE = OAI_SOURCE  # provenance name of harvested papers
 KIND = "arxiv-oai"  # harvest_state.kind
 
 OAI_NS = "{http://www.openarchives.org/OAI/2.0/}"

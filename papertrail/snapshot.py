@@ -37,8 +37,9 @@ import orjson
 
 from papertrail.arxiv_meta import MetaError, from_snapshot
 from papertrail.db.bulk import BulkStats, PaperItem, bulk_domains, paper_item, save_items
+from papertrail.models import SNAPSHOT_SOURCE
 
-SOURCE = "arxiv-snapshot"
+SOURCE = SNAPSHOT_SOURCE
 KIND = "arxiv-snapshot"
 BATCH = 5000
 BAD_EXAMPLES = 20  # bad lines remembered with their message (all are counted)

@@ -324,6 +324,10 @@ def test_config_accepts_a_mailbox_source_and_resolves_its_path(tmp_path: Path) -
         ("{name: n, kind: mailbox, url: 'https://x.org/'}", "'url' is not used by kind 'mailbox'"),
         ("{name: n, kind: feed, path: x.mbox}", "'path' is not used by kind 'feed'"),
         ("{name: manual, kind: mailbox, path: x}", "source name 'manual' is reserved"),
+        (
+            "{name: arxiv-snapshot, kind: feed, url: 'https://x.org/'}",
+            "source name 'arxiv-snapshot' is reserved",
+        ),
     ],
 )
 def test_config_errors_for_mailbox_sources(tmp_path: Path, source: str, message: str) -> None:

@@ -203,6 +203,26 @@ def test_domains_across_the_whole_archive(tmp_path: Path) -> None:
         )
     )
     assert got == {"0704.0001": "vision", "0704.0002": None, "0704.0003": "ml-general"}
+    # `papertrail retag` tags an archive-only paper the same way; a paper a feed
+    # also brought in is tagged as feed papers are (the catch-all when nothing matched).
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "retag"])
+    assert result.exit_code == 0, result.output
+    assert dict(rows(db_path, DOMAINS_SQL)) == got
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO provenance (entry_id, source, first_seen, last_seen) SELECT id, "
+            "'hn', first_seen, first_seen FROM entries WHERE arxiv_id = '0704.0002'"
+        )
+    conn.close()
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "retag"]).exit_code == 0
+    assert dict(rows(db_path, DOMAINS_SQL)) == {**got, "0704.0002": "ml-general"}
+
+
+DOMAINS_SQL = (
+    "SELECT e.arxiv_id, group_concat(d.domain) FROM entries e LEFT JOIN entry_domains d "
+    "ON d.entry_id = e.id GROUP BY e.id"
+)
 
 
 def test_bad_lines_are_counted_with_their_line_numbers(tmp_path: Path) -> None:
@@ -436,6 +456,15 @@ def test_a_paper_first_seen_in_a_feed_is_completed_not_duplicated(tmp_path: Path
         "SELECT p.source FROM provenance p JOIN entries e ON e.id = p.entry_id "
         "WHERE e.arxiv_id = '0704.0001' ORDER BY p.source",
     ) == [("arxiv-rss",), ("arxiv-snapshot",)]
+    # The import is not a second source recommending the paper (the ranking's
+    # "mentions" part counts papers two or more sources surfaced).
+    from papertrail.db.ranking import source_counts
+
+    db = dbm.open_db(db_path)
+    try:
+        assert source_counts(db, None) == {}
+    finally:
+        db.close()
 
 
 def test_imported_archive_papers_are_not_news_in_the_digest(tmp_path: Path) -> None:

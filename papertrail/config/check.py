@@ -41,7 +41,7 @@ from papertrail.config.nodes import (
     _suggest,
     _unknown_key,
 )
-from papertrail.models import PSEUDO_SOURCES
+from papertrail.models import BULK_SOURCES, PSEUDO_SOURCES
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -104,8 +104,9 @@ _KINDS: dict[str, _KindSpec] = {
     ),
 }
 KNOWN_KINDS = frozenset(_KINDS)
-# Provenance names papertrail itself uses (papertrail.add, the mentions backfill).
-RESERVED_SOURCE_NAMES = frozenset(PSEUDO_SOURCES)
+# Provenance names papertrail itself uses (papertrail.add, the mentions backfill,
+# the archive imports).
+RESERVED_SOURCE_NAMES = frozenset(PSEUDO_SOURCES + BULK_SOURCES)
 
 _ALL_SOURCE_FIELDS = tuple(
     dict.fromkeys(_COMMON_SOURCE_FIELDS + tuple(f for spec in _KINDS.values() for f in spec.fields))
@@ -322,7 +323,8 @@ class _Checker(RankingChecks):
                 node,
                 key,
                 f"source name '{value}' is reserved: papertrail records papers added by hand "
-                "as 'manual' and papers backfilled from posts' links as 'mentioned'; pick another",
+                "as 'manual', papers backfilled from posts' links as 'mentioned' and archive "
+                "imports as 'arxiv-snapshot' / 'arxiv-oai'; pick another",
             )
         return value
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from papertrail.models import BULK_SOURCES
+
 # utcnow()'s format, computed by SQLite.
 _NOW = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 
@@ -21,11 +23,10 @@ def _ago(modifier: str) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%S', 'now', '{modifier}')"
 
 
-# Provenance of the archive imports (papertrail.snapshot.SOURCE, oai_parse.SOURCE):
-# an import surfaces every paper at once, which is not news, so "this week"
-# leaves it out; the partial index idx_provenance_recent (migration 008) is
-# defined with this very predicate, so the query can use it.
-BULK_SOURCES = ("arxiv-snapshot", "arxiv-oai")
+# Provenance of the archive imports: an import surfaces every paper at once,
+# which is not news, so "this week" leaves it out; the partial index
+# idx_provenance_recent (migration 008) is defined with this very predicate,
+# so the query can use it.
 NOT_BULK = f"source NOT IN ({', '.join(repr(s) for s in BULK_SOURCES)})"
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from papertrail.arxiv_meta import ArxivMeta
+    from papertrail.models import Record
 
 # One paper, as `save_items` takes it:
 # (arxiv_id, meta_hash, fields, versions, domains) where `fields` follows
@@ -133,13 +134,17 @@ def paper_item(meta: ArxivMeta, domains: list[str], hash_: str | None = None) ->
 
 
 def bulk_domains(tagger: Any, meta: ArxivMeta) -> list[str]:
-    """The rule-made domains of a paper from the whole archive.
+    """The rule-made domains of a paper from the whole archive (`archive_domains`)."""
+    return archive_domains(tagger, meta.record)
+
+
+def archive_domains(tagger: Any, r: Record) -> list[str]:
+    """The rule-made domains of a paper known only from an archive import.
 
     The tagger gives an entry that nothing matched the catch-all domain
     ("ml-general"), right for the ML feeds it was made for. Across all of
     arXiv most papers are not machine learning: a paper that only got the
     catch-all, and none of whose categories a rule lists, gets no domain."""
-    r = meta.record
     domains = tagger.tag(r)
     if len(domains) == 1 and domains[0] == _general():
         covered = tagger.covered_categories()

@@ -13,11 +13,12 @@ from typing import Any
 
 import sqlite_utils
 
-from papertrail.models import PSEUDO_SOURCES
+from papertrail.models import BULK_SOURCES, PSEUDO_SOURCES
 
 # Provenance names papertrail itself writes (a paper added by hand, a paper
 # backfilled because a post linked it): not "another source" talking about it.
-NOT_SOURCES = PSEUDO_SOURCES  # papertrail's own provenance names are not sources
+# papertrail's own provenance names and the archive imports are not sources.
+NOT_SOURCES = PSEUDO_SOURCES + BULK_SOURCES
 
 _CHUNK = 500  # bound parameters per IN (...) list, far below SQLite's limit
 

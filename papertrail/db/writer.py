@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from papertrail.ids import canonical_url
-from papertrail.models import ANNOUNCE_REPLACE, Record
+from papertrail.models import ANNOUNCE_REPLACE, BULK_SOURCES, Record
 
 if TYPE_CHECKING:
     pass
@@ -223,10 +223,16 @@ class EntryWriter:
         return stats
 
     def _domain_rows(
-        self, entry_id: int, r: Record, source_domains: Sequence[str] = ()
+        self,
+        entry_id: int,
+        r: Record,
+        source_domains: Sequence[str] = (),
+        domains: list[str] | None = None,
     ) -> list[tuple[int, str, int, str]]:
-        """Rule-made domains (rank 0 is the primary), then a source's tags that name a domain."""
-        domains = self.tagger.tag(r)
+        """Rule-made domains (rank 0 is the primary; `domains` when already known),
+        then a source's tags that name a domain."""
+        if domains is None:
+            domains = self.tagger.tag(r)
         rows = [(entry_id, d, rank, "rule") for rank, d in enumerate(domains)]
         rows += [
             (entry_id, d, len(domains) + i, "source")
@@ -320,13 +326,18 @@ class EntryWriter:
             self.conn.execute("UPDATE entries SET version = ? WHERE id = ?", [r.version, entry_id])
         return False
 
-    def _retag(self, entry_id: int, r: Record) -> None:
+    def _retag(self, entry_id: int, r: Record, *, archive_only: bool = False) -> None:
         """Recompute rule-made domains; a domain a person or a source set is kept
-        (INSERT OR IGNORE leaves it, on the (entry_id, domain) key)."""
+        (INSERT OR IGNORE leaves it, on the (entry_id, domain) key). A paper known
+        only from an archive import is tagged as the import tags it (no catch-all
+        domain for a paper outside every rule's categories)."""
+        from papertrail.db.bulk import archive_domains
+
         self.conn.execute(
             "DELETE FROM entry_domains WHERE entry_id = ? AND origin = 'rule'", [entry_id]
         )
-        self.conn.executemany(_INSERT_DOMAIN, self._domain_rows(entry_id, r))
+        domains = archive_domains(self.tagger, r) if archive_only else None
+        self.conn.executemany(_INSERT_DOMAIN, self._domain_rows(entry_id, r, domains=domains))
 
 
 def save_source_result(
@@ -423,6 +434,7 @@ def retag_all(db: sqlite_utils.Database, tagger: Any, batch: int = 2000) -> int:
         ).fetchall()
         if not rows:
             break
+        archive_only = _archive_only(db, rows[0][0], rows[-1][0])
         with db.atomic():
             for entry_id, kind, title, summary, categories, primary in rows:
                 record = Record(
@@ -432,7 +444,20 @@ def retag_all(db: sqlite_utils.Database, tagger: Any, batch: int = 2000) -> int:
                     categories=json.loads(categories),
                     primary_category=primary,
                 )
-                writer._retag(entry_id, record)
+                writer._retag(entry_id, record, archive_only=entry_id in archive_only)
                 count += 1
         last_id = rows[-1][0]
     return count
+
+
+def _archive_only(db: sqlite_utils.Database, lo: int, hi: int) -> set[int]:
+    """The entries between ids lo and hi that only archive imports brought in."""
+    marks = ", ".join("?" * len(BULK_SOURCES))
+    return {
+        r[0]
+        for r in db.execute(
+            f"SELECT entry_id FROM provenance WHERE entry_id BETWEEN ? AND ? GROUP BY entry_id "
+            f"HAVING MIN(source IN ({marks})) = 1",
+            [lo, hi, *BULK_SOURCES],
+        )
+    }
