@@ -221,7 +221,7 @@ def import_snapshot(
                 db, file, config.domains, restart=restart, workers=workers, on_progress=on_progress
             )
             rescore_recent(db, config)
-            dbm.maintain_search_index(db)
+            report.search_index = dbm.maintain_search_index(db)
         finally:
             db.close()
     return report

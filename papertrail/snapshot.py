@@ -75,6 +75,7 @@ class ImportReport:
     bad_lines: int = 0
     bad_examples: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    search_index: str | None = None  # what db.maintain_search_index did afterwards
 
     def summary(self) -> str:
         s = self.stats
@@ -87,6 +88,8 @@ class ImportReport:
             text += f" (resumed after line {self.resumed_from:,})"
         if self.bad_lines:
             text += f"; {self.bad_lines:,} bad line(s) skipped"
+        if self.search_index:
+            text += f"; index of the newest entries for search {self.search_index}"
         return text
 
 

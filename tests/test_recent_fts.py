@@ -177,6 +177,7 @@ def test_an_import_builds_it_on_a_very_large_list(tmp_path: Path, small_threshol
         cli, ["--db", str(db_path), "import", "arxiv-snapshot", str(SNAPSHOT), "--workers", "0"]
     )
     assert result.exit_code == 0, result.output
+    assert "index of the newest entries for search built" in result.output
     assert_mirrors_main_index(db_path)
 
 
