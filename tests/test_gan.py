@@ -32,7 +32,7 @@ from reproductions.dcgan import model as dcgan_model  # noqa: E402
 from reproductions.dcgan import run as dcgan_run  # noqa: E402
 from reproductions.dcgan import train as dcgan_train  # noqa: E402
 from reproductions.gan_common import data, nets, report, toy  # noqa: E402
-from reproductions.gan_common.loop import Monitor, sample  # noqa: E402
+from reproductions.gan_common.loop import EMA, Monitor, sample  # noqa: E402
 from reproductions.wgan import model as wgan_model  # noqa: E402
 from reproductions.wgan import run as wgan_run  # noqa: E402
 from reproductions.wgan import train as wgan_train  # noqa: E402
@@ -144,6 +144,72 @@ def test_warm_up_is_100_critic_updates_for_25_steps_and_every_500th() -> None:
     counts = {s: wgan_train.critic_iterations(cfg, s) for s in (1, 25, 26, 500, 501, 502, 1001)}
     assert counts == {1: 100, 25: 100, 26: 5, 500: 5, 501: 100, 502: 5, 1001: 100}
     assert wgan_train.critic_iterations(wgan_run.WGANGPConfig(), 1) == 5
+
+
+def test_ema_weights_follow_the_running_average_formula() -> None:
+    net = torch.nn.Linear(2, 1)
+    w0 = net.weight.detach().clone()
+    ema = EMA(net, decay=0.9)
+    assert torch.equal(ema.module.weight, w0) and ema.module is not net
+    seen = []
+    for value in (1.0, -2.0, 4.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        seen.append(value)
+        ema.update(net)
+    # θ_EMA = β³ θ0 + (1 − β)(β² w1 + β w2 + w3) after three updates
+    b = 0.9
+    expected = b**3 * w0 + (1 - b) * (b**2 * seen[0] + b * seen[1] + seen[2])
+    assert torch.allclose(ema.module.weight, expected)
+    assert torch.equal(net.weight, torch.full_like(net.weight, 4.0))  # the raw weights untouched
+    assert not any(p.requires_grad for p in ema.module.parameters())
+    with pytest.raises(ValueError, match="EMA decay"):
+        EMA(net, decay=1.0)
+
+
+def test_wgan_gp_on_2d_data_evaluates_the_averaged_generator() -> None:
+    cfg = wgan_run.resolve(wgan_run.Args(mode="gp", dataset="ring"))
+    assert cfg.ema_decay > 0 and cfg.mlp_init == "he"  # the 2-D defaults
+    cfg = wgan_run.replace(cfg, steps=5, width=16, batch_size=32, n_critic=1, ema_decay=0.5)
+    rd = data.open_dataset("ring", data_dir=None, image_size=32, device=torch.device("cpu"),
+                           seed=0, dry_run=True, scratch=Path("."))  # fmt: skip
+    gen, critic = wgan_train.build(cfg, rd)
+    start = [p.detach().clone() for p in gen.parameters()]
+    monitor = Monitor(Path("ema-run"), rd, ["a"], log_every=10**9)
+    wgan_train.train(cfg, gen, critic, rd, torch.device("cpu"), monitor)
+    avg = monitor.averaged
+    assert avg is not None and avg is not gen
+    # the optimiser moved the raw weights; the average lies between them and the start
+    assert any(not torch.equal(a, p) for a, p in zip(start, gen.parameters(), strict=True))
+    assert any(
+        not torch.equal(a, p) for a, p in zip(avg.parameters(), gen.parameters(), strict=True)
+    )
+    metrics, _ = monitor.finish(gen, torch.device("cpu"), [])
+    from_avg = toy.mode_coverage(sample(avg, 2500, torch.device("cpu")), rd.mixture)
+    from_raw = toy.mode_coverage(sample(gen, 2500, torch.device("cpu")), rd.mixture)
+    assert metrics["high_quality_pct"] == round(from_avg["high_quality_pct"], 2)
+    assert metrics["high_quality_pct_raw"] == round(from_raw["high_quality_pct"], 2)
+    assert metrics["modes"] == from_avg["modes"] and metrics["modes_raw"] == from_raw["modes"]
+
+
+def test_the_2d_mlps_start_from_the_he_init_of_the_toy_code() -> None:
+    torch.manual_seed(0)
+    net = toy.MLPGenerator(noise_dim=2, width=256, depth=3)
+    toy.init_he_uniform(net)
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    for layer in linears[:-1]:  # ReLU layers: uniform with sd √(2 / fan_in)
+        bound = math.sqrt(3) * math.sqrt(2 / layer.in_features)
+        assert layer.weight.abs().max().item() <= bound
+        assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+        assert torch.count_nonzero(layer.bias) == 0
+    out = linears[-1]  # Glorot at the linear output
+    assert out.weight.std().item() == pytest.approx(math.sqrt(2 / (256 + 2)), rel=0.1)
+
+
+def test_the_learning_rate_decays_linearly_to_zero_only_when_asked() -> None:
+    cfg = wgan_run.replace(wgan_run.WGANGPConfig(), steps=100, lr_decay=True)
+    assert [wgan_train.lr_factor(cfg, k) for k in (0, 50, 100)] == [1.0, 0.5, 0.0]
+    assert wgan_train.lr_factor(wgan_run.replace(cfg, lr_decay=False), 50) == 1.0
 
 
 class Linear(torch.nn.Module):
@@ -370,6 +436,7 @@ def runs(db: Path) -> list[tuple]:
         (["dcgan", "--dataset", "grid", "--dry-run"], "1511.06434"),
         (["wgan", "--dry-run"], "1701.07875"),
         (["wgan", "--mode", "gp", "--dataset", "mnist", "--dry-run"], "1704.00028"),
+        (["wgan", "--mode", "gp", "--dataset", "grid", "--dry-run"], "1704.00028"),
     ],
 )
 def test_dry_runs_end_to_end(db_path: Path, argv: list[str], arxiv_id: str) -> None:
@@ -388,6 +455,8 @@ def test_dry_runs_end_to_end(db_path: Path, argv: list[str], arxiv_id: str) -> N
     if "wgan" in argv:
         header = (folder / "losses.csv").read_text().splitlines()[0]
         assert "wasserstein" in header
+    if argv[:3] == ["wgan", "--mode", "gp"] and "grid" in argv:  # the EMA's and the raw figures
+        assert 0 <= metrics["modes_raw"] <= 25 and "high_quality_pct_raw" in metrics
 
 
 def test_dcgan_on_a_folder_of_mnist_pngs_writes_sample_grids(db_path: Path, tmp_path: Path) -> None:
@@ -416,6 +485,7 @@ def test_dcgan_on_a_folder_of_mnist_pngs_writes_sample_grids(db_path: Path, tmp_
         (["wgan", "--dataset", "svhn"], "use ring, grid, mnist, synthetic or folder:PATH"),
         (["dcgan", "--image-size", "28"], "--image-size must be 4·2^k"),
         (["wgan", "--mode", "gp", "--clip", "0.1"], "--clip goes with --mode clip"),
+        (["wgan", "--mode", "gp", "--ema-decay", "1"], "--ema-decay must be in [0, 1)"),
     ],
 )
 def test_bad_arguments_run_nothing(db_path: Path, argv: list[str], message: str) -> None:

@@ -6,6 +6,7 @@ The loops themselves (the part each paper is about) live in
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,29 @@ def sample(
     return torch.cat(out)
 
 
+class EMA:
+    """An exponential moving average of a network's weights (Yazıcı et al. 2018,
+    "The Unusual Effectiveness of Averaging in GAN Training", arXiv 1806.04498):
+    after every update, θ_EMA ← β θ_EMA + (1 − β) θ. Training keeps the raw
+    weights; the average is only read (samples, metrics). Buffers (batch-norm
+    statistics) are copied, not averaged. Starts as a copy of the network."""
+
+    def __init__(self, net: nn.Module, decay: float):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
+        self.decay = decay
+        self.module = copy.deepcopy(net).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, net: nn.Module) -> None:
+        for avg, p in zip(self.module.parameters(), net.parameters(), strict=True):
+            avg.lerp_(p.detach(), 1.0 - self.decay)  # avg + (1 − β)(p − avg)
+        for avg_b, b in zip(self.module.buffers(), net.buffers(), strict=True):
+            avg_b.copy_(b)
+
+
 @dataclass
 class Monitor:
     """Writes losses.csv every `log_every` steps and a snapshot (grid or scatter) every `sample_every`."""
@@ -55,6 +79,9 @@ class Monitor:
     eval_samples: int = EVAL_SAMPLES
     on_step: Callable[[int, dict[str, float]], None] | None = None
     snapshots: list[Path] = field(default_factory=list)
+    # The weight average (EMA) a training loop keeps, when it keeps one: the
+    # snapshots and the final samples and metrics then come from it.
+    averaged: nn.Module | None = None
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -72,6 +99,7 @@ class Monitor:
 
     def snapshot(self, step: int, gen: nn.Module, device: torch.device) -> dict[str, float]:
         path = self.folder / "samples" / f"step-{step:06d}.png"
+        gen = self.averaged if self.averaged is not None else gen
         if self.data.mixture is not None:
             pts = sample(gen, self.eval_samples, device)
             cov = toy.mode_coverage(pts, self.data.mixture)
@@ -92,6 +120,7 @@ class Monitor:
             outputs.append(report.plot_loss_log(self.log, self.folder / "losses.png", plot))
         metrics: dict[str, Any] = {}
         final = self.folder / "samples.png"
+        raw, gen = gen, self.averaged if self.averaged is not None else gen
         if self.data.mixture is not None:
             pts = sample(gen, self.eval_samples, device)
             cov = toy.mode_coverage(pts, self.data.mixture)
@@ -99,6 +128,14 @@ class Monitor:
                 modes=cov["modes"], n_modes=cov["n_modes"],
                 high_quality_pct=round(cov["high_quality_pct"], 2), eval_samples=len(pts),
             )  # fmt: skip
+            if gen is not raw:  # the raw weights' figures too, for comparison
+                cov_raw = toy.mode_coverage(
+                    sample(raw, self.eval_samples, device), self.data.mixture
+                )
+                metrics.update(
+                    modes_raw=cov_raw["modes"],
+                    high_quality_pct_raw=round(cov_raw["high_quality_pct"], 2),
+                )
             report.scatter_2d(pts, self.data.mixture.centres, final, title="final")
         else:
             report.save_grid(sample(gen, 64, device), final)

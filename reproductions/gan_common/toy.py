@@ -120,3 +120,20 @@ class MLPCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)  # (B,)
+
+
+@torch.no_grad()
+def init_he_uniform(net: nn.Module) -> None:
+    """The initialisation of WGAN-GP's toy code (gan_toy.py with tflib's `Linear`):
+    every hidden ReLU layer uniform with standard deviation √(2 / fan_in) (He et
+    al. 2015, arXiv 1502.01852), the output layer Glorot-uniform, √(2 / (fan_in +
+    fan_out)); biases 0. PyTorch's default is 1/√(3 fan_in), √6 ≈ 2.4× smaller
+    for the hidden layers."""
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        fan_in, fan_out = layer.in_features, layer.out_features
+        last = i == len(linears) - 1
+        std = math.sqrt(2 / (fan_in + fan_out)) if last else math.sqrt(2 / fan_in)
+        nn.init.uniform_(layer.weight, -std * math.sqrt(3), std * math.sqrt(3))
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)

@@ -48,6 +48,9 @@ class WGANConfig:
         paper="the authors' code: ngf = ndf = 64",
     )
     depth: int = option(3, "hidden layers (2-D MLPs only)", paper="—")
+    mlp_init: Literal["torch", "he"] = option(
+        "torch", "initialisation of the 2-D MLPs (torch: PyTorch's default)", paper="—"
+    )
     critic_norm: Literal["batch", "layer", "none"] = option(
         "batch",
         "normalisation in the critic",
@@ -59,6 +62,11 @@ class WGANConfig:
     )
     lr_decay: bool = option(
         False, "decay the learning rate linearly to 0", paper="not in the paper"
+    )
+    ema_decay: float = option(
+        0.0,
+        "β of an exponential moving average of G's weights used for samples (0: off)",
+        paper="not in the paper",
     )
 
 
@@ -99,19 +107,35 @@ class Toy2DConfig:
         paper="WGAN-GP's toy code: 512; 128 here (CPU budget, README)",
     )
     depth: int = option(3, "hidden ReLU layers", paper="WGAN-GP's toy code (gan_toy.py): 3")
+    mlp_init: Literal["torch", "he"] = option(
+        "he",
+        "initialisation: he = uniform, sd √(2/fan_in) in the ReLU layers",
+        paper="WGAN-GP's toy code (gan_toy.py, tflib Linear: initialization='he')",
+    )
     batch_size: int = option(256, "points per batch", paper="WGAN-GP's toy code: 256")
     critic_norm: Literal["batch", "layer", "none"] = option(
         "none", "normalisation in the MLP critic", paper="WGAN-GP's toy code: none"
     )
     steps: int = option(
-        4000, "generator updates", paper="not the papers' (100k in gan_toy.py); CPU budget, README"
+        10_000,
+        "generator updates",
+        paper="not the papers' (100k in gan_toy.py); CPU budget, README",
     )
     lr: float | None = option(
-        1e-3,
+        2e-3,
         "learning rate for the 2-D runs (None: the paper's)",
-        paper="ours: 10× the paper's, with linear decay (README)",
+        paper="ours: 20× Alg. 1's 1e-4, measured (README)",
     )
-    lr_decay: bool = option(True, "decay the learning rate linearly to 0", paper="ours (README)")
+    lr_decay: bool = option(
+        True,
+        "decay the learning rate linearly to 0",
+        paper="WGAN-GP's CIFAR-10 code (gan_cifar_resnet.py, DECAY); ours for 2-D",
+    )
+    ema_decay: float = option(
+        0.99,
+        "β of the moving average of G's weights that samples and metrics use (0: raw G)",
+        paper="Yazıcı et al. 2018 (arXiv 1806.04498), not in the WGAN papers",
+    )
 
 
 @dataclass
@@ -150,6 +174,10 @@ class Args:
     n_critic: int | None = option(None, "critic updates per generator update (default 5)")
     clip: float | None = option(None, "clip: weight bound c (default 0.01)")
     gp_weight: float | None = option(None, "gp: penalty weight λ (default 10)")
+    ema_decay: float | None = option(
+        None,
+        "β of the moving average of G's weights used for samples; 0: off (default 0.99 for 2-D)",
+    )
     sample_every: int | None = option(
         None, "write a sample grid / scatter plot every N steps (default: 10 a run)"
     )
@@ -179,6 +207,8 @@ def check(args: Args) -> None:
         counts=("steps", "batch_size", "width", "n_critic"),
         positives=("lr", "clip", "gp_weight"),
     )
+    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
+        raise ValueError(f"--ema-decay must be in [0, 1) (0: no averaging), got {args.ema_decay}")
 
 
 def resolve(args: Args, dry_run: bool = False) -> WGANConfig:
@@ -196,7 +226,7 @@ def resolve(args: Args, dry_run: bool = False) -> WGANConfig:
     overrides = {
         "steps": args.steps, "batch_size": args.batch_size, "image_size": args.image_size,
         "width": args.width, "lr": args.lr, "n_critic": args.n_critic, "clip": args.clip,
-        "gp_weight": args.gp_weight,
+        "gp_weight": args.gp_weight, "ema_decay": args.ema_decay,
     }  # fmt: skip
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     if dry_run:

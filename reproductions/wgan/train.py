@@ -10,7 +10,7 @@ from torch import nn
 
 from reproductions.gan_common import nets, toy
 from reproductions.gan_common.data import RealData
-from reproductions.gan_common.loop import Monitor, noise
+from reproductions.gan_common.loop import EMA, Monitor, noise
 from reproductions.wgan import model
 
 
@@ -19,6 +19,9 @@ def build(cfg: Any, data: RealData) -> tuple[nn.Module, nn.Module]:
     if data.is_2d:
         gen = toy.MLPGenerator(cfg.noise_dim, cfg.width, cfg.depth)
         critic = toy.MLPCritic(cfg.width, cfg.depth, norm=cfg.critic_norm)
+        if cfg.mlp_init == "he":
+            toy.init_he_uniform(gen)
+            toy.init_he_uniform(critic)
         return gen, critic
     channels, size = data.shape[0], data.shape[-1]
     gen = nets.ConvGenerator(cfg.noise_dim, channels, size, cfg.width)
@@ -37,6 +40,12 @@ def critic_iterations(cfg: Any, step: int) -> int:
     if cfg.warmup and (k < 25 or k % 500 == 0):
         return cfg.warmup_critic_iters
     return cfg.n_critic
+
+
+def lr_factor(cfg: Any, done: int) -> float:
+    """The learning rate's multiplier after `done` generator updates: with
+    `cfg.lr_decay` a linear decay to 0 at `cfg.steps` (WGAN-GP's CIFAR-10 code), else 1."""
+    return max(0.0, 1 - done / cfg.steps) if cfg.lr_decay else 1.0
 
 
 def optimizers(cfg: Any, gen: nn.Module, critic: nn.Module) -> tuple[Any, Any]:
@@ -60,12 +69,12 @@ def train(
     gen.to(device).train()
     critic.to(device).train()
     opt_g, opt_c = optimizers(cfg, gen, critic)
-    scheds = []
-    if cfg.lr_decay:  # linear decay to 0 over the run (WGAN-GP's CIFAR-10 runs; off by default)
-        scheds = [
-            torch.optim.lr_scheduler.LambdaLR(o, lambda s: max(0.0, 1 - s / cfg.steps))
-            for o in (opt_g, opt_c)
-        ]
+    scheds = [
+        torch.optim.lr_scheduler.LambdaLR(o, lambda s: lr_factor(cfg, s)) for o in (opt_g, opt_c)
+    ]
+    ema = EMA(gen, cfg.ema_decay) if cfg.ema_decay else None
+    if ema is not None:  # snapshots and the final metrics use the average
+        monitor.averaged = ema.module
     clip = cfg.objective == "clip"
     if clip:
         model.clip_weights(critic, cfg.clip)
@@ -99,6 +108,8 @@ def train(
         opt_g.step()
         for s in scheds:
             s.step()
+        if ema is not None:
+            ema.update(gen)
         w = model.wasserstein_estimate(real_scores, fake_scores).item()
         losses = {"critic_loss": loss.item(), "generator_loss": g_loss.item(), "wasserstein": w}
         if penalty is not None:
