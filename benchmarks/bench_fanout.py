@@ -1,6 +1,6 @@
 """Fan-out benchmark: 200 feeds over 50 loopback hosts, each answering after 200 ms.
 
-Runs papertrail.http.fetch_all with the contract's default settings
+Runs papertrail.sources.http.fetch_all with the contract's default settings
 (concurrency 32, 2 per host), first cold (every feed sends its body), then
 warm (conditional GET with the ETags just received: every feed answers 304).
 Fetching one after another would take 200 x 0.2 s = 40 s; the target for the
@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:  # run as a script from a checkout
 
 import httpx  # noqa: E402
 
-from papertrail.http import FetchRequest, FetchResult, fetch_all  # noqa: E402
+from papertrail.sources.http import FetchRequest, FetchResult, fetch_all  # noqa: E402
 
 try:
     from benchmarks.loopback_hosts import LoopbackHosts  # noqa: E402

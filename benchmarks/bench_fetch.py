@@ -32,7 +32,7 @@ import yaml  # noqa: E402
 from loopback_hosts import HostsProcess  # noqa: E402
 
 from papertrail.config import load_config  # noqa: E402
-from papertrail.fetch import run_fetch  # noqa: E402
+from papertrail.ingest.fetch import run_fetch  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures" / "feeds" / "ml-blogs"
 N_FEEDS, N_HOSTS = 200, 50

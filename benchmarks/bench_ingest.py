@@ -95,15 +95,15 @@ def bare_feedparser(docs: list[tuple[str, bytes]], **flags: bool) -> tuple[float
 def full_ingest(
     docs: list[tuple[str, bytes]], db_path: Path
 ) -> tuple[float, int, dict[str, float]]:
-    from papertrail import db as dbm
+    from papertrail import store
     from papertrail.config import load_config
-    from papertrail.domains import DomainTagger
-    from papertrail.parse import parse_feed
+    from papertrail.sources.domains import DomainTagger
+    from papertrail.sources.parse import parse_feed
 
     config = load_config(ROOT / "feeds.yml")
     tagger = DomainTagger(config.domains)
-    db = dbm.open_db(db_path)
-    run_id = dbm.start_run(db)
+    db = store.open_db(db_path)
+    run_id = store.start_run(db)
     parse_s = save_s = 0.0
     stored = 0
     t0 = time.perf_counter()
@@ -113,10 +113,10 @@ def full_ingest(
         b = time.perf_counter()
         name = f"source-{i % 20}"
         db.execute("INSERT OR IGNORE INTO sources (name, kind) VALUES (?, ?)", [name, kind])
-        stats = dbm.save_source_result(
+        stats = store.save_source_result(
             db,
             run_id=run_id,
-            outcome=dbm.SourceOutcome(source=name, status="ok"),
+            outcome=store.SourceOutcome(source=name, status="ok"),
             records=parsed.records,
             tagger=tagger,
         )

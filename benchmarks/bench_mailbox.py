@@ -1,4 +1,4 @@
-"""Reading a newsletter mailbox (papertrail.mailbox.read_mailbox): first read, a re-read
+"""Reading a newsletter mailbox (papertrail.sources.mailbox.read_mailbox): first read, a re-read
 where every message is already stored (only header blocks are read), and an unchanged
 mailbox (not opened at all).
 
@@ -19,7 +19,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from papertrail.mailbox import read_mailbox
+from papertrail.sources.mailbox import read_mailbox
 
 
 def newsletter(n: int) -> bytes:

@@ -1,6 +1,6 @@
-"""Ranking speed: `papertrail.rank.rescore` over a 200,000-entry reading list (target <= ~2 s).
+"""Ranking speed: `papertrail.reading.rank.rescore` over a 200,000-entry reading list (target <= ~2 s).
 
-The reading list is built through the real save path (`papertrail.db.EntryWriter`)
+The reading list is built through the real save path (`papertrail.store.EntryWriter`)
 from real recorded text: titles, abstracts and author names of the arXiv and
 blog items in tests/fixtures/feeds, recombined (each summary is 4-6 random
 sentences of the pool) so term frequencies look like a real list rather than
@@ -64,7 +64,7 @@ class _NoTags:
 
 def _pool() -> tuple[list[str], list[str], list[str]]:
     """(titles, sentences, author names) from the recorded feeds."""
-    from papertrail.parse import parse_feed
+    from papertrail.sources.parse import parse_feed
 
     files = [("arxiv-rss", p) for p in sorted((FIX / "arxiv-rss").glob("*.xml"))] + [
         ("feed", p) for p in sorted((FIX / "ml-blogs").glob("*.xml"))
@@ -88,13 +88,13 @@ def _pool() -> tuple[list[str], list[str], list[str]]:
 
 def build(db_path: Path, n_entries: int, seed: int = 7) -> dict[str, object]:
     """Fill a reading list with `n_entries` entries; returns what the config should name."""
-    from papertrail import db as dbm
+    from papertrail import store
     from papertrail.models import Record
 
     rng = random.Random(seed)
     titles, sentences, authors = _pool()
-    db = dbm.open_db(db_path)
-    run_id = dbm.start_run(db)
+    db = store.open_db(db_path)
+    run_id = store.start_run(db)
     start = datetime(2025, 11, 1, tzinfo=timezone.utc)
     made = 0
     day = 0
@@ -123,7 +123,7 @@ def build(db_path: Path, n_entries: int, seed: int = 7) -> dict[str, object]:
                            mentions=mentions)
                 )  # fmt: skip
         with db.atomic():
-            writer = dbm.EntryWriter(db, _NoTags(), run_id, now=when)
+            writer = store.EntryWriter(db, _NoTags(), run_id, now=when)
             writer.save(f"arxiv-{day % 3}", papers)
             writer.save(f"blog-{day % 40}", posts)
             writer.save("second-source", papers[: len(papers) // 20])
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--keep", type=Path, help="build (or reuse) the reading list at this path")
     args = ap.parse_args(argv)
 
-    from papertrail import db as dbm
-    from papertrail import rank
+    from papertrail import store
+    from papertrail.reading import rank
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             print(f"built {args.entries:,} entries in {t_build:.1f} s")
         authors = info_path.read_text(encoding="utf-8").splitlines()
         config = _config(tmp, authors)
-        db = dbm.open_db(db_path)
+        db = store.open_db(db_path)
         # Start from scores that are all out of date, like a first `papertrail rank`.
         with db.atomic():
             db.execute("UPDATE entries SET score = -1, hidden_by = NULL")
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         parts = {}
         parts["profile"], profile = _timed(rank.build_profile, db, config.ranking)
         parts["similarity"], _ = _timed(rank.q.weighted_matches, db, profile.queries())
-        parts["mentions"], _ = _timed(dbm.source_counts, db)
+        parts["mentions"], _ = _timed(store.source_counts, db)
         parts["keywords"], _ = _timed(
             lambda: [rank.q.fts_matches(db, rank.phrase_query(p)) for p, _ in config.ranking.boost]
         )

@@ -128,7 +128,7 @@ def recorded_texts() -> tuple[list[str], list[str]]:
     """Every distinct title and abstract / post text in the recorded fixtures."""
     import json
 
-    from papertrail.parse import parse_feed
+    from papertrail.sources.parse import parse_feed
 
     titles: set[str] = set()
     summaries: set[str] = set()

@@ -1,7 +1,7 @@
 """Many fake feed hosts on loopback, for benchmarks and load tests.
 
 On Linux all of 127.0.0.0/8 is loopback, so binding 127.0.0.2, 127.0.0.3, ...
-gives distinct hosts (distinct per-host limits in papertrail.http) without any
+gives distinct hosts (distinct per-host limits in papertrail.sources.http) without any
 network. Each host runs a ThreadingHTTPServer that answers any path with the
 same feed body after `latency` seconds, with ETag / Last-Modified and 304s for
 matching conditional requests.

@@ -44,17 +44,17 @@ class Paths:
 
 def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
     """Run a fetch and return (FetchReport, Digest of what is new since the previous fetch)."""
-    from papertrail import db as dbm
-    from papertrail.fetch import run_fetch
+    from papertrail import store
+    from papertrail.ingest.fetch import run_fetch
 
     config = paths.config()
     report = run_fetch(paths.db, config, only=only, on_event=on_event)
-    db = dbm.open_db(paths.db)
+    db = store.open_db(paths.db)
     try:
-        from papertrail.rank import rescore_recent
+        from papertrail.reading.rank import rescore_recent
 
         rescore_recent(db, config)  # new entries, new mentions, recency from the newest entry
-        dbm.maintain_search_index(db)
+        store.maintain_search_index(db)
         digest = build_digest(
             db, config, after_run=report.previous_run, summary=fetch_summary(report)
         )
@@ -64,7 +64,7 @@ def fetch(paths: Paths, *, only: list[str] | None = None, on_event: Any = None):
 
 
 def fetch_summary(report: Any):
-    from papertrail.digest import FetchSummary
+    from papertrail.reading.digest import FetchSummary
 
     totals = report.totals
     return FetchSummary(
@@ -93,16 +93,16 @@ def build_digest(
     summary: Any = None,
 ):
     """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`."""
-    from papertrail import db as dbm
-    from papertrail.digest import Digest
+    from papertrail import store
+    from papertrail.reading.digest import Digest
 
     if since is not None:
-        entries = dbm.entries_between(db, since, until)
-        updates = dbm.starred_updates_between(db, since, until)
+        entries = store.entries_between(db, since, until)
+        updates = store.starred_updates_between(db, since, until)
     else:
-        entries = dbm.entries_since_run(db, after_run or 0)
-        updates = dbm.starred_updates_since_run(db, after_run or 0)
-    from papertrail.rank import rank_digest_entries
+        entries = store.entries_since_run(db, after_run or 0)
+        updates = store.starred_updates_since_run(db, after_run or 0)
+    from papertrail.reading.rank import rank_digest_entries
 
     # Best score first within each domain (digest.group_by_domain keeps this order);
     # entries hidden by a block rule in feeds.yml are left out (still in the database).
@@ -122,31 +122,31 @@ def build_digest(
 
 
 def digest(paths: Paths, *, since: str, until: str | None = None):
-    from papertrail import db as dbm
+    from papertrail import store
 
     config = paths.config()
-    db = dbm.open_db(paths.db)
+    db = store.open_db(paths.db)
     try:
         return build_digest(
             db,
             config,
-            since=dbm.parse_since(since),
-            until=dbm.parse_since(until) if until else None,
+            since=store.parse_since(since),
+            until=store.parse_since(until) if until else None,
         )
     finally:
         db.close()
 
 
 def retag(paths: Paths) -> int:
-    from papertrail import db as dbm
-    from papertrail.domains import DomainTagger
+    from papertrail import store
+    from papertrail.sources.domains import DomainTagger
 
     config = paths.config()
-    db = dbm.open_db(paths.db)
+    db = store.open_db(paths.db)
     try:
-        from papertrail.rank import rescore
+        from papertrail.reading.rank import rescore
 
-        count = dbm.retag_all(db, DomainTagger(config.domains))
+        count = store.retag_all(db, DomainTagger(config.domains))
         rescore(db, config)  # `retag` follows an edit of feeds.yml: `ranking:` too
         return count
     finally:
@@ -155,13 +155,13 @@ def retag(paths: Paths) -> int:
 
 def sources(paths: Paths) -> list[dict[str, Any]]:
     """Sources from feeds.yml joined with their stored fetch state."""
-    from papertrail import db as dbm
+    from papertrail import store
 
     config = paths.config()
-    db = dbm.open_db(paths.db)
+    db = store.open_db(paths.db)
     try:
-        dbm.sync_sources(db, config)
-        rows = {r["name"]: r for r in dbm.list_sources(db)}
+        store.sync_sources(db, config)
+        rows = {r["name"]: r for r in store.list_sources(db)}
     finally:
         db.close()
     out = []
@@ -173,13 +173,13 @@ def sources(paths: Paths) -> list[dict[str, Any]]:
 
 
 def enable_source(paths: Paths, name: str) -> None:
-    from papertrail import db as dbm
+    from papertrail import store
 
     config = paths.config()
-    db = dbm.open_db(paths.db)
+    db = store.open_db(paths.db)
     try:
-        dbm.sync_sources(db, config)
-        if not dbm.enable_source(db, name):
+        store.sync_sources(db, config)
+        if not store.enable_source(db, name):
             raise KeyError(f"no source named {name!r} in {paths.feeds}")
     finally:
         db.close()
@@ -208,20 +208,20 @@ def import_snapshot(
 ):
     """`papertrail import arxiv-snapshot`: stream the arXiv metadata snapshot into
     the reading list (under the writer lock fetch uses), then rescore what is recent."""
-    from papertrail import db as dbm
-    from papertrail.fetch import database_lock
-    from papertrail.rank import rescore_recent
-    from papertrail.snapshot import import_snapshot as run_import
+    from papertrail import store
+    from papertrail.ingest.fetch import database_lock
+    from papertrail.ingest.snapshot import import_snapshot as run_import
+    from papertrail.reading.rank import rescore_recent
 
     config = paths.config()
     with database_lock(paths.db, "import"):
-        db = dbm.open_db(paths.db)
+        db = store.open_db(paths.db)
         try:
             report = run_import(
                 db, file, config.domains, restart=restart, workers=workers, on_progress=on_progress
             )
             rescore_recent(db, config)
-            report.search_index = dbm.maintain_search_index(db)
+            report.search_index = store.maintain_search_index(db)
         finally:
             db.close()
     return report

@@ -140,15 +140,15 @@ class _NoDomains:
 
 def link_papers(db: Any, repros: list[Reproduction], tagger: Any = None) -> int:
     """Register reproductions and add their papers missing from the reading list. Returns how many were added."""
-    from papertrail import db as dbm
+    from papertrail import store
 
     added = 0
     for r in repros:
-        dbm.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)
-        missing = set(dbm.missing_papers(db, r.arxiv_ids))
+        store.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)
+        missing = set(store.missing_papers(db, r.arxiv_ids))
         records = [paper_record(p) for p in r.papers if p.arxiv_id in missing]
         if records:
-            added += dbm.save_paper_records(db, records, tagger or _NoDomains())
+            added += store.save_paper_records(db, records, tagger or _NoDomains())
     return added
 
 
@@ -156,14 +156,14 @@ def refresh_papers(db: Any, repros: list[Reproduction], api: Any, tagger: Any = 
     """Update the papers' entries from the arXiv API (title, abstract, version, dates).
 
     Returns the API's error sentence, or None; the reading list keeps what it had on error."""
-    from papertrail import db as dbm
+    from papertrail import store
 
     ids = list(dict.fromkeys(a for r in repros for a in r.arxiv_ids))
     if not ids:
         return None
-    result = api.fetch_ids(dbm.REPRO_SOURCE, ids)
+    result = api.fetch_ids(store.REPRO_SOURCE, ids)
     if result.records:
-        dbm.save_paper_records(db, result.records, tagger or _NoDomains())
+        store.save_paper_records(db, result.records, tagger or _NoDomains())
     return result.error
 
 
@@ -262,7 +262,7 @@ def run_reproduction(
 
     Bad arguments raise ValueError before anything is recorded. A failed run
     raises ReproFailed naming the run; its traceback is in the run folder."""
-    from papertrail import db as dbm
+    from papertrail import store
     from reproductions.common import RunContext
 
     entry = repro.entry()
@@ -282,10 +282,10 @@ def run_reproduction(
         "args": _jsonable(dataclasses.asdict(args)),
     }
 
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         link_papers(db, [repro], tagger)
-        run_id = dbm.start_repro_run(
+        run_id = store.start_repro_run(
             db,
             reproduction=repro.name,
             arxiv_id=arxiv_id,
@@ -316,9 +316,9 @@ def run_reproduction(
 
     config = {**base_config, "resolved": _jsonable(result.config)} if result else None
     metrics = _jsonable(result.metrics) if result else None
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
-        dbm.finish_repro_run(
+        store.finish_repro_run(
             db,
             run_id,
             status=status,
@@ -330,7 +330,7 @@ def run_reproduction(
             device=ctx.device_label,
             error=error,
         )
-        (run_row,) = dbm.repro_runs(db, reproduction=repro.name, limit=1)
+        (run_row,) = store.repro_runs(db, reproduction=repro.name, limit=1)
     finally:
         db.close()
     (artifacts / "run.json").write_text(
@@ -351,9 +351,9 @@ def run_reproduction(
 
 def overview(db: Any, repros: dict[str, Reproduction]) -> list[dict[str, Any]]:
     """One row per reproduction for `papertrail repro list`."""
-    from papertrail import db as dbm
+    from papertrail import store
 
-    latest = dbm.latest_repro_runs(db)
+    latest = store.latest_repro_runs(db)
     rows = []
     for name, r in repros.items():
         runs = latest.get(name, {})
@@ -373,10 +373,10 @@ def overview(db: Any, repros: dict[str, Reproduction]) -> list[dict[str, Any]]:
 
 def details(db: Any, repro: Reproduction, *, runs: int = 10) -> dict[str, Any]:
     """What `papertrail repro show NAME` prints: papers (with reading-list ids), configs, runs."""
-    from papertrail import db as dbm
+    from papertrail import store
     from reproductions.common import describe_fields
 
-    entry_ids = dbm.paper_entry_ids(db, repro.arxiv_ids)
+    entry_ids = store.paper_entry_ids(db, repro.arxiv_ids)
     entry = repro.entry()
     configs = [
         {"name": c.__name__, "doc": (c.__doc__ or "").strip(), "fields": describe_fields(c)}
@@ -401,5 +401,5 @@ def details(db: Any, repro: Reproduction, *, runs: int = 10) -> dict[str, Any]:
             for p in repro.papers
         ],
         "configs": configs,
-        "runs": dbm.repro_runs(db, reproduction=repro.name, limit=runs),
+        "runs": store.repro_runs(db, reproduction=repro.name, limit=runs),
     }

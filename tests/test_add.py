@@ -21,8 +21,9 @@ from click.testing import CliRunner
 from conftest import CONTENT_TYPES, FeedServer, fixture_bytes
 from werkzeug import Request, Response
 
-from papertrail import db as dbm
-from papertrail.add import (
+from papertrail import store
+from papertrail.cli import EXIT_CONFIG, EXIT_FAILED, cli
+from papertrail.ingest.add import (
     ID_LIST_MAX,
     MANUAL_SOURCE,
     NotAnArxivId,
@@ -30,9 +31,8 @@ from papertrail.add import (
     parse_id_inputs,
     read_id_file,
 )
-from papertrail.arxiv_api import ID_LIST_MAX as API_ID_LIST_MAX
-from papertrail.arxiv_api import ArxivApi
-from papertrail.cli import EXIT_CONFIG, EXIT_FAILED, cli
+from papertrail.sources.arxiv_api import ID_LIST_MAX as API_ID_LIST_MAX
+from papertrail.sources.arxiv_api import ArxivApi
 
 _RECORDED = [
     "arxiv-api/brevio__cat_cs.LG_OR_cat_cs.AI_2026-04-30.xml",
@@ -212,7 +212,7 @@ def test_add_fetches_stores_and_prints_with_manual_provenance(
 def test_ids_already_present_gain_manual_provenance_without_a_request(
     feeds: Path, db_path: Path, api: ArxivIdApi
 ) -> None:
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     db.execute(
         "INSERT INTO entries (key, kind, arxiv_id, title, first_seen, last_seen) "
         "VALUES ('arxiv:2104.12255', 'paper', '2104.12255', 'Known', '2026-01-01', '2026-01-01')"

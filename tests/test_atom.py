@@ -15,7 +15,7 @@ from conftest import FeedServer
 
 from papertrail.cli import cli
 from papertrail.cli._base import FORMATS as CLI_FORMATS
-from papertrail.digest import ATOM_FEED_ID, FORMATS, Digest, _clean, render, render_atom
+from papertrail.reading.digest import ATOM_FEED_ID, FORMATS, Digest, _clean, render, render_atom
 
 
 def invoke(db: Path, feeds: Path, *args: str) -> Any:

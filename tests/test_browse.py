@@ -452,7 +452,7 @@ def test_browse_without_a_reading_list_says_to_fetch_first(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "papertrail fetch" in result.output and str(missing) in result.output
     assert not missing.exists()  # nothing created
-    from papertrail.db import open_db
+    from papertrail.store import open_db
 
     open_db(tmp_path / "empty.db").close()
     with pytest.raises(EmptyReadingList, match="no entries yet"):
@@ -558,8 +558,9 @@ def test_an_archive_import_is_not_a_source_surfacing_papers_this_week(
 ) -> None:
     """An import touches every paper at once: that is not news, so provenance from
     the snapshot or the OAI harvest does not count in "most mentioned this week"."""
-    from papertrail import oai_parse, snapshot
-    from papertrail.db.browse import BULK_SOURCES
+    from papertrail.ingest import snapshot
+    from papertrail.sources import oai_parse
+    from papertrail.store.browse import BULK_SOURCES
 
     assert set(BULK_SOURCES) == {snapshot.SOURCE, oai_parse.SOURCE}
     before = {r["arxiv_id"]: r["sources_count"] for r in client.rows("most_mentioned_this_week")}
@@ -581,7 +582,7 @@ def test_canned_queries_stay_on_indexes_for_a_very_large_list(
     """Above LARGE_LIST, "unread by domain" shows each domain's newest unread
     entries (every one would sort millions of rows), and "most mentioned this
     week" reads provenance through its partial index; both plans scan no big table."""
-    from papertrail.db.browse import READ_QUERIES, unread_by_domain_newest
+    from papertrail.store.browse import READ_QUERIES, unread_by_domain_newest
 
     everything = client.rows("unread_by_domain")
     assert everything

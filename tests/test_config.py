@@ -28,7 +28,7 @@ from papertrail.config import (
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT_FEEDS = REPO / "feeds.yml"
-PACKAGED_FEEDS = REPO / "papertrail" / "default_feeds.yml"
+PACKAGED_FEEDS = REPO / "papertrail" / "config" / "default_feeds.yml"
 
 FEED = """\
 sources:
@@ -106,7 +106,7 @@ def test_packaged_default_loads() -> None:
 
 def test_config_module_does_not_import_network_libraries() -> None:
     code = (
-        "import sys, papertrail.config, papertrail.domains; "
+        "import sys, papertrail.config, papertrail.sources.domains; "
         "print(sorted({'httpx', 'feedparser', 'arxiv'} & set(sys.modules)))"
     )
     out = subprocess.run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from papertrail import db as dbm
+from papertrail import store
 from papertrail.models import Record
 
 
@@ -15,12 +15,12 @@ class OneDomain:
         return ["ml-general"]
 
 
-def _save(db, run_id: int, source: str, records: list[Record]) -> dbm.SaveStats:
+def _save(db, run_id: int, source: str, records: list[Record]) -> store.SaveStats:
     db.execute("INSERT OR IGNORE INTO sources (name, kind) VALUES (?, 'feed')", [source])
-    return dbm.save_source_result(
+    return store.save_source_result(
         db,
         run_id=run_id,
-        outcome=dbm.SourceOutcome(source=source, status="ok"),
+        outcome=store.SourceOutcome(source=source, status="ok"),
         records=records,
         tagger=OneDomain(),
     )
@@ -34,16 +34,16 @@ def _search(db, term: str) -> list[int]:
 
 def test_migrations_run_once_and_the_db_is_wal(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
-    db = dbm.open_db(path)
+    db = store.open_db(path)
     assert db.journal_mode == "wal"
-    assert dbm.migrate(db) == []  # already applied
+    assert store.migrate(db) == []  # already applied
     db.close()
-    assert dbm.migrate(dbm.open_db(path)) == []
+    assert store.migrate(store.open_db(path)) == []
 
 
 def test_fts_follows_inserts_and_text_changes_but_not_bookkeeping(tmp_path: Path) -> None:
-    db = dbm.open_db(tmp_path / "r.db")
-    run = dbm.start_run(db)
+    db = store.open_db(tmp_path / "r.db")
+    run = store.start_run(db)
     paper = Record(
         kind="paper", title="Wasserstein GAN", arxiv_id="1701.07875", version=1, summary="critic"
     )
@@ -71,8 +71,8 @@ def test_fts_follows_inserts_and_text_changes_but_not_bookkeeping(tmp_path: Path
 
 
 def test_posts_are_keyed_per_source_by_guid_then_url_then_content(tmp_path: Path) -> None:
-    db = dbm.open_db(tmp_path / "r.db")
-    run = dbm.start_run(db)
+    db = store.open_db(tmp_path / "r.db")
+    run = store.start_run(db)
     with_guid = Record(kind="post", title="A", url="https://x.org/a?utm_source=rss", guid="g-1")
     url_only = Record(kind="post", title="B", url="https://X.org/b?utm_medium=feed#top")
     bare = Record(kind="post", title="C", summary="no link at all")
@@ -89,20 +89,20 @@ def test_posts_are_keyed_per_source_by_guid_then_url_then_content(tmp_path: Path
     keys = [k for (k,) in db.execute("SELECT key FROM entries ORDER BY key")]
     assert keys[0] == "post:blog:g-1" and keys[1] == "post:blog:https://x.org/b"
     assert keys[2].startswith("post:blog:sha1:") and keys[3] == "post:other:g-1"
-    assert list(dbm.iter_duplicate_keys(db)) == []
+    assert list(store.iter_duplicate_keys(db)) == []
 
 
 def test_parse_since_accepts_durations_and_dates() -> None:
     from datetime import datetime, timezone
 
     now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-    assert dbm.parse_since("24h", now) == "2026-11-22T12:00:00+00:00"
-    assert dbm.parse_since("7d", now) == "2026-11-16T12:00:00+00:00"
-    assert dbm.parse_since("2026-11-01", now) == "2026-11-01T00:00:00+00:00"
+    assert store.parse_since("24h", now) == "2026-11-22T12:00:00+00:00"
+    assert store.parse_since("7d", now) == "2026-11-16T12:00:00+00:00"
+    assert store.parse_since("2026-11-01", now) == "2026-11-01T00:00:00+00:00"
     import pytest
 
     with pytest.raises(ValueError, match="24h"):
-        dbm.parse_since("last tuesday", now)
+        store.parse_since("last tuesday", now)
 
 
 def test_unusable_database_paths_get_a_clear_error_and_lose_nothing(tmp_path: Path) -> None:
@@ -110,10 +110,10 @@ def test_unusable_database_paths_get_a_clear_error_and_lose_nothing(tmp_path: Pa
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    with pytest.raises(dbm.DatabaseError, match="cannot create the database .*--db"):
-        dbm.open_db(blocker / "reading.db")
+    with pytest.raises(store.DatabaseError, match="cannot create the database .*--db"):
+        store.open_db(blocker / "reading.db")
     other = tmp_path / "notes.db"
     other.write_bytes(b"my notes, not SQLite\n" * 100)
-    with pytest.raises(dbm.DatabaseError, match="not a database"):
-        dbm.open_db(other)
+    with pytest.raises(store.DatabaseError, match="not a database"):
+        store.open_db(other)
     assert other.read_bytes() == b"my notes, not SQLite\n" * 100

@@ -1,4 +1,4 @@
-"""Tests for papertrail.digest: grouping and the four renderers."""
+"""Tests for papertrail.reading.digest: grouping and the four renderers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from papertrail.digest import FORMATS, Digest, FetchSummary, group_by_domain, render
+from papertrail.reading.digest import FORMATS, Digest, FetchSummary, group_by_domain, render
 
 DOMAINS = ["vision", "generative", "language", "audio", "ml-general"]
 XSS_TITLE = "<script>alert(1)</script><img src=x onerror=alert(1)>"

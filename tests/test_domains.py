@@ -1,4 +1,4 @@
-"""Domain tagging (papertrail.domains)."""
+"""Domain tagging (papertrail.sources.domains)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from papertrail import domains as domains_mod
 from papertrail.config import DomainRule, load_config
-from papertrail.domains import GENERAL, SUMMARY_MAX_CHARS, DomainTagger
 from papertrail.models import Record
+from papertrail.sources import domains as domains_mod
+from papertrail.sources.domains import GENERAL, SUMMARY_MAX_CHARS, DomainTagger
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ from bibtexparser.bparser import BibTexParser
 from click.testing import CliRunner
 
 from papertrail.cli import cli
-from papertrail.digest import _JSON_KEYS
-from papertrail.export import (
+from papertrail.reading.digest import _JSON_KEYS
+from papertrail.reading.export import (
     EXPORT_FIELDS,
     citation_keys,
     latex_escape,
@@ -310,7 +310,7 @@ def test_csv_neutralises_formulas_and_control_characters() -> None:
 
 def test_the_cli_offers_every_export_format() -> None:
     from papertrail.cli.exporting import EXPORT_FORMATS
-    from papertrail.export import FORMATS
+    from papertrail.reading.export import FORMATS
 
     assert EXPORT_FORMATS == FORMATS
 
@@ -421,7 +421,7 @@ def test_markdown_is_a_readable_escaped_list(reading_list: tuple[Path, Path]) ->
 
 @pytest.mark.parametrize("fmt", ["bibtex", "ris", "markdown", "json", "csv"])
 def test_every_format_survives_hostile_text(fmt: str) -> None:
-    from papertrail.export import render
+    from papertrail.reading.export import render
 
     hostile = entry(
         title="}\n@misc{evil, title={x}\x00\x1b[2J ER  - \nTY  - GEN",

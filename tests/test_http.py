@@ -1,4 +1,4 @@
-"""papertrail.http against real HTTP servers on loopback.
+"""papertrail.sources.http against real HTTP servers on loopback.
 
 Two kinds of server: pytest-httpserver (werkzeug) for ordinary request /
 response exchanges, and a small threaded http.server (`raw_server`) for what
@@ -23,8 +23,8 @@ import pytest
 from werkzeug import Request, Response
 
 from papertrail import __version__
-from papertrail import http as ptx
-from papertrail.http import FetchRequest, FetchResult, fetch_all, fetch_all_sync
+from papertrail.sources import http as ptx
+from papertrail.sources.http import FetchRequest, FetchResult, fetch_all, fetch_all_sync
 
 FEED = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>t</title>'

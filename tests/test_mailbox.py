@@ -1,4 +1,4 @@
-"""E-mail newsletters from a local mbox file or Maildir folder (papertrail.mailbox), and the
+"""E-mail newsletters from a local mbox file or Maildir folder (papertrail.sources.mailbox), and the
 `mailbox` source kind in `papertrail fetch`.
 
 The mailboxes are written by Python's own `mailbox` module, as mbsync/getmail/offlineimap
@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import FeedServer
 
-import papertrail.mailbox as pmail
+import papertrail.sources.mailbox as pmail
 from papertrail.cli import cli
 from papertrail.config import ConfigError, load_config
-from papertrail.mailbox import (
+from papertrail.sources.mailbox import (
     MailboxError,
     MessageParseError,
     parse_message,

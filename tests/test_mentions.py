@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from conftest import FeedServer, fixture_bytes
 from test_add import ArxivIdApi
 
-from papertrail.add import MENTIONED_SOURCE
 from papertrail.cli import cli
-from papertrail.db.ingest import UNKNOWN_MAX_ATTEMPTS
+from papertrail.ingest.add import MENTIONED_SOURCE
+from papertrail.store.ingest import UNKNOWN_MAX_ATTEMPTS
 
 
 def invoke(db: Path, feeds: Path) -> Any:

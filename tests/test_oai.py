@@ -20,11 +20,9 @@ import pytest
 from conftest import FIXTURES, REPO
 from werkzeug import Request, Response
 
-from papertrail import db as dbm
-from papertrail.arxiv_meta import ArxivMeta
+from papertrail import store
 from papertrail.config import load_config
-from papertrail.domains import DomainTagger
-from papertrail.oai import (
+from papertrail.ingest.oai import (
     OaiClient,
     OaiError,
     OaiProtocolError,
@@ -34,6 +32,8 @@ from papertrail.oai import (
     parse_oai_page,
     resolve_endpoint,
 )
+from papertrail.sources.arxiv_meta import ArxivMeta
+from papertrail.sources.domains import DomainTagger
 
 OAI = FIXTURES / "arxiv-bulk" / "oai-pmh"
 FULL = (OAI / "hepcrawl__ListRecords_arXiv_arxiv-physics-hep-ex.xml").read_bytes()
@@ -73,7 +73,7 @@ def tagger() -> DomainTagger:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Any:
-    database = dbm.open_db(tmp_path / "reading.db")
+    database = store.open_db(tmp_path / "reading.db")
     yield database
     database.close()
 
@@ -116,8 +116,8 @@ def entries(db: Any) -> dict[str, dict[str, Any]]:
     return {r[cols.index("arxiv_id")]: dict(zip(cols, r, strict=True)) for r in rows}
 
 
-def state_row(db: Any, url: str, set_spec: str | None = "physics:hep-ex") -> dbm.HarvestState:
-    found = dbm.get_harvest_state(db, dbm.harvest_name("arxiv-oai", url, set_spec))
+def state_row(db: Any, url: str, set_spec: str | None = "physics:hep-ex") -> store.HarvestState:
+    found = store.get_harvest_state(db, store.harvest_name("arxiv-oai", url, set_spec))
     assert found is not None
     return found
 
@@ -367,7 +367,7 @@ def test_each_endpoint_and_set_has_its_own_state(
         harvest(db, tagger, client, set_spec="physics:hep-ex", until="2017-12-14")
         harvest(db, tagger, client, set_spec="math")
     assert "from" not in feed_server.oai_calls[1]  # math was never harvested
-    assert {s.set_spec for s in dbm.list_harvest_states(db, "arxiv-oai")} == {
+    assert {s.set_spec for s in store.list_harvest_states(db, "arxiv-oai")} == {
         "physics:hep-ex",
         "math",
     }
@@ -427,7 +427,7 @@ def test_one_harvest_at_a_time_per_database(tmp_path: Path, make_feeds: Any) -> 
     from filelock import FileLock
 
     from papertrail.app import Paths
-    from papertrail.oai import HarvestLocked, import_oai, oai_lock_path
+    from papertrail.ingest.oai import HarvestLocked, import_oai, oai_lock_path
 
     paths = Paths(db=tmp_path / "reading.db", feeds=make_feeds([]))
     with FileLock(str(oai_lock_path(paths.db))), pytest.raises(HarvestLocked, match="already"):

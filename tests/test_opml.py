@@ -16,7 +16,7 @@ from defusedxml.ElementTree import fromstring
 
 from papertrail.cli import cli
 from papertrail.config import load_config, packaged_feeds_path
-from papertrail.opml import (
+from papertrail.config.opml import (
     OpmlError,
     append_sources,
     export_opml,

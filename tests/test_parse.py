@@ -1,4 +1,4 @@
-"""papertrail.parse against the real recorded documents in tests/fixtures/feeds/."""
+"""papertrail.sources.parse against the real recorded documents in tests/fixtures/feeds/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import arxiv
 import pytest
 
 from papertrail.models import ParsedFeed, Record
-from papertrail.parse import (
+from papertrail.sources.parse import (
     SUMMARY_MAX_CHARS,
     FeedParseError,
     html_to_text,

@@ -1,4 +1,4 @@
-"""Ranking (papertrail.rank): the `ranking:` section of feeds.yml, each part of the score
+"""Ranking (papertrail.reading.rank): the `ranking:` section of feeds.yml, each part of the score
 on a real SQLite reading list, block rules in the digest, `explain`, `papertrail rank`."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from papertrail import app, rank
-from papertrail import db as dbm
+from papertrail import app, store
 from papertrail.cli import cli
 from papertrail.config import Config, ConfigError, load_config
 from papertrail.config.model import RankingWeights
-from papertrail.digest import render
 from papertrail.models import Record
+from papertrail.reading import rank
+from papertrail.reading.digest import render
 
 SOURCES = """\
 sources:
@@ -62,7 +62,7 @@ class _NoTags:
 
 def save(db, source: str, *records: Record, now: str = DAY0) -> None:
     with db.atomic():
-        dbm.EntryWriter(db, _NoTags(), None, now=now).save(source, records)
+        store.EntryWriter(db, _NoTags(), None, now=now).save(source, records)
 
 
 def entry_id(db, key: str) -> int:
@@ -85,7 +85,7 @@ def part(expl: rank.Explanation, name: str) -> rank.Part:
 
 @pytest.fixture
 def db(tmp_path: Path):
-    database = dbm.open_db(tmp_path / "reading.db")
+    database = store.open_db(tmp_path / "reading.db")
     yield database
     database.close()
 
@@ -358,8 +358,8 @@ def test_block_rules_hide_from_the_digest_but_keep_the_entry(db, tmp_path: Path)
     assert sorted(e["id"] for e in digest.entries) == sorted([kept, plain])
     assert digest.hidden == 2
     assert "2 entries hidden by block rules" in " ".join(render(digest, "text").split())
-    assert dbm.count_entries(db)["paper"] == 4  # nothing deleted
-    visible = dbm.find_entries(db, dbm.EntryFilter(include_hidden=False))
+    assert store.count_entries(db)["paper"] == 4  # nothing deleted
+    visible = store.find_entries(db, store.EntryFilter(include_hidden=False))
     assert sorted(e["id"] for e in visible) == sorted([kept, plain])
     expl = rank.explain(db, blocking, crypto)
     assert expl.hidden_by == "keyword: cryptocurrency"
@@ -476,10 +476,10 @@ def test_fetch_rescores_with_the_ranking_rules(feed_server, make_feeds, db_path:
     set_ranking(feeds, {"boost": {"learning": 2}, "weights": {"recency": 0}})
     result = CliRunner().invoke(cli, ["--db", str(db_path), "--feeds", str(feeds), "fetch"])
     assert result.exit_code == 0, result.output
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
-        boosted = set(dbm.select_ids(db, dbm.EntryFilter(), sort="rank"))
-        scores = dbm.scores_of(db, list(boosted))
+        boosted = set(store.select_ids(db, store.EntryFilter(), sort="rank"))
+        scores = store.scores_of(db, list(boosted))
         learning = {
             i
             for i in boosted
@@ -522,7 +522,7 @@ def test_rank_command_reports_a_bad_ranking_section(reading_list) -> None:
 
 
 def test_id_bounds_cover_a_dense_newest_block_and_a_few_old_ids() -> None:
-    from papertrail.db.ranking import _MAX_OUTLIERS, id_bounds
+    from papertrail.store.ranking import _MAX_OUTLIERS, id_bounds
 
     assert id_bounds([]) == (0, [])
     assert id_bounds([7]) == (7, [])
@@ -535,7 +535,7 @@ def test_id_bounds_cover_a_dense_newest_block_and_a_few_old_ids() -> None:
 
 
 def test_bounded_matches_find_exactly_the_unbounded_ones_among_the_ids(everything) -> None:
-    from papertrail.db import ranking
+    from papertrail.store import ranking
 
     db, _, ids = everything
     all_ids = sorted(r[0] for r in db.execute("SELECT id FROM entries"))

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from test_snapshot import LINES, SNAPSHOT, run_import, write_lines
 
-from papertrail import db as dbm
+from papertrail import store
 from papertrail.cli import cli
-from papertrail.db import recent_fts, triage
+from papertrail.store import recent_fts, triage
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def imported(tmp_path: Path, lines: list[str] = LINES) -> Path:
 
 
 def maintain(db_path: Path) -> str | None:
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         return recent_fts.maintain(db)
     finally:
@@ -125,7 +125,7 @@ def test_dropped_when_the_list_is_small_again(
     assert maintain(db_path) == "built"
     monkeypatch.setattr(recent_fts, "BUILD_ABOVE", 10_000)
     assert maintain(db_path) == "dropped"
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         assert recent_fts.floor(db) is None
         assert triage.search(db, "diphoton")  # the main index still answers
@@ -184,10 +184,10 @@ def test_an_import_builds_it_on_a_very_large_list(tmp_path: Path, small_threshol
 def test_ranking_reads_term_counts_from_it(tmp_path: Path, small_thresholds: None) -> None:
     """The ranking profile's document frequencies come from the recent index when
     there is one: N is the entries above the floor, and each count is theirs."""
-    from papertrail.db.ranking import document_frequencies
+    from papertrail.store.ranking import document_frequencies
 
     db_path = imported(tmp_path)
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         n_all, df_all = document_frequencies(db, ["the", "quantum"])
         assert n_all == 100 and df_all["the"] > 30

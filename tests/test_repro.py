@@ -141,11 +141,11 @@ def test_list_links_the_papers_into_the_reading_list_offline(db_path: Path) -> N
 
 
 def test_a_paper_already_in_the_reading_list_keeps_its_entry(db_path: Path) -> None:
-    from papertrail import db as dbm
+    from papertrail import store
     from papertrail.models import Record
 
-    db = dbm.open_db(db_path)
-    dbm.save_paper_records(
+    db = store.open_db(db_path)
+    store.save_paper_records(
         db,
         [
             Record(

@@ -17,14 +17,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-from papertrail import db as dbm
-from papertrail.arxiv_meta import from_snapshot, rfc2822_to_iso
+from papertrail import store
 from papertrail.cli import cli
 from papertrail.config import load_config, packaged_feeds_path
-from papertrail.db.bulk import save_items
-from papertrail.domains import DomainTagger
-from papertrail.parse import parse_arxiv_api
-from papertrail.snapshot import SnapshotError, import_snapshot, read_batches
+from papertrail.ingest.snapshot import SnapshotError, import_snapshot, read_batches
+from papertrail.sources.arxiv_meta import from_snapshot, rfc2822_to_iso
+from papertrail.sources.domains import DomainTagger
+from papertrail.sources.parse import parse_arxiv_api
+from papertrail.store.bulk import save_items
 
 SNAPSHOT = FIXTURES / "arxiv-bulk/kaggle__arxiv-metadata-oai-snapshot_first100.jsonl"
 LINES = SNAPSHOT.read_text(encoding="utf-8").splitlines()
@@ -32,7 +32,7 @@ RULES = load_config(packaged_feeds_path()).domains
 
 
 def run_import(db_path: Path, path: Path, **kw: Any):
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         return import_snapshot(db, path, RULES, workers=kw.pop("workers", 0), **kw)
     finally:
@@ -141,8 +141,8 @@ def test_the_snapshot_path_stores_what_the_api_path_stores(tmp_path: Path) -> No
     snap_db, api_db = tmp_path / "snap.db", tmp_path / "api.db"
     write_lines(tmp_path / "s.json", LINES[:12])
     run_import(snap_db, tmp_path / "s.json")
-    db = dbm.open_db(api_db)
-    from papertrail.db.writer import EntryWriter
+    db = store.open_db(api_db)
+    from papertrail.store.writer import EntryWriter
 
     with db.atomic():
         EntryWriter(db, DomainTagger(RULES), None).save("arxiv-api", api_records)
@@ -435,10 +435,10 @@ def test_a_newer_snapshot_updates_changed_papers_and_adds_new_ones(tmp_path: Pat
 
 def test_a_paper_first_seen_in_a_feed_is_completed_not_duplicated(tmp_path: Path) -> None:
     db_path = tmp_path / "pt.db"
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     rss = from_snapshot(json.loads(LINES[0])).record
     rss.version, rss.doi, rss.journal_ref = 1, None, None
-    from papertrail.db.writer import EntryWriter
+    from papertrail.store.writer import EntryWriter
 
     with db.atomic():
         EntryWriter(db, DomainTagger(RULES), None).save("arxiv-rss", [rss])
@@ -458,9 +458,9 @@ def test_a_paper_first_seen_in_a_feed_is_completed_not_duplicated(tmp_path: Path
     ) == [("arxiv-rss",), ("arxiv-snapshot",)]
     # The import is not a second source recommending the paper (the ranking's
     # "mentions" part counts papers two or more sources surfaced).
-    from papertrail.db.ranking import source_counts
+    from papertrail.store.ranking import source_counts
 
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         assert source_counts(db, None) == {}
     finally:
@@ -503,7 +503,7 @@ def test_old_style_papers_get_ids_below_the_new_style_ones(tmp_path: Path) -> No
 def test_a_day_only_date_keeps_the_exact_time_of_the_same_day(tmp_path: Path) -> None:
     """OAI-PMH gives days only: harvesting after an import must not turn
     2007-04-02T19:18:42 into midnight; a different day does replace it."""
-    from papertrail.db.bulk import save_papers
+    from papertrail.store.bulk import save_papers
 
     db_path = tmp_path / "pt.db"
     run_import(db_path, write_lines(tmp_path / "s.json", LINES[:1]))
@@ -512,7 +512,7 @@ def test_a_day_only_date_keeps_the_exact_time_of_the_same_day(tmp_path: Path) ->
     meta.record.published = "2007-04-02T00:00:00+00:00"
     meta.record.updated = "2007-07-25T00:00:00+00:00"
     meta.record.journal_ref = "Phys.Rev.D76:013009,2007 (erratum)"
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     stats = save_papers(db, [meta], source="arxiv-oai", tagger=DomainTagger(RULES))
     db.close()
     assert stats.updated == 1
@@ -525,7 +525,7 @@ def test_a_day_only_date_keeps_the_exact_time_of_the_same_day(tmp_path: Path) ->
 def test_search_ranks_the_newest_matches_when_too_many_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from papertrail.db import triage
+    from papertrail.store import triage
 
     db_path = tmp_path / "pt.db"
     run_import(db_path, SNAPSHOT)
@@ -552,7 +552,7 @@ def test_filters_apply_before_the_search_window(
 ) -> None:
     """The window is the newest N matches *that pass the filters*: a tag on old
     entries still finds them when the word matches far more than N entries."""
-    from papertrail.db import triage
+    from papertrail.store import triage
 
     db_path = tmp_path / "pt.db"
     run_import(db_path, SNAPSHOT)
@@ -581,7 +581,7 @@ def test_a_very_large_list_rescores_only_recent_and_starred_entries(
 ) -> None:
     """Above rank.LARGE_LIST entries the routine rescore covers entries dated within
     RECENT_DAYS of the newest, and starred ones; the rest keep their stored score."""
-    from papertrail import rank
+    from papertrail.reading import rank
 
     objs = [json.loads(line) for line in LINES[:20]]
     objs[0]["versions"] = [{"version": "v1", "created": "Sun, 1 Nov 2026 10:00:00 GMT"}]
@@ -593,7 +593,7 @@ def test_a_very_large_list_rescores_only_recent_and_starred_entries(
         conn.execute("UPDATE entries SET starred_at = '2026-11-02' WHERE arxiv_id = '0704.0010'")
     conn.close()
     monkeypatch.setattr(rank, "LARGE_LIST", 5)
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         assert rank.rescore_recent(db, load_config(packaged_feeds_path())) == 2
     finally:
@@ -626,11 +626,11 @@ def test_papers_no_domain_rule_speaks_for_are_listed_under_other(tmp_path: Path)
 def test_rare_filters_are_found_on_an_index(tmp_path: Path, flt: dict, index: str) -> None:
     """Starred entries and a rare kind are looked up on an index, not found by walking
     every row in date order (31 s and 3.4 s on 2.7 M entries before)."""
-    from papertrail.db.filters import EntryFilter, _driver, order_by
+    from papertrail.store.filters import EntryFilter, _driver, order_by
 
     db_path = tmp_path / "pt.db"
     run_import(db_path, SNAPSHOT)
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         f = EntryFilter(**flt)
         where, params = f.where(_driver(db, f))

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from papertrail.cli import cli
-from papertrail.db import open_db
-from papertrail.db.triage import fts_query
 from papertrail.models import Record
+from papertrail.store import open_db
+from papertrail.store.triage import fts_query
 
 PAPER = "2604.26951"  # "Turning the TIDE: Cross-Architecture Distillation …" (arxiv-lg-api)
 BAIR_POST = "http://bair.berkeley.edu/blog/2026/04/20/grasp/"  # links to 1412.6572 and others
@@ -180,8 +180,8 @@ def test_show_lists_versions_mentions_notes_and_reproductions(reading_list: Any)
     (db_path, _) = reading_list
     db = open_db(db_path)
     # The paper the BAIR post links to arrives later in two versions (as `add` would store it).
-    from papertrail.db import EntryWriter
-    from papertrail.domains import DomainTagger
+    from papertrail.sources.domains import DomainTagger
+    from papertrail.store import EntryWriter
 
     writer = EntryWriter(db, DomainTagger([]), None)
     for version in (1, 2):

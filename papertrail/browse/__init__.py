@@ -5,7 +5,7 @@
                 and the loopback guard in front of the write queries
 - `templates/`  Datasette's table templates with papertrail's column labels
 
-The SQL (the `reading_list` view and the canned queries) lives in papertrail.db
+The SQL (the `reading_list` view and the canned queries) lives in papertrail.store
 (`schema._m005_browse_views`, `db/browse.py`). The database is served mutable,
 never immutable, so a fetch can write while the browser is open and a reload
 shows the new entries. Datasette itself is imported only when needed.
@@ -69,14 +69,14 @@ def check_reading_list(db_path: Path) -> int:
 
     Raises EmptyReadingList when the file does not exist or holds no entry, so
     the user is told to fetch first instead of seeing an empty site."""
-    from papertrail import db as dbm
-    from papertrail.db.browse import entry_count
+    from papertrail import store
+    from papertrail.store.browse import entry_count
 
     db_path = Path(db_path)
     hint = "run `papertrail fetch` first (or pass the reading list with --db / PAPERTRAIL_DB)"
     if not db_path.exists():
         raise EmptyReadingList(f"no reading list at {db_path} yet — {hint}")
-    db = dbm.open_db(db_path)
+    db = store.open_db(db_path)
     try:
         n = entry_count(db)
     finally:

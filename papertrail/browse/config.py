@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from papertrail.db.browse import (
+from papertrail.store.browse import (
     READ_QUERIES,
     TRIAGE_QUERIES,
     CannedQuery,
     unread_by_domain_newest,
 )
-from papertrail.db.triage import SEARCH_WINDOW
+from papertrail.store.triage import SEARCH_WINDOW
 
 PLUGIN = "papertrail"  # the plugin-config key (papertrail.browse.plugin)
 MAIN_VIEW = "reading_list"

@@ -35,7 +35,7 @@ def paths_of(ctx: click.Context):
 def guard(fn, *args: Any, **kwargs: Any) -> Any:
     """Call a library function, mapping its exceptions to CLI errors."""
     from papertrail.config import ConfigError
-    from papertrail.db import DatabaseError
+    from papertrail.store import DatabaseError
 
     try:
         return fn(*args, **kwargs)
@@ -128,7 +128,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_filter(opts: dict[str, Any]) -> Any:
-    from papertrail.reading import make_filter as build
+    from papertrail.reading.triage import make_filter as build
 
     return guard(
         build,

@@ -33,8 +33,8 @@ def add(ctx: click.Context, ids: tuple[str, ...], id_file: Path | None) -> None:
         papertrail add https://arxiv.org/abs/1511.06434 math/0309136
         papertrail add --file to-read.txt
     """
-    from papertrail.add import NotAnArxivId
-    from papertrail.add import add as add_papers
+    from papertrail.ingest.add import NotAnArxivId
+    from papertrail.ingest.add import add as add_papers
 
     try:
         result = guard(add_papers, paths_of(ctx), list(ids), id_file=id_file)

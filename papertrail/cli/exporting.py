@@ -10,7 +10,7 @@ import click
 from papertrail.cli._base import cli, emit, filter_options, guard, make_filter, paths_of
 from papertrail.cli.fetching import sources
 
-EXPORT_FORMATS = ("bibtex", "ris", "markdown", "json", "csv")  # papertrail.export.FORMATS
+EXPORT_FORMATS = ("bibtex", "ris", "markdown", "json", "csv")  # papertrail.reading.export.FORMATS
 
 
 @cli.command("export")
@@ -53,8 +53,8 @@ def export_cmd(
         papertrail export 1508.06576 arXiv:1603.08155v1 --format ris -o style.ris
         papertrail export --domain generative --since 7d --format csv -o week.csv
     """
-    from papertrail import reading
-    from papertrail.export import render
+    from papertrail.reading import triage as reading
+    from papertrail.reading.export import render
 
     found = guard(reading.select, paths_of(ctx), entries, make_filter(opts), limit=limit)
     if not found:
@@ -92,7 +92,7 @@ def sources_export(ctx: click.Context, opml: bool, output: Path | None) -> None:
     Example:
         papertrail sources export --opml -o papertrail.opml
     """
-    from papertrail.opml import export_opml
+    from papertrail.config.opml import export_opml
 
     config = guard(paths_of(ctx).config)
     emit(export_opml(config), output)
@@ -123,7 +123,7 @@ def sources_import(ctx: click.Context, file: Path, into: Path | None, dry_run: b
         papertrail sources import subscriptions.opml
         papertrail sources import subscriptions.opml --into imported.yml
     """
-    from papertrail.opml import import_opml
+    from papertrail.config.opml import import_opml
 
     paths = paths_of(ctx)
     result = guard(import_opml, file, paths.feeds, into=into, dry_run=dry_run)

@@ -21,7 +21,7 @@ from papertrail.cli._base import (
 
 
 def _render(digest: Any, fmt: str, output: Path | None) -> str:
-    from papertrail.digest import render
+    from papertrail.reading.digest import render
 
     color = fmt == "text" and output is None and sys.stdout.isatty()
     return render(digest, fmt, color=color)
@@ -56,7 +56,7 @@ def fetch(
         papertrail fetch --source arxiv-daily --format markdown -o today.md
     """
     from papertrail import app
-    from papertrail.fetch import FetchLocked
+    from papertrail.ingest.fetch import FetchLocked
 
     paths = paths_of(ctx)
     progress = _Progress() if sys.stderr.isatty() else None
@@ -68,7 +68,7 @@ def fetch(
         if progress:
             progress.close()
     if quiet and fmt == "text":
-        from papertrail.digest import render_summary
+        from papertrail.reading.digest import render_summary
 
         emit(render_summary(digest.summary), output)
     else:

@@ -53,8 +53,8 @@ def arxiv_snapshot(ctx: click.Context, file: Path, restart: bool, workers: int) 
         papertrail import arxiv-snapshot arxiv-metadata-oai-snapshot.json --restart
     """
     from papertrail import app
-    from papertrail.fetch import FetchLocked
-    from papertrail.snapshot import SnapshotError
+    from papertrail.ingest.fetch import FetchLocked
+    from papertrail.ingest.snapshot import SnapshotError
 
     progress = _Progress() if sys.stderr.isatty() else None
     try:

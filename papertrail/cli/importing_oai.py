@@ -75,7 +75,7 @@ def import_oai(
         papertrail import oai --set physics:hep-ex     # what changed since the last run
         papertrail import oai --set cs:cs:LG --until 2026-06-30
     """
-    from papertrail import oai
+    from papertrail.ingest import oai
 
     try:
         oai.resolve_endpoint(endpoint)

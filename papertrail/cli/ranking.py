@@ -24,7 +24,7 @@ def rank(ctx: click.Context) -> None:
         papertrail rank
         papertrail --feeds my-feeds.yml rank
     """
-    from papertrail import rank as ranking
+    from papertrail.reading import rank as ranking
 
     report = guard(ranking.rank_reading_list, paths_of(ctx))
     click.echo(report.summary())

@@ -22,12 +22,11 @@ from papertrail.cli._base import ConfigProblem, cli, guard, paths_of
 
 def _open(ctx: click.Context, *, refresh: bool = False):
     """The database with every reproduction registered and its papers in the reading list."""
-    from papertrail import db as dbm
-    from papertrail import repro
+    from papertrail import repro, store
 
     paths = paths_of(ctx)
     repros = guard(repro.discover)
-    db = guard(dbm.open_db, paths.db)
+    db = guard(store.open_db, paths.db)
     tagger = _tagger(paths)
     repro.link_papers(db, list(repros.values()), tagger)
     if refresh:
@@ -44,7 +43,7 @@ def _open(ctx: click.Context, *, refresh: bool = False):
 def _tagger(paths: Any) -> Any:
     """The domain rules of feeds.yml, or none when it cannot be read (linking still works)."""
     from papertrail.config import ConfigError
-    from papertrail.domains import DomainTagger
+    from papertrail.sources.domains import DomainTagger
 
     try:
         return DomainTagger(paths.config().domains)
@@ -53,8 +52,8 @@ def _tagger(paths: Any) -> Any:
 
 
 def _arxiv_api(paths: Any) -> Any:
-    from papertrail.add import arxiv_api_client
     from papertrail.config import ConfigError
+    from papertrail.ingest.add import arxiv_api_client
 
     try:
         settings = paths.config().settings

@@ -15,8 +15,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from papertrail.db.triage import HIT_END, HIT_START
-from papertrail.digest import _CONTROL, _clean
+from papertrail.reading.digest import _CONTROL, _clean
+from papertrail.store.triage import HIT_END, HIT_START
 
 
 def _console() -> Console:

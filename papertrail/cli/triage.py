@@ -24,8 +24,8 @@ def _print_entries(
     entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, empty: str
 ) -> None:
     if as_json or as_csv:
-        from papertrail.db.triage import plain_snippet
-        from papertrail.export import render_csv, render_json
+        from papertrail.reading.export import render_csv, render_json
+        from papertrail.store.triage import plain_snippet
 
         for e in entries:  # search hits: the highlight markers become **word**
             e.pop("title_highlighted", None)
@@ -59,7 +59,7 @@ def list_cmd(
         papertrail list --starred --sort rank --limit 20
         papertrail list --since 7d --kind paper --json | jq '.[].title'
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     flt = make_filter(opts)
     entries = guard(reading.list_entries, paths_of(ctx), flt, sort=sort, limit=limit)
@@ -91,7 +91,7 @@ def search(
         papertrail search 'diffus* NOT video' --domain generative --unread
         papertrail search 'notes:reimplement' --json
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     flt = make_filter(opts)
     entries = guard(reading.search, paths_of(ctx), query, flt, sort=sort, limit=limit)
@@ -128,13 +128,13 @@ def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
         papertrail show https://arxiv.org/abs/1701.07875v3 --json
         papertrail show 42 --why
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     paths = paths_of(ctx)
     detail = guard(reading.show, paths, entry)
     explanation = None
     if why:
-        from papertrail.rank import explain_entry
+        from papertrail.reading.rank import explain_entry
 
         explanation = guard(explain_entry, paths, str(detail["id"]))
     if as_json:
@@ -149,7 +149,7 @@ def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
 
     tables.print_detail(detail)
     if explanation is not None:
-        from papertrail.rank import render_explanation
+        from papertrail.reading.rank import render_explanation
 
         click.echo("")
         click.echo(render_explanation(explanation))
@@ -157,7 +157,7 @@ def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
 
 def _mark_command(name: str, flag: str, on: bool, verb: str, summary: str, example: str) -> None:
     def command(ctx: click.Context, entries: tuple[str, ...]) -> None:
-        from papertrail import reading
+        from papertrail.reading import triage as reading
 
         result = guard(reading.mark, paths_of(ctx), entries, flag, on)
         for message in result.missing:
@@ -211,7 +211,7 @@ def tag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
     Example:
         papertrail tag 1508.06576 to-reproduce style
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     added = guard(reading.tag, paths_of(ctx), entry, tags)
     click.echo(
@@ -230,7 +230,7 @@ def untag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
     Example:
         papertrail untag 1508.06576 to-reproduce
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     removed = guard(reading.tag, paths_of(ctx), entry, tags, remove=True)
     if removed:
@@ -255,7 +255,7 @@ def note(ctx: click.Context, entry: str, text: str | None, delete_id: int | None
         papertrail note 1508.06576                 # list the notes
         papertrail note 1508.06576 --delete 3
     """
-    from papertrail import reading
+    from papertrail.reading import triage as reading
 
     paths = paths_of(ctx)
     if delete_id is not None:

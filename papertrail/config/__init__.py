@@ -76,7 +76,7 @@ def user_config_path() -> Path:
 
 def packaged_feeds_path() -> Path:
     """The default ``feeds.yml`` shipped inside the package."""
-    return Path(__file__).parent.parent / PACKAGED_FEEDS_FILENAME
+    return Path(__file__).parent / PACKAGED_FEEDS_FILENAME
 
 
 def default_feeds_path(cwd: Path | None = None) -> Path:

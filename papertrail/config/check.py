@@ -104,7 +104,7 @@ _KINDS: dict[str, _KindSpec] = {
     ),
 }
 KNOWN_KINDS = frozenset(_KINDS)
-# Provenance names papertrail itself uses (papertrail.add, the mentions backfill,
+# Provenance names papertrail itself uses (papertrail.ingest.add, the mentions backfill,
 # the archive imports).
 RESERVED_SOURCE_NAMES = frozenset(PSEUDO_SOURCES + BULK_SOURCES)
 

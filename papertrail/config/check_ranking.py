@@ -1,4 +1,4 @@
-"""Checks for the `ranking:` section of feeds.yml (papertrail.rank), as a mixin of the
+"""Checks for the `ranking:` section of feeds.yml (papertrail.reading.rank), as a mixin of the
 config checker: it uses the checker's `error`, `items`, `mapping`, `string`,
 `number` and `string_list`."""
 

@@ -175,7 +175,7 @@ class DomainRule:
 
 @dataclass(frozen=True)
 class RankingWeights:
-    """``ranking.weights``: how much each part of the score counts (papertrail.rank)."""
+    """``ranking.weights``: how much each part of the score counts (papertrail.reading.rank)."""
 
     mentions: float = 1.0  # x ln(distinct sources that surfaced or mentioned it)
     authors: float = 1.0  # x number of followed authors
@@ -194,7 +194,7 @@ class BlockRules:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The optional ``ranking:`` mapping (see papertrail.rank)."""
+    """The optional ``ranking:`` mapping (see papertrail.reading.rank)."""
 
     weights: RankingWeights = RankingWeights()
     follow_authors: tuple[str, ...] = ()

@@ -1,0 +1,612 @@
+"""The ranking score: a weighted sum of parts you can read off one by one.
+
+Each entry's score is
+
+    score = w_mentions   * ln(distinct sources that surfaced or mentioned it)
+          + w_authors    * (number of followed authors among its authors)
+          + w_keywords   * (sum of the `boost` weights of the keywords it matches)
+          + w_recency    * 0.5 ** (age in days / recency_half_life_days)
+          + w_similarity * (share of "what you starred" it contains)
+
+with the weights and rules from the `ranking:` section of feeds.yml
+(`papertrail.config.Ranking`). `papertrail show --why ID` prints the parts
+(`explain` / `render_explanation`); they add up to the stored score.
+
+Decisions:
+
+- **Mentions** count distinct sources, whether a source listed the entry or a
+  post from it linked the paper; `ln` so the second source matters most
+  (1 source: 0, 2: 0.69, 3: 1.10, 10: 2.30). papertrail's own provenance names
+  (`manual`, `mentioned`) are not sources.
+- **Recency** is measured from the newest entry's `first_seen` (the last
+  fetch), not the clock, so a stored score depends only on what is stored:
+  recomputing it tomorrow gives the same number until the next fetch.
+- **Similarity** ("like what you starred") is a term profile, not a model to
+  train: the 40 stemmed terms that best characterise the starred entries
+  (share of starred entries containing the term x idf over the whole list,
+  leaving out stop words and terms in more than a tenth of all entries) each
+  get a weight; an entry's similarity is the summed weight of the profile terms
+  in its title or summary, so 0 (none) to 1 (all of them). Matching goes
+  through the FTS5 index (one indexed query per term), which keeps a 200,000
+  entry rescore fast, and the explanation can name the shared terms.
+  Read entries count too, as a group weighted `read_weight` (default 0.25)
+  next to the starred group: reading something is a weaker sign than starring
+  it, and the groups are averaged separately so marking hundreds of entries read
+  cannot drown a handful of stars.
+- **Block rules** set `entries.hidden_by` ("keyword: crypto", "author: Jane
+  Doe"); the entry stays in the reading list and the digest leaves it out.
+  A starred entry is never hidden: starring it said more than a rule.
+- Keywords (boosts and blocks) are words or phrases matched through the
+  full-text index, ignoring case, accents and word endings (porter stemming);
+  a final `*` matches word beginnings. Author names match whole names,
+  ignoring case, accents and punctuation.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from papertrail.store import ranking as q
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from papertrail.app import Paths
+    from papertrail.config import Config, Ranking
+
+PARTS = ("mentions", "authors", "keywords", "recency", "similarity")
+PROFILE_TERMS = 40  # terms kept to describe what the reader starred
+PROFILE_CANDIDATES = 400  # the terms most shared by the starred entries, weighed by rarity
+READ_LIMIT = 500  # the most recently read entries considered
+COMMON_SHARE = 0.1  # terms in more than this share of all entries say little...
+COMMON_MIN_ENTRIES = 50  # ...once there are at least this many entries
+LARGE_LIST = 300_000  # above this many entries routine rescoring covers recent ones only
+RECENT_DAYS = 60  # ... those dated within this many days of the newest (8.6 half-lives)
+DECIMALS = 3  # scores are stored rounded, so a rescore rewrites only rows that changed
+# Profile weights are multiples of 2**-20: their sums are exact in any order, so the
+# similarity summed by SQLite equals the one `explain` adds up term by term.
+_QUANTUM = 2.0**20
+
+_WORD = re.compile(r"[^\W_]+")
+# Frequent English words that would otherwise describe every starred entry in a
+# small reading list (in a large one idf and COMMON_SHARE leave them out anyway).
+STOP_WORDS = frozenset(
+    """a about above after again all also an and any are as at be because been before being
+    between both but by can could did do does doing down during each few for from further had
+    has have having here how however i if in into is it its itself just more most no nor not of
+    off on once only or other our out over own same should so some such than that the their
+    them then there these they this those through to too under until up very via was we were
+    what when where which while who why will with within without would you your""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of an entry's score: `raw` x `weight` = `contribution`, and why, in words."""
+
+    name: str
+    raw: float
+    weight: float
+    contribution: float
+    why: str  # the reason in words, e.g. "mentioned by 3 sources (hn, reddit, arxiv-cs-lg)"
+
+    @property
+    def sentence(self) -> str:
+        """The reason with what it adds, e.g. "mentioned by 3 sources (…) (+1.10)"."""
+        return f"{self.why} ({self.contribution:+.2f})"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    entry_id: int
+    title: str
+    total: float  # the score as computed now, rounded like the stored one
+    parts: tuple[Part, ...]
+    hidden_by: str | None  # the block rule that hides it now, if any
+    stored_score: float
+    stored_hidden_by: str | None
+    as_of: str | None  # the date recency is measured from (the newest first_seen)
+
+    @property
+    def stale(self) -> bool:
+        """True when the stored score predates a change (feeds.yml, stars, a fetch)."""
+        return (
+            round(self.stored_score, DECIMALS) != self.total
+            or self.stored_hidden_by != self.hidden_by
+        )
+
+
+@dataclass
+class Profile:
+    """What the reader's starred (and read) entries have in common."""
+
+    weights: dict[str, float] = field(default_factory=dict)  # stem -> weight, summing to ~1
+    words: dict[str, str] = field(default_factory=dict)  # stem -> the word shown and queried
+    starred: int = 0
+    read: int = 0
+
+    def queries(self) -> list[tuple[str, float]]:
+        return [(phrase_query(self.words[stem]), w) for stem, w in self.weights.items()]
+
+
+# ---------------------------------------------------------------- text helpers
+
+
+@functools.lru_cache(maxsize=65536)  # the same authors come back again and again
+def normalize_name(name: str) -> str:
+    """'Gaël  Varoquaux' -> 'gael varoquaux': case, accents and punctuation ignored."""
+    text = name
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _needle(name: str) -> str:
+    """The longest word of a name, for a LIKE prefilter (ASCII words preferred:
+    SQLite's LIKE ignores case for ASCII only)."""
+    words = sorted(_WORD.findall(name), key=len, reverse=True)
+    ascii_words = [w for w in words if w.isascii()]
+    return (ascii_words or words or [name])[0]
+
+
+def phrase_query(phrase: str) -> str:
+    """A ranking keyword as an FTS5 query over title and summary: its words as one
+    phrase (so punctuation never reaches the query syntax); a final * is a prefix."""
+    words = " ".join(_WORD.findall(phrase.lower()))
+    star = " *" if phrase.rstrip().endswith("*") else ""
+    return f'{{title summary}} : "{words}"{star}'
+
+
+def _words(text: str) -> set[str]:
+    return {
+        w
+        for w in _WORD.findall(text.lower())
+        if len(w) > 2 and not w.isdigit() and w not in STOP_WORDS
+    }
+
+
+# ---------------------------------------------------------------- the profile
+
+
+def build_profile(db: sqlite_utils.Database, ranking: Ranking) -> Profile:
+    """The starred (and read) entries' characteristic terms and their weights."""
+    read_limit = READ_LIMIT if ranking.read_weight > 0 else 0
+    starred, read = q.positive_texts(db, read_limit)
+    profile = Profile(starred=len(starred), read=len(read))
+    groups = [
+        ([_words(text) for _, text in docs], weight)
+        for docs, weight in ((starred, 1.0), (read, ranking.read_weight))
+        if docs and weight > 0
+    ]
+    if not groups:
+        return profile
+    word_counts: Counter[str] = Counter()
+    for docs, _ in groups:
+        for words in docs:
+            word_counts.update(words)
+    vocabulary = sorted(word_counts)
+    stem_of = q.stems(db, vocabulary)
+    # share: the weighted mean, over the groups, of the fraction of a group's entries
+    # containing the term; each group counts by its weight whatever its size.
+    share: dict[str, float] = {}
+    total_weight = sum(weight for _, weight in groups)
+    for docs, weight in groups:
+        counts: Counter[str] = Counter()
+        for words in docs:
+            counts.update({stem_of[w] for w in words if w in stem_of})
+        for stem, n in counts.items():
+            share[stem] = share.get(stem, 0.0) + weight * n / len(docs) / total_weight
+    # The word shown for a stem (and queried: the index stems it back): its most frequent.
+    surface: dict[str, str] = {}
+    for word in sorted(vocabulary, key=lambda w: (-word_counts[w], len(w), w)):
+        stem = stem_of.get(word)
+        if stem is not None:
+            surface.setdefault(stem, word)
+    candidates = sorted(share, key=lambda t: (-share[t], t))[:PROFILE_CANDIDATES]
+    n_entries, df = q.document_frequencies(db, candidates)
+    scored = []
+    for stem in candidates:
+        d = df.get(stem)
+        if not d or (n_entries >= COMMON_MIN_ENTRIES and d > COMMON_SHARE * n_entries):
+            continue
+        scored.append((share[stem] * math.log(1 + n_entries / d), stem))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    top = scored[:PROFILE_TERMS]
+    total = sum(s for s, _ in top)
+    if total > 0:
+        profile.weights = {stem: round(s / total * _QUANTUM) / _QUANTUM for s, stem in top}
+        profile.words = {stem: surface[stem] for _, stem in top}
+    return profile
+
+
+# ---------------------------------------------------------------- scoring
+
+
+@dataclass
+class _Inputs:
+    """What one (re)scoring reads once, before going through the entries."""
+
+    ref_day: float | None
+    profile: Profile
+    sources: dict[int, int]  # entries with 2+ sources -> how many
+    boosts: dict[int, float]  # entries matching boost keywords -> summed boost
+    similarity: dict[int, float]
+    blocked: dict[int, str]  # entries matching a block keyword -> the rule
+
+
+def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None) -> _Inputs:
+    r = config.ranking
+    w = r.weights
+    profile = build_profile(db, r) if w.similarity > 0 else Profile()
+    similarity = dict(q.weighted_matches(db, profile.queries(), ids))
+    boosts: dict[int, float] = {}
+    if w.keywords:
+        for phrase, boost in r.boost:
+            for entry_id in q.fts_matches(db, phrase_query(phrase), ids):
+                boosts[entry_id] = boosts.get(entry_id, 0.0) + boost
+    blocked: dict[int, str] = {}
+    for phrase in r.block.keywords:
+        for entry_id in q.fts_matches(db, phrase_query(phrase), ids):
+            blocked.setdefault(entry_id, f"keyword: {phrase}")
+    return _Inputs(
+        ref_day=q.reference_day(db),
+        profile=profile,
+        sources=q.source_counts(db, ids) if w.mentions else {},
+        boosts=boosts,
+        similarity=similarity,
+        blocked=blocked,
+    )
+
+
+def _recency(ref_day: float | None, day: float | None, half_life: float) -> float:
+    if ref_day is None or day is None:
+        return 0.0
+    return 0.5 ** (max(ref_day - day, 0.0) / half_life)
+
+
+def _names(authors_json: str | None) -> set[str]:
+    return {normalize_name(a) for a in json.loads(authors_json)} if authors_json else set()
+
+
+def _author_needles(config: Config) -> list[str]:
+    r = config.ranking
+    return [_needle(n) for n in (*r.follow_authors, *r.block.authors)]
+
+
+def _scores(
+    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
+) -> tuple[list[tuple[int, float, str | None, float, str | None]], _Inputs]:
+    """(id, score, hidden_by, stored score, stored hidden_by) for `ids` (None: all),
+    and the inputs they were computed from."""
+    r = config.ranking
+    w = r.weights
+    inputs = _gather(db, config, ids)
+    mentions = {i: w.mentions * math.log(n) for i, n in inputs.sources.items()}
+    keywords = {i: w.keywords * v for i, v in inputs.boosts.items()}
+    similarity = {i: w.similarity * v for i, v in inputs.similarity.items()}
+    follow = {normalize_name(n) for n in r.follow_authors}
+    block_authors = {normalize_name(n): n for n in r.block.authors}
+    ref, half_life, w_rec, blocked = (
+        inputs.ref_day,
+        r.recency_half_life_days,
+        w.recency,
+        inputs.blocked,
+    )
+    get_mentions, get_keywords, get_similarity = mentions.get, keywords.get, similarity.get
+    out = []
+    rows = q.entry_rows(db, ids, _author_needles(config))
+    for entry_id, day, starred, old_score, old_hidden, authors_json in rows:
+        authors = 0.0
+        hidden = blocked.get(entry_id)
+        if authors_json is not None:
+            names = _names(authors_json)
+            authors = w.authors * len(follow & names)
+            if hidden is None:
+                hidden = next(
+                    (f"author: {n}" for k, n in block_authors.items() if k in names), None
+                )
+        # `_recency` inlined (this loop runs once per entry).
+        recency = 0.0 if ref is None or day is None else 0.5 ** (max(ref - day, 0.0) / half_life)
+        # The order of addition `explain` uses, so its parts add up to the stored score.
+        score = round(
+            0.0
+            + get_mentions(entry_id, 0.0)
+            + authors
+            + get_keywords(entry_id, 0.0)
+            + w_rec * recency
+            + get_similarity(entry_id, 0.0),
+            DECIMALS,
+        )
+        out.append((entry_id, score, None if starred else hidden, old_score, old_hidden))
+    return out, inputs
+
+
+# ---------------------------------------------------------------- public API
+
+
+def rescore(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None = None) -> int:
+    """Recompute the score and block state of every entry (or just `ids`) and store
+    the ones that changed. Returns how many entries were scored."""
+    return _rescore(db, config, ids)[0]
+
+
+def _rescore(
+    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None = None
+) -> tuple[int, _Inputs]:
+    rows, inputs = _scores(db, config, list(ids) if ids is not None else None)
+    changed = [
+        (score, hidden, entry_id)
+        for entry_id, score, hidden, old_score, old_hidden in rows
+        if score != old_score or hidden != old_hidden
+    ]
+    if changed:
+        q.write_scores(db, changed)
+    return len(rows), inputs
+
+
+def rescore_recent(db: sqlite_utils.Database, config: Config) -> int:
+    """The routine rescore after a fetch, an import or feedback.
+
+    A reading list of up to `LARGE_LIST` entries is rescored whole (about a
+    second). A larger one (the whole of arXiv imported) would take tens of
+    seconds, so there only the entries dated within `RECENT_DAYS` of the
+    newest one, and the starred ones, are rescored: older entries' recency is
+    below 0.3 % of its weight, and `papertrail rank` rescores everything."""
+    if q.max_entry_id(db) <= LARGE_LIST:
+        return rescore(db, config)
+    return rescore(db, config, q.recent_ids(db, RECENT_DAYS))
+
+
+def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> int:
+    """After entries were starred or unstarred (or read): what "like what you starred"
+    means changed for every entry sharing its terms, so everything is rescored
+    (only the rows whose score moved are written; see `rescore_recent` for very
+    large reading lists)."""
+    return rescore_recent(db, config)
+
+
+def live_scores(
+    db: sqlite_utils.Database, config: Config, ids: Sequence[int]
+) -> dict[int, tuple[float, str | None]]:
+    """id -> (score, hidden_by) computed now from feeds.yml, without storing anything
+    (the digest uses this, so an edited `ranking:` applies at once)."""
+    if not ids:
+        return {}
+    rows, _ = _scores(db, config, ids)
+    return {entry_id: (score, hidden) for entry_id, score, hidden, _, _ in rows}
+
+
+def rank_digest_entries(
+    db: sqlite_utils.Database, config: Config, entries: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """The digest's entries best first (newest first among equals), each with its
+    `score`, leaving out the ones a block rule hides; and how many those were."""
+    scores = live_scores(db, config, [e["id"] for e in entries if e.get("id") is not None])
+    visible = []
+    for entry in entries:
+        score, hidden = scores.get(entry.get("id"), (0.0, None))
+        if hidden:
+            continue
+        entry["score"] = score
+        visible.append(entry)
+    visible.sort(key=lambda e: e.get("id") or 0, reverse=True)
+    visible.sort(key=lambda e: e.get("published") or e.get("first_seen") or "", reverse=True)
+    visible.sort(key=lambda e: -e["score"])
+    return visible, len(entries) - len(visible)
+
+
+def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explanation:
+    """Why an entry has its score: each part in numbers and words. Raises KeyError
+    when there is no such entry."""
+    rows = list(q.entry_rows(db, [entry_id], _author_needles(config)))
+    if not rows:
+        raise KeyError(f"no entry with short id {entry_id} — `papertrail list` shows the ids")
+    _, day, starred, stored_score, stored_hidden, authors_json = rows[0]
+    r = config.ranking
+    w = r.weights
+    ref_day = q.reference_day(db)
+    names = _names(authors_json)
+    parts = []
+
+    sources = q.entry_source_names(db, entry_id)
+    n = len(sources)
+    listed = ", ".join(sources)
+    if n > 1:
+        why = f"surfaced or mentioned by {n} sources ({listed}); ln {n} = {math.log(n):.2f}"
+    elif n == 1:
+        why = f"from one source only ({listed})"
+    else:
+        why = "from no source (added by hand)"
+    parts.append(_part("mentions", math.log(n) if n > 1 else 0.0, w.mentions, why))
+
+    followed = [a for a in r.follow_authors if normalize_name(a) in names]
+    followed = list({normalize_name(a): a for a in reversed(followed)}.values())[::-1]
+    if followed:
+        why = f"by followed author{'s' if len(followed) > 1 else ''} {', '.join(followed)}"
+    elif r.follow_authors:
+        why = "by none of the authors you follow"
+    else:
+        why = "no follow_authors in feeds.yml"
+    parts.append(_part("authors", float(len(followed)), w.authors, why))
+
+    hits = set(q.matching_queries(db, [phrase_query(p) for p, _ in r.boost], entry_id))
+    matched = [(p, b) for p, b in r.boost if phrase_query(p) in hits]
+    if matched:
+        why = "matches boosted " + ", ".join(f"'{p}' ({b:+g})" for p, b in matched)
+    elif r.boost:
+        why = "matches none of the boosted keywords"
+    else:
+        why = "no boost keywords in feeds.yml"
+    parts.append(_part("keywords", sum(b for _, b in matched), w.keywords, why))
+
+    raw = _recency(ref_day, day, r.recency_half_life_days)
+    if ref_day is not None and day is not None:
+        age = max(ref_day - day, 0.0)
+        why = (
+            f"dated {_date(day)}, {age:.1f} days before the newest entry; "
+            f"0.5^({age:.1f}/{r.recency_half_life_days:g}) = {raw:.2f}"
+        )
+    else:
+        why = "no date"
+    parts.append(_part("recency", raw, w.recency, why))
+
+    profile = build_profile(db, r)
+    stems = list(profile.weights)
+    hits = set(q.matching_queries(db, [query for query, _ in profile.queries()], entry_id))
+    shared = [
+        stem for stem, (query, _) in zip(stems, profile.queries(), strict=True) if query in hits
+    ]
+    raw = sum(profile.weights[stem] for stem in shared)
+    basis = f"your {profile.starred} starred" + (
+        f" and {profile.read} read" if profile.read else ""
+    )
+    basis += " entry" if profile.starred + profile.read == 1 else " entries"
+    if not profile.weights:
+        why = (
+            "nothing starred yet"
+            if not (profile.starred or profile.read)
+            else f"{basis} share no distinctive terms yet"
+        )
+    elif shared:
+        words = [profile.words[stem] for stem in shared]
+        shown = ", ".join(words[:8]) + (", …" if len(words) > 8 else "")
+        why = (
+            f"shares {len(shared)} of the {len(stems)} terms typical of {basis} "
+            f"({shown}), {raw:.0%} of their weight"
+        )
+    else:
+        why = f"shares none of the {len(stems)} terms typical of {basis}"
+    parts.append(_part("similarity", raw, w.similarity, why))
+
+    hidden = None
+    if not starred:
+        block_hits = set(
+            q.matching_queries(db, [phrase_query(p) for p in r.block.keywords], entry_id)
+        )
+        hidden = next(
+            (f"keyword: {p}" for p in r.block.keywords if phrase_query(p) in block_hits), None
+        )
+        if hidden is None:
+            hidden = next(
+                (f"author: {a}" for a in r.block.authors if normalize_name(a) in names), None
+            )
+    return Explanation(
+        entry_id=entry_id,
+        title=q.entry_title(db, entry_id) or "",
+        total=round(sum(p.contribution for p in parts), DECIMALS),
+        parts=tuple(parts),
+        hidden_by=hidden,
+        stored_score=stored_score,
+        stored_hidden_by=stored_hidden,
+        as_of=_date(ref_day) if ref_day is not None else None,
+    )
+
+
+def _part(name: str, raw: float, weight: float, why: str) -> Part:
+    return Part(name, raw, weight, weight * raw, why)
+
+
+def _date(julian_day: float) -> str:
+    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=julian_day - 2440587.5)
+    return f"{moment:%Y-%m-%d}"
+
+
+def render_explanation(expl: Explanation) -> str:
+    """The explanation for the terminal: one line per part, then the total."""
+    title = " ".join(expl.title.split())
+    lines = [f"#{expl.entry_id} {title}", ""]
+    lines.append(f"  {'part':<11}{'value':>7}  {'weight':>6}  {'adds':>6}  why")
+    for p in expl.parts:
+        lines.append(
+            f"  {p.name:<11}{p.raw:>7.3f}  {p.weight:>6g}  {p.contribution:>+6.2f}  {p.why}"
+        )
+    lines.append(f"  {'score':<11}{'':>7}  {'':>6}  {expl.total:>6.2f}")
+    notes = []
+    if expl.as_of:
+        notes.append(f"Recency counts from {expl.as_of}, when the newest entry was first seen.")
+    if expl.hidden_by:
+        notes.append(f"Hidden from the digest by the block rule '{expl.hidden_by}' in feeds.yml.")
+    if expl.stale:
+        notes.append(
+            f"The stored score ({expl.stored_score:.2f}"
+            + (f", hidden by '{expl.stored_hidden_by}'" if expl.stored_hidden_by else "")
+            + ") predates a change to feeds.yml, your stars or the list; "
+            "`papertrail rank` brings it up to date."
+        )
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class RankReport:
+    scored: int
+    hidden: int
+    starred: int
+    read: int
+    profile_terms: int
+    seconds: float
+
+    def summary(self) -> str:
+        text = f"Scored {self.scored:,} entries in {self.seconds:.2f} s; "
+        text += f"{self.hidden:,} hidden by block rules; "
+        if self.profile_terms:
+            read = f" and {self.read:,} read" if self.read else ""
+            text += f"similarity from {self.starred:,} starred{read} entries ({self.profile_terms} terms)."
+        else:
+            text += "star entries to lift similar ones."
+        return text
+
+
+def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
+    """Rescore everything and say what came of it (`papertrail rank`)."""
+    import time
+
+    start = time.perf_counter()
+    scored, inputs = _rescore(db, config)
+    seconds = time.perf_counter() - start
+    return RankReport(
+        scored=scored,
+        hidden=q.ranking_counts(db)["hidden"],
+        starred=inputs.profile.starred,
+        read=inputs.profile.read,
+        profile_terms=len(inputs.profile.weights),
+        seconds=seconds,
+    )
+
+
+def rank_reading_list(paths: Paths) -> RankReport:
+    """`papertrail rank`: load feeds.yml, open the reading list, rescore everything."""
+    from papertrail.store import open_db
+
+    config = paths.config()
+    db = open_db(paths.db)
+    try:
+        return rank_all(db, config)
+    finally:
+        db.close()
+
+
+def explain_entry(paths: Paths, token: str) -> Explanation:
+    """`papertrail show --why TOKEN`: the explanation for an arXiv id, URL or short id."""
+    from papertrail.store import open_db, resolve_entry
+
+    config = paths.config()
+    db = open_db(paths.db)
+    try:
+        return explain(db, config, resolve_entry(db, token))
+    finally:
+        db.close()

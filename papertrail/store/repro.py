@@ -1,0 +1,180 @@
+"""Reproductions in the reading list: which exist, which papers they implement, their runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from papertrail.models import Record
+from papertrail.store.schema import utcnow
+from papertrail.store.writer import EntryWriter
+
+REPRO_SOURCE = "reproductions"  # provenance of paper entries added from a reproduction's constants
+
+
+def register_reproduction(
+    db: sqlite_utils.Database, name: str, title: str, module: str, arxiv_ids: Sequence[str]
+) -> None:
+    """Upsert a reproduction and the papers it implements (papers no longer listed are dropped)."""
+    with db.atomic():
+        db.execute(
+            """INSERT INTO reproductions (name, title, module, registered_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET title = excluded.title, module = excluded.module""",
+            [name, title, module, utcnow()],
+        )
+        db.execute(
+            f"DELETE FROM reproduction_papers WHERE reproduction = ? AND arxiv_id NOT IN ({', '.join('?' * len(arxiv_ids))})",
+            [name, *arxiv_ids],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO reproduction_papers (reproduction, arxiv_id) VALUES (?, ?)",
+            [(name, a) for a in arxiv_ids],
+        )
+
+
+def missing_papers(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> list[str]:
+    """Those of `arxiv_ids` with no entry in the reading list."""
+    have = {
+        r[0]
+        for r in db.execute(
+            f"SELECT arxiv_id FROM entries WHERE arxiv_id IN ({', '.join('?' * len(arxiv_ids))})",
+            list(arxiv_ids),
+        )
+    }
+    return [a for a in arxiv_ids if a not in have]
+
+
+def save_paper_records(
+    db: sqlite_utils.Database, records: Sequence[Record], tagger: Any, source: str = REPRO_SOURCE
+) -> int:
+    """Save paper records (new ones added, existing ones refreshed); returns how many were new."""
+    with db.atomic():
+        return EntryWriter(db, tagger, None).save(source, records).new_papers
+
+
+def paper_entry_ids(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> dict[str, int]:
+    rows = db.execute(
+        f"SELECT arxiv_id, id FROM entries WHERE arxiv_id IN ({', '.join('?' * len(arxiv_ids))})",
+        list(arxiv_ids),
+    )
+    return {a: i for a, i in rows}
+
+
+def start_repro_run(
+    db: sqlite_utils.Database,
+    *,
+    reproduction: str,
+    arxiv_id: str | None,
+    config: dict[str, Any],
+    artifacts_dir: str,
+    code_version: str,
+    device: str | None = None,
+) -> int:
+    with db.atomic():
+        cur = db.execute(
+            """INSERT INTO repro_runs (reproduction, arxiv_id, started_at, status, config,
+                   artifacts_dir, code_version, device)
+               VALUES (?, ?, ?, 'running', ?, ?, ?, ?)""",
+            [reproduction, arxiv_id, utcnow(), _json(config), artifacts_dir, code_version, device],
+        )
+        return int(cur.lastrowid)
+
+
+def finish_repro_run(
+    db: sqlite_utils.Database,
+    run_id: int,
+    *,
+    status: str,
+    duration_s: float,
+    metrics: dict[str, Any] | None = None,
+    headline: str | None = None,
+    config: dict[str, Any] | None = None,
+    arxiv_id: str | None = None,
+    device: str | None = None,
+    error: str | None = None,
+) -> None:
+    """Close a run: status ok | failed | interrupted. Values given as None keep what is there."""
+    with db.atomic():
+        db.execute(
+            """UPDATE repro_runs SET finished_at = ?, duration_s = ?, status = ?,
+                   metrics = COALESCE(?, metrics), headline_metric = COALESCE(?, headline_metric),
+                   config = COALESCE(?, config), arxiv_id = COALESCE(?, arxiv_id),
+                   device = COALESCE(?, device), error = ?
+               WHERE id = ?""",
+            [
+                utcnow(),
+                round(duration_s, 3),
+                status,
+                None if metrics is None else _json(metrics),
+                headline,
+                None if config is None else _json(config),
+                arxiv_id,
+                device,
+                error,
+                run_id,
+            ],
+        )
+
+
+def repro_runs(
+    db: sqlite_utils.Database,
+    *,
+    reproduction: str | None = None,
+    arxiv_id: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Runs, newest first; config and metrics decoded."""
+    where, params = [], []
+    if reproduction:
+        where.append("reproduction = ?")
+        params.append(reproduction)
+    if arxiv_id:
+        where.append("arxiv_id = ?")
+        params.append(arxiv_id)
+    sql = "SELECT * FROM repro_runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_decode(r) for r in db.query(sql, params)]
+
+
+def latest_repro_runs(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per reproduction: its latest real run ("run") and latest dry run ("dry_run")."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    rows = db.query(
+        """SELECT * FROM repro_runs WHERE id IN (
+               SELECT MAX(id) FROM repro_runs
+               GROUP BY reproduction, COALESCE(json_extract(config, '$.dry_run'), 0))"""
+    )
+    for r in rows:
+        r = _decode(r)
+        kind = "dry_run" if r["config"].get("dry_run") else "run"
+        out.setdefault(r["reproduction"], {})[kind] = r
+    return out
+
+
+def reproductions_for_paper(db: sqlite_utils.Database, arxiv_id: str) -> list[dict[str, Any]]:
+    """The reproductions implementing a paper (for `papertrail show`)."""
+    return list(
+        db.query(
+            """SELECT r.* FROM reproductions r JOIN reproduction_papers p ON p.reproduction = r.name
+               WHERE p.arxiv_id = ? ORDER BY r.name""",
+            [arxiv_id],
+        )
+    )
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    for key in ("config", "metrics"):
+        row[key] = json.loads(row[key] or "{}")
+    return row

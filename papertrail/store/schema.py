@@ -1,0 +1,462 @@
+"""Opening the database and bringing its schema up to date (migrations run once each)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    pass
+
+
+SCHEMA_VERSION_TABLE = "_migrations"
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class DatabaseError(Exception):
+    """The reading-list file cannot be opened or is not a papertrail database."""
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the reading list and bring its schema up to date.
+
+    Raises DatabaseError, naming the file and what to do, when the directory
+    cannot be created or the file is not an SQLite database."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path, execute_plugins=False)
+        # WAL: Datasette (or a second reader) can browse while a fetch writes.
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        # Safe with WAL: a crash loses at most the last commit, never consistency.
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except OSError as e:
+        raise DatabaseError(
+            f"cannot create the database {path}: {e.strerror or e} — "
+            "pass a writable location with --db or PAPERTRAIL_DB"
+        ) from None
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(
+            f"cannot open {path} as a papertrail database: {e} — "
+            "is it another kind of file? Pass another location with --db or PAPERTRAIL_DB"
+        ) from None
+    return db
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            config_url TEXT,
+            fetch_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            in_config INTEGER NOT NULL DEFAULT 1,
+            last_fetch_at TEXT,
+            last_success_at TEXT,
+            last_status TEXT,
+            last_http_status INTEGER,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_at TEXT
+        );
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('paper', 'post')),
+            arxiv_id TEXT UNIQUE,
+            version INTEGER,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            summary TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            primary_category TEXT,
+            published TEXT,
+            updated TEXT,
+            doi TEXT,
+            journal_ref TEXT,
+            comment TEXT,
+            links TEXT NOT NULL DEFAULT '{}',
+            source TEXT,
+            guid TEXT,
+            content_hash TEXT,
+            first_seen TEXT NOT NULL,
+            first_seen_run INTEGER,
+            last_seen TEXT NOT NULL,
+            previous_version INTEGER,
+            version_updated_at TEXT,
+            version_updated_run INTEGER,
+            read_at TEXT,
+            starred_at TEXT
+        );
+        CREATE INDEX idx_entries_first_seen ON entries(first_seen);
+        CREATE INDEX idx_entries_first_seen_run ON entries(first_seen_run);
+        CREATE INDEX idx_entries_version_updated_run ON entries(version_updated_run);
+        CREATE INDEX idx_entries_kind ON entries(kind);
+        CREATE TABLE entry_versions (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            source TEXT,
+            PRIMARY KEY (entry_id, version)
+        );
+        CREATE TABLE provenance (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            announce_type TEXT,
+            run_id INTEGER,
+            PRIMARY KEY (entry_id, source)
+        );
+        CREATE INDEX idx_provenance_source ON provenance(source);
+        CREATE TABLE entry_domains (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            domain TEXT NOT NULL,
+            rank INTEGER NOT NULL DEFAULT 0,
+            origin TEXT NOT NULL DEFAULT 'rule',
+            PRIMARY KEY (entry_id, domain)
+        );
+        CREATE INDEX idx_entry_domains_domain ON entry_domains(domain);
+        CREATE TABLE entry_tags (
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            origin TEXT NOT NULL DEFAULT 'user',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (entry_id, tag)
+        );
+        CREATE INDEX idx_entry_tags_tag ON entry_tags(tag);
+        CREATE TABLE mentions (
+            post_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            arxiv_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (post_id, arxiv_id)
+        );
+        CREATE INDEX idx_mentions_arxiv_id ON mentions(arxiv_id);
+        CREATE TABLE fetch_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            sources_ok INTEGER NOT NULL DEFAULT 0,
+            sources_failed INTEGER NOT NULL DEFAULT 0,
+            sources_not_modified INTEGER NOT NULL DEFAULT 0,
+            sources_skipped INTEGER NOT NULL DEFAULT 0,
+            new_papers INTEGER NOT NULL DEFAULT 0,
+            new_posts INTEGER NOT NULL DEFAULT 0,
+            updated_versions INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES fetch_runs(id),
+            source TEXT NOT NULL,
+            url TEXT,
+            started_at TEXT NOT NULL,
+            duration_ms INTEGER,
+            status TEXT NOT NULL,
+            http_status INTEGER,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            entries_seen INTEGER NOT NULL DEFAULT 0,
+            new_count INTEGER NOT NULL DEFAULT 0,
+            updated_count INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX idx_fetch_log_source ON fetch_log(source, id);
+        CREATE INDEX idx_fetch_log_run ON fetch_log(run_id);
+        """
+    )
+    _install_entries_fts(db, ["title", "summary"])
+
+
+def _install_entries_fts(db: sqlite_utils.Database, columns: list[str]) -> None:
+    """FTS5 over `columns` of entries (external content), with the trigger set we want."""
+    for trigger in ("entries_ai", "entries_ad", "entries_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db["entries"].enable_fts(
+        columns, fts_version="FTS5", create_triggers=True, tokenize="porter unicode61", replace=True
+    )
+    # New rows are indexed in bulk by EntryWriter.save (one INSERT ... SELECT per
+    # source, 3x faster than a trigger per row); deletes keep sqlite-utils'
+    # trigger, updates a narrower one. Only db/writer.py inserts entries.
+    db.execute("DROP TRIGGER IF EXISTS entries_ai")
+    cols = ", ".join(columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    # Re-index only when the indexed text changes, not on every last_seen bump.
+    db.executescript(
+        f"""
+        DROP TRIGGER IF EXISTS entries_au;
+        CREATE TRIGGER entries_au AFTER UPDATE OF {cols} ON entries BEGIN
+          INSERT INTO entries_fts (entries_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old});
+          INSERT INTO entries_fts (rowid, {cols}) VALUES (new.rowid, {new});
+        END;
+        """
+    )
+
+
+def _m002_reading_list(db: sqlite_utils.Database) -> None:
+    """Notes (searchable), the ranking score and block-rule state."""
+    db.executescript(
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_notes_entry ON notes(entry_id);
+        -- All of an entry's notes, newline-joined, so one FTS index ranks them with the text.
+        ALTER TABLE entries ADD COLUMN notes_text TEXT NOT NULL DEFAULT '';
+        -- The ranking score (papertrail.reading.rank) and the block rule hiding an entry, if any.
+        ALTER TABLE entries ADD COLUMN score REAL NOT NULL DEFAULT 0;
+        ALTER TABLE entries ADD COLUMN hidden_by TEXT;
+        CREATE INDEX idx_entries_score ON entries(score);
+        CREATE INDEX idx_entries_date ON entries(COALESCE(published, first_seen));
+        CREATE INDEX idx_entries_starred_at ON entries(starred_at);
+        """
+    )
+    _install_entries_fts(db, ["title", "summary", "notes_text"])
+    db["entries"].rebuild_fts()
+
+
+def _m003_reproductions(db: sqlite_utils.Database) -> None:
+    """Reproductions, the papers each one implements, and a row per run."""
+    db.executescript(
+        """
+        CREATE TABLE reproductions (
+            name TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            module TEXT NOT NULL,
+            registered_at TEXT NOT NULL
+        );
+        CREATE TABLE reproduction_papers (
+            reproduction TEXT NOT NULL REFERENCES reproductions(name) ON DELETE CASCADE,
+            arxiv_id TEXT NOT NULL,
+            PRIMARY KEY (reproduction, arxiv_id)
+        );
+        CREATE INDEX idx_reproduction_papers_arxiv ON reproduction_papers(arxiv_id);
+        CREATE TABLE repro_runs (
+            id INTEGER PRIMARY KEY,
+            reproduction TEXT NOT NULL,
+            arxiv_id TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration_s REAL,
+            status TEXT NOT NULL DEFAULT 'running',
+            config TEXT NOT NULL DEFAULT '{}',
+            metrics TEXT NOT NULL DEFAULT '{}',
+            headline_metric TEXT,
+            artifacts_dir TEXT,
+            code_version TEXT,
+            device TEXT,
+            error TEXT
+        );
+        CREATE INDEX idx_repro_runs_reproduction ON repro_runs(reproduction, id);
+        """
+    )
+
+
+def _m004_unknown_arxiv_ids(db: sqlite_utils.Database) -> None:
+    """arXiv ids that were mentioned or asked for but that the arXiv API did not know,
+    so the mentions backfill stops asking for them (papertrail.ingest.fetch)."""
+    db.executescript(
+        """
+        CREATE TABLE unknown_arxiv_ids (
+            arxiv_id TEXT PRIMARY KEY,
+            first_checked TEXT NOT NULL,
+            last_checked TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1
+        );
+        """
+    )
+
+
+def _m005_browse_views(db: sqlite_utils.Database) -> None:
+    """`reading_list`: one row per entry with its domains, tags and sources as JSON
+    arrays, for Datasette's facets and search (papertrail.browse)."""
+    db.executescript(
+        """
+        CREATE VIEW reading_list AS
+        SELECT
+            e.id,
+            COALESCE(e.published, e.first_seen) AS date,
+            e.title,
+            e.kind,
+            e.arxiv_id,
+            e.url,
+            (SELECT json_group_array(domain) FROM
+                (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id
+                 ORDER BY rank, domain)) AS domains,
+            (SELECT json_group_array(tag) FROM
+                (SELECT tag FROM entry_tags t WHERE t.entry_id = e.id ORDER BY tag)) AS tags,
+            (SELECT json_group_array(source) FROM
+                (SELECT source FROM provenance p WHERE p.entry_id = e.id
+                 ORDER BY first_seen, source)) AS sources,
+            CASE WHEN e.read_at IS NULL THEN 'no' ELSE 'yes' END AS read,
+            CASE WHEN e.starred_at IS NULL THEN 'no' ELSE 'yes' END AS starred,
+            e.primary_category,
+            (SELECT COUNT(*) FROM mentions m
+             WHERE e.arxiv_id IS NOT NULL AND m.arxiv_id = e.arxiv_id) AS mentions,
+            (SELECT group_concat(value, ', ') FROM json_each(e.authors)) AS authors,
+            e.summary,
+            e.notes_text AS notes,
+            (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id
+             ORDER BY rank, domain LIMIT 1) AS primary_domain,
+            e.first_seen,
+            e.read_at,
+            e.starred_at,
+            e.score,
+            e.hidden_by
+        FROM entries e;
+        """
+    )
+
+
+def _m006_bulk_import(db: sqlite_utils.Database) -> None:
+    """What arXiv's bulk metadata carries beyond the feeds (papertrail.ingest.snapshot,
+    papertrail.ingest.oai), and where an import or a harvest got to."""
+    db.executescript(
+        """
+        ALTER TABLE entries ADD COLUMN license TEXT;
+        ALTER TABLE entries ADD COLUMN submitter TEXT;
+        ALTER TABLE entries ADD COLUMN report_no TEXT;
+        -- A hash of the metadata record a bulk import stored: an unchanged paper
+        -- in a newer snapshot is skipped without touching its row.
+        ALTER TABLE entries ADD COLUMN meta_hash TEXT;
+        -- When arXiv says each version was submitted (first_seen is when we saw it).
+        ALTER TABLE entry_versions ADD COLUMN submitted TEXT;
+        CREATE TABLE import_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            file_size INTEGER,
+            file_mtime REAL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            lines INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            bad_lines INTEGER NOT NULL DEFAULT 0,
+            bad_examples TEXT NOT NULL DEFAULT '[]',
+            -- Entry ids kept for old-style papers (hep-th/9901001), which the
+            -- snapshot lists last, so entry ids follow arXiv's chronology (search
+            -- ranks the newest matches first; see db/triage.py).
+            reserved_lo INTEGER,
+            reserved_hi INTEGER,
+            error TEXT
+        );
+        CREATE TABLE harvest_state (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            endpoint TEXT,
+            set_spec TEXT,
+            last_from TEXT,
+            last_until TEXT,
+            last_datestamp TEXT,
+            resumption_token TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            status TEXT,
+            records INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        """
+    )
+
+
+def _m007_scale_indexes(db: sqlite_utils.Database) -> None:
+    """With the whole of arXiv imported, every query must stay on an index: the
+    recently read entries (similarity profile) and new versions in a window (the
+    digest) get partial indexes, which cost nothing for the millions of rows
+    never read or updated; the indexes on columns that are NULL for almost every
+    row become partial too (a comparison in a query implies IS NOT NULL, so they
+    still serve it), and the kind index, which no query uses any more, goes."""
+    db.executescript(
+        """
+        DROP INDEX idx_entries_kind;
+        DROP INDEX idx_entries_starred_at;
+        CREATE INDEX idx_entries_starred_at ON entries(starred_at) WHERE starred_at IS NOT NULL;
+        DROP INDEX idx_entries_first_seen_run;
+        CREATE INDEX idx_entries_first_seen_run ON entries(first_seen_run)
+            WHERE first_seen_run IS NOT NULL;
+        DROP INDEX idx_entries_version_updated_run;
+        CREATE INDEX idx_entries_version_updated_run ON entries(version_updated_run)
+            WHERE version_updated_run IS NOT NULL;
+        CREATE INDEX idx_entries_read_at ON entries(read_at) WHERE read_at IS NOT NULL;
+        CREATE INDEX idx_entries_version_updated_at ON entries(version_updated_at)
+            WHERE version_updated_at IS NOT NULL;
+        """
+    )
+
+
+def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
+    """Datasette's canned queries on the whole of arXiv: "most mentioned this week"
+    reads provenance by date without the archive imports' rows (a partial index
+    with the query's own predicate, db/browse.NOT_BULK), and "unread by domain"
+    walks each domain's entries by id (the domain index gains entry_id)."""
+    from papertrail.store.browse import NOT_BULK
+
+    db.executescript(
+        f"""
+        CREATE INDEX IF NOT EXISTS idx_provenance_recent ON provenance(last_seen)
+            WHERE {NOT_BULK};
+        DROP INDEX IF EXISTS idx_entry_domains_domain;
+        CREATE INDEX IF NOT EXISTS idx_entry_domains_domain_entry
+            ON entry_domains(domain, entry_id);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_initial,
+    _m002_reading_list,
+    _m003_reproductions,
+    _m004_unknown_arxiv_ids,
+    _m005_browse_views,
+    _m006_bulk_import,
+    _m007_scale_indexes,
+    _m008_browse_at_scale,
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply migrations not yet recorded; each in its own transaction. Returns the names applied."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {r[0] for r in db.execute(f"SELECT name FROM {SCHEMA_VERSION_TABLE}")}
+    applied = []
+    for migration in MIGRATIONS:
+        name = migration.__name__.lstrip("_")
+        if name in done:
+            continue
+        with db.atomic():
+            migration(db)
+            db.execute(
+                f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
+                [name, utcnow()],
+            )
+        applied.append(name)
+    return applied
