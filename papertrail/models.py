@@ -8,7 +8,7 @@ fetch orchestrator hands them to `db.save_source_result` together with the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 EntryKind = Literal["paper", "post"]
 
@@ -51,6 +51,18 @@ class Record:
 
 
 @dataclass
+class ArxivMeta:
+    """One paper as arXiv's metadata services describe it (the bulk snapshot, OAI-PMH):
+    the `Record` the reading list stores, plus what only these services carry."""
+
+    record: Record
+    versions: list[tuple[int, str]] = field(default_factory=list)  # (n, submitted, ISO UTC)
+    license: str | None = None
+    submitter: str | None = None
+    report_no: str | None = None
+
+
+@dataclass
 class ParsedFeed:
     """What a parser made of one document: the records, and what it had to skip."""
 
@@ -68,3 +80,18 @@ PSEUDO_SOURCES = ("manual", "mentioned", "reproductions")
 # recommending a paper, so rankings and "most mentioned" leave them out.
 SNAPSHOT_SOURCE, OAI_SOURCE = "arxiv-snapshot", "arxiv-oai"
 BULK_SOURCES = (SNAPSHOT_SOURCE, OAI_SOURCE)
+
+# The catch-all domain: an entry that no rule made more specific (papertrail.sources.domains).
+GENERAL = "ml-general"
+
+
+class Tagger(Protocol):
+    """What saving needs of the domain rules (`papertrail.sources.domains.DomainTagger`)."""
+
+    def tag(self, record: Record) -> list[str]:
+        """Domains of an entry from the feeds, primary first."""
+        ...
+
+    def tag_archive(self, record: Record) -> list[str]:
+        """Domains of a paper known only from an archive import (may be none)."""
+        ...

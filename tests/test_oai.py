@@ -32,7 +32,7 @@ from papertrail.ingest.oai import (
     parse_oai_page,
     resolve_endpoint,
 )
-from papertrail.sources.arxiv_meta import ArxivMeta
+from papertrail.models import ArxivMeta
 from papertrail.sources.domains import DomainTagger
 
 OAI = FIXTURES / "arxiv-bulk" / "oai-pmh"
@@ -408,10 +408,10 @@ def test_a_page_that_fails_to_save_leaves_the_position_before_it(
         def __getattr__(self, name: str) -> Any:
             return getattr(tagger, name)
 
-        def tag(self, record: Any) -> list[str]:
+        def tag_archive(self, record: Any) -> list[str]:
             if record.arxiv_id == "1707.00874":
                 raise RuntimeError("disk full")
-            return tagger.tag(record)
+            return tagger.tag_archive(record)
 
     url = serve_oai(feed_server, two_pages)
     with client_for(url, fake) as client, pytest.raises(RuntimeError, match="disk full"):

@@ -37,7 +37,7 @@ import orjson
 
 from papertrail.models import SNAPSHOT_SOURCE
 from papertrail.sources.arxiv_meta import MetaError, from_snapshot
-from papertrail.store.bulk import BulkStats, PaperItem, bulk_domains, paper_item, save_items
+from papertrail.store.bulk import BulkStats, PaperItem, paper_item, save_items
 
 SOURCE = SNAPSHOT_SOURCE
 KIND = "arxiv-snapshot"
@@ -192,7 +192,7 @@ def read_batches(
                 if line.strip():
                     try:
                         meta = from_snapshot(loads(line))
-                        items.append(paper_item(meta, bulk_domains(tagger, meta)))
+                        items.append(paper_item(meta, tagger.tag_archive(meta.record)))
                     except orjson.JSONDecodeError as e:
                         bad.append((line_no, f"not JSON: {e}"))
                     except MetaError as e:

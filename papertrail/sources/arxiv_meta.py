@@ -14,11 +14,10 @@ version dates and does no regex work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, is_new_style_id, parse_arxiv_id
-from papertrail.models import Record
+from papertrail.models import ArxivMeta, Record
 
 ABS_GUID = "http://arxiv.org/abs/"  # the API's <id>, which the API path keeps as guid
 
@@ -32,15 +31,6 @@ _MONTHS = {
 
 class MetaError(ValueError):
     """A metadata record that cannot be a paper; the message says which field and why."""
-
-
-@dataclass
-class ArxivMeta:
-    record: Record
-    versions: list[tuple[int, str]] = field(default_factory=list)  # (n, submitted, ISO UTC)
-    license: str | None = None
-    submitter: str | None = None
-    report_no: str | None = None
 
 
 def squash(text: str | None) -> str:

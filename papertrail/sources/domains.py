@@ -63,6 +63,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 from papertrail.config import is_arxiv_category
+from papertrail.models import GENERAL
 
 if TYPE_CHECKING:
     from papertrail.config import DomainRule
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GENERAL", "SUMMARY_MAX_CHARS", "SUMMARY_MIN_MATCHES", "DomainTagger"]
 
-GENERAL = "ml-general"
 SUMMARY_MIN_MATCHES = 2
 SUMMARY_MAX_CHARS = 4000
 
@@ -105,6 +105,20 @@ class DomainTagger:
         return self.tag_fields(
             record.title, record.summary, record.categories, record.primary_category
         )
+
+    def tag_archive(self, record: Record) -> list[str]:
+        """The domains of a paper known only from an archive import.
+
+        `tag` gives an entry that nothing matched the catch-all domain
+        ("ml-general"), right for the ML feeds it was made for. Across all of
+        arXiv most papers are not machine learning: a paper that only got the
+        catch-all, and none of whose categories a rule lists, gets no domain."""
+        domains = self.tag(record)
+        if len(domains) == 1 and domains[0] == GENERAL:
+            covered = self._by_category
+            if not any(c in covered or c.partition(".")[0] in covered for c in record.categories):
+                return []
+        return domains
 
     def tag_fields(
         self,

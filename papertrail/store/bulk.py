@@ -33,8 +33,7 @@ from papertrail.store.schema import utcnow
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from papertrail.models import Record
-    from papertrail.sources.arxiv_meta import ArxivMeta
+    from papertrail.models import ArxivMeta
 
 # One paper, as `save_items` takes it:
 # (arxiv_id, meta_hash, fields, versions, domains) where `fields` follows
@@ -133,37 +132,11 @@ def paper_item(meta: ArxivMeta, domains: list[str], hash_: str | None = None) ->
     return (r.arxiv_id, hash_ or meta_hash(meta), fields, meta.versions, domains)
 
 
-def bulk_domains(tagger: Any, meta: ArxivMeta) -> list[str]:
-    """The rule-made domains of a paper from the whole archive (`archive_domains`)."""
-    return archive_domains(tagger, meta.record)
-
-
-def archive_domains(tagger: Any, r: Record) -> list[str]:
-    """The rule-made domains of a paper known only from an archive import.
-
-    The tagger gives an entry that nothing matched the catch-all domain
-    ("ml-general"), right for the ML feeds it was made for. Across all of
-    arXiv most papers are not machine learning: a paper that only got the
-    catch-all, and none of whose categories a rule lists, gets no domain."""
-    domains = tagger.tag(r)
-    if len(domains) == 1 and domains[0] == _general():
-        covered = tagger.covered_categories()
-        if not any(c in covered or c.partition(".")[0] in covered for c in r.categories):
-            return []
-    return domains
-
-
-def _general() -> str:
-    from papertrail.sources.domains import GENERAL
-
-    return GENERAL
-
-
 def save_papers(
     db: sqlite_utils.Database, metas: Sequence[ArxivMeta], *, source: str, tagger: Any
 ) -> BulkStats:
     """Tag and upsert `metas` in one transaction (the OAI-PMH harvest's entry point)."""
-    items = [paper_item(m, bulk_domains(tagger, m)) for m in metas]
+    items = [paper_item(m, tagger.tag_archive(m.record)) for m in metas]
     with db.atomic():
         return save_items(db.conn, items, source=source)
 

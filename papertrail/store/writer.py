@@ -331,12 +331,10 @@ class EntryWriter:
         (INSERT OR IGNORE leaves it, on the (entry_id, domain) key). A paper known
         only from an archive import is tagged as the import tags it (no catch-all
         domain for a paper outside every rule's categories)."""
-        from papertrail.store.bulk import archive_domains
-
         self.conn.execute(
             "DELETE FROM entry_domains WHERE entry_id = ? AND origin = 'rule'", [entry_id]
         )
-        domains = archive_domains(self.tagger, r) if archive_only else None
+        domains = self.tagger.tag_archive(r) if archive_only else None
         self.conn.executemany(_INSERT_DOMAIN, self._domain_rows(entry_id, r, domains=domains))
 
 
