@@ -5,9 +5,13 @@ Layout of `reproductions/<name>/` (copy `style_transfer/` to start a new one):
 - `__init__.py`  the paper(s) as constants (`PAPERS`, of `common.Paper`), the
                  command name (`NAME`), a one-line `TITLE`. No torch import:
                  `papertrail repro list` reads it without torch installed.
-- `run.py`       `@dataclass` configs whose defaults are the paper's
-                 hyperparameters (each field cites its section / table), the
-                 command line `Args` (a dataclass; `papertrail repro NAME`
+- `config.py`    `@dataclass` configs whose defaults are the paper's
+                 hyperparameters (each field cites its section / table). No
+                 torch import; model.py and train.py take their configs from
+                 here, never from run.py, so imports run one way (run → the
+                 rest → config). Packages whose other modules never import a
+                 config keep them in run.py.
+- `run.py`       the command line `Args` (a dataclass; `papertrail repro NAME`
                  builds its options from the fields) and `run(args, ctx)`,
                  which returns a `common.RunResult`. Imports torch lazily.
 - `model.py`     the model and objective, readable top to bottom; the module

@@ -97,6 +97,7 @@ class RunContext:
 
     def torch_device(self) -> Any:
         """Resolve the device preference (imports torch) and remember what was used."""
+        # imports torch: `repro list` must not
         from reproductions.common.runtime import describe_device, select_device
 
         device = select_device(self.device)

@@ -99,6 +99,7 @@ def paper_for(args: Args) -> str:
 
 def check(args: Args) -> None:
     """Raise ValueError naming the option when the arguments do not make a run."""
+    # imports torch: `repro list` must not
     from reproductions.gan_common.data import check_common
 
     check_common(args, counts=("steps", "batch_size", "width"), positives=("lr",))
@@ -106,6 +107,7 @@ def check(args: Args) -> None:
 
 def resolve(args: Args, dry_run: bool = False) -> DCGANConfig:
     """The effective configuration: the paper's, the 2-D settings for ring/grid, then the options."""
+    # imports torch: `repro list` must not
     from reproductions.gan_common.data import parse_dataset
 
     kind, _ = parse_dataset(args.dataset)
@@ -130,6 +132,7 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Train one DCGAN; outputs go to --output or to `ctx.artifacts`."""
     if not ctx.dry_run:
         check(args)
+    # imports torch: `repro list` must not
     from reproductions.dcgan.train import build, train
     from reproductions.gan_common.loop import modes_headline, prepare, train_monitored
 

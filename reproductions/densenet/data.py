@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from reproductions.common.download import Checkpoint, DownloadError, cache_dir, fetch_verified
+from reproductions.common.images import IMAGE_SUFFIXES, open_rgb, resize_crop
 
 # The archives on the CIFAR page; SHA-256 as published by Keras (`file_hash`) and
 # torchvision's dataset prototypes; sizes in bytes. (torchvision's MD5s agree:
@@ -306,8 +307,6 @@ def make_synthetic(
 
 def load_folder(root: Path) -> ImageData:
     """`root/train/<class>/<image>` and `root/test/<class>/<image>` (or `val/`), scaled to 32 px."""
-    from reproductions.common.images import IMAGE_SUFFIXES, open_rgb, resize_crop
-
     root = Path(root)
     train_dir = root / "train"
     test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)

@@ -7,9 +7,16 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reproductions.common import RunContext, RunResult, option
 from reproductions.densenet import HUANG, PLEISS
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from reproductions.densenet.data import ImageData
+    from reproductions.densenet.train import Distributed
 
 DATASETS = ("cifar10", "cifar100", "synthetic")
 
@@ -184,74 +191,117 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Train (and test) one DenseNet; weights and checkpoints go to --output / `ctx.artifacts`."""
     if not ctx.dry_run:
         check(args)
-    import torch
-
+    # imports torch: `repro list` must not
     from reproductions.common.runtime import seed_everything
-    from reproductions.densenet.data import load_dataset, make_synthetic
-    from reproductions.densenet.model import count_parameters, densenet
     from reproductions.densenet.train import setup_distributed, teardown_distributed, train
 
-    if ctx.dry_run:
-        ctx.device = "cpu" if ctx.device == "auto" else ctx.device
-    probe = ctx.device if ctx.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    d = setup_distributed(torch.device(probe).type)
+    device_type = _device_type(ctx)
+    d = setup_distributed(device_type)
     try:
-        if d.enabled and torch.device(probe).type == "cuda":
+        if d.enabled and device_type == "cuda":
             ctx.device = f"cuda:{d.local_rank}"
         device = ctx.torch_device()
         seed_everything(ctx.seed)
         mcfg, tcfg = configs(args, ctx.dry_run)
-
-        def on_download(done: int, total: int) -> None:
-            if d.is_main:
-                ctx.progress(f"downloading {args.dataset}", done, total)
-
-        if ctx.dry_run and args.dataset in DATASETS:
-            data = make_synthetic(DRY_RUN["train"], DRY_RUN["test"], seed=ctx.seed)
-        else:
-            # Rank 0 downloads (into the cache); the others read what it verified.
-            if d.enabled and not d.is_main:
-                torch.distributed.barrier()
-            data = load_dataset(
-                args.dataset, args.data_dir, download=not ctx.dry_run, on_progress=on_download,
-                seed=ctx.seed,
-            )  # fmt: skip
-            if d.enabled and d.is_main:
-                torch.distributed.barrier()
-        if args.limit:
-            data = data.limit(args.limit)
-        model = densenet(
-            mcfg.depth, mcfg.growth_rate, bc=mcfg.bc, num_classes=data.num_classes,
-            dropout=mcfg.dropout, efficient=mcfg.efficient,
-        )  # fmt: skip
-        params = count_parameters(model)
-        if d.is_main:
-            kind = "DenseNet-BC" if mcfg.bc else "DenseNet"
-            ctx.log(
-                f"{kind} L={mcfg.depth} k={mcfg.growth_rate}: {params / 1e6:.3f}M parameters; "
-                f"{data.name}: {len(data.train_x)} training / {len(data.test_x)} test images, "
-                f"{data.num_classes} classes; {d.world_size} process(es) on {ctx.device_label}"
-            )
+        data = _dataset(args, ctx, d)
+        model, params = _model(mcfg, data, ctx, d)
         checkpoint = ctx.artifacts / "checkpoint.pt" if d.is_main else None
         metrics = train(
             model, data, tcfg, device=device, ctx=ctx, d=d, checkpoint_path=checkpoint,
             resume=args.resume, amp=args.amp, channels_last=args.channels_last,
             compile_model=args.compile, eval_every=args.eval_every,
         )  # fmt: skip
-        outputs: list[Path] = []
-        if d.is_main:
-            from safetensors.torch import save_file
-
-            weights = Path(args.output or ctx.artifacts / "densenet.safetensors")
-            weights.parent.mkdir(parents=True, exist_ok=True)
-            state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-            save_file(state, str(weights), metadata={"arch": repr(model.arch)})
-            outputs = [weights]
-            if checkpoint is not None and checkpoint.exists():
-                outputs.append(checkpoint)
+        outputs = _save(args, ctx, model, checkpoint) if d.is_main else []
     finally:
         teardown_distributed(d)
     metrics = {"parameters": params, "dataset": data.name, **metrics}
+    return _result(args, mcfg, tcfg, data, metrics, d.world_size, outputs)
+
+
+def _device_type(ctx: RunContext) -> str:
+    """The kind of device the run will use ("cuda", "cpu", …); a dry run the CPU unless told."""
+    # imports torch: `repro list` must not
+    import torch
+
+    if ctx.dry_run:
+        ctx.device = "cpu" if ctx.device == "auto" else ctx.device
+    probe = ctx.device if ctx.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(probe).type
+
+
+def _dataset(args: Args, ctx: RunContext, d: Distributed) -> ImageData:
+    """The training and test images: CIFAR, a folder, or generated (dry runs: a small set)."""
+    # imports torch: `repro list` must not
+    import torch
+
+    from reproductions.densenet.data import load_dataset, make_synthetic
+
+    def on_download(done: int, total: int) -> None:
+        if d.is_main:
+            ctx.progress(f"downloading {args.dataset}", done, total)
+
+    if ctx.dry_run and args.dataset in DATASETS:
+        data = make_synthetic(DRY_RUN["train"], DRY_RUN["test"], seed=ctx.seed)
+    else:
+        # Rank 0 downloads (into the cache); the others read what it verified.
+        if d.enabled and not d.is_main:
+            torch.distributed.barrier()
+        data = load_dataset(
+            args.dataset, args.data_dir, download=not ctx.dry_run, on_progress=on_download,
+            seed=ctx.seed,
+        )  # fmt: skip
+        if d.enabled and d.is_main:
+            torch.distributed.barrier()
+    return data.limit(args.limit) if args.limit else data
+
+
+def _model(
+    mcfg: ModelConfig, data: ImageData, ctx: RunContext, d: Distributed
+) -> tuple[nn.Module, int]:
+    """The DenseNet for `data`'s classes and its parameter count; rank 0 says what it trains."""
+    # imports torch: `repro list` must not
+    from reproductions.densenet.model import count_parameters, densenet
+
+    model = densenet(
+        mcfg.depth, mcfg.growth_rate, bc=mcfg.bc, num_classes=data.num_classes,
+        dropout=mcfg.dropout, efficient=mcfg.efficient,
+    )  # fmt: skip
+    params = count_parameters(model)
+    if d.is_main:
+        kind = "DenseNet-BC" if mcfg.bc else "DenseNet"
+        ctx.log(
+            f"{kind} L={mcfg.depth} k={mcfg.growth_rate}: {params / 1e6:.3f}M parameters; "
+            f"{data.name}: {len(data.train_x)} training / {len(data.test_x)} test images, "
+            f"{data.num_classes} classes; {d.world_size} process(es) on {ctx.device_label}"
+        )
+    return model, params
+
+
+def _save(args: Args, ctx: RunContext, model: nn.Module, checkpoint: Path | None) -> list[Path]:
+    """Write the trained weights (safetensors); the files the run leaves, checkpoint included."""
+    from safetensors.torch import save_file
+
+    weights = Path(args.output or ctx.artifacts / "densenet.safetensors")
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(weights), metadata={"arch": repr(model.arch)})
+    outputs = [weights]
+    if checkpoint is not None and checkpoint.exists():
+        outputs.append(checkpoint)
+    return outputs
+
+
+def _result(
+    args: Args,
+    mcfg: ModelConfig,
+    tcfg: TrainConfig,
+    data: ImageData,
+    metrics: dict[str, Any],
+    world_size: int,
+    outputs: list[Path],
+) -> RunResult:
+    """The headline in the paper's terms (C10+ test error, …) and the effective configuration."""
+    params = metrics["parameters"]
     setting = (
         "C10" if data.name == "cifar10" else "C100" if data.name == "cifar100" else data.name
     ) + ("+" if tcfg.augment else "")
@@ -271,6 +321,6 @@ def run(args: Args, ctx: RunContext) -> RunResult:
         "amp": args.amp,
         "channels_last": args.channels_last,
         "compile": args.compile,
-        "world_size": d.world_size,
+        "world_size": world_size,
     }
     return RunResult(paper_for(args), headline, metrics, config, outputs)

@@ -184,6 +184,25 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@dataclass
+class _Training:
+    """What every epoch of one `train` call shares."""
+
+    model: nn.Module  # the bare model: tested and checkpointed
+    net: nn.Module  # what trains: the model, under DDP and/or torch.compile when asked
+    optimizer: torch.optim.SGD
+    data: ImageData
+    mean: Tensor  # (3,) the training images' channel means, on the device
+    std: Tensor  # (3,) and standard deviations
+    cfg: Any  # run.TrainConfig
+    device: torch.device
+    ctx: RunContext
+    d: Distributed
+    gen: torch.Generator  # the augmentation's randomness, one stream per rank
+    amp: bool
+    channels_last: bool
+
+
 def train(
     model: nn.Module,
     data: ImageData,
@@ -210,92 +229,159 @@ def train(
     optimizer = make_optimizer(model, cfg)
     start_epoch, history = 0, []
     if resume is not None:
-        try:
-            state = torch.load(resume, map_location=device, weights_only=True)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            start_epoch, history = int(state["epoch"]), list(state.get("history", []))
-        except (RuntimeError, KeyError, TypeError, ValueError) as e:
-            raise ValueError(
-                f"--resume {resume}: not a checkpoint of this model — resume with the options of "
-                f"the run that wrote it (--depth, --growth-rate, --bc, --dataset). "
-                f"({type(e).__name__}: {str(e)[:160]})"
-            ) from None
+        start_epoch, history = _resume(resume, model, optimizer, device)
         if d.is_main:
             ctx.log(f"resumed from {resume} after epoch {start_epoch}")
     mean, std = channel_stats(data.train_x)
-    mean, std = mean.to(device), std.to(device)
+    t = _Training(
+        model, _wrap(model, d, device, compile_model), optimizer, data,
+        mean.to(device), std.to(device), cfg, device, ctx, d,
+        torch.Generator().manual_seed(ctx.seed * 1000 + d.rank), amp, channels_last,
+    )  # fmt: skip
+    images = 0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    train_seconds = 0.0
+    for epoch in range(start_epoch, cfg.epochs):
+        lr = _set_lr(optimizer, cfg, epoch)
+        totals, seen, seconds = _train_epoch(t, epoch)
+        train_seconds += seconds
+        images += seen * d.world_size
+        row = _epoch_row(t, epoch, lr, totals, seconds, eval_every)
+        history.append(row)
+        if d.is_main:
+            _report_epoch(t, row, history, seen, seconds, checkpoint_path)
+    return _final_metrics(cfg, history, images, train_seconds, d, device)
+
+
+def _resume(
+    path: Path, model: nn.Module, optimizer: torch.optim.SGD, device: torch.device
+) -> tuple[int, list[dict[str, Any]]]:
+    """Load a checkpoint into the model and optimizer: (epochs done, their history)."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        return int(state["epoch"]), list(state.get("history", []))
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(
+            f"--resume {path}: not a checkpoint of this model — resume with the options of "
+            f"the run that wrote it (--depth, --growth-rate, --bc, --dataset). "
+            f"({type(e).__name__}: {str(e)[:160]})"
+        ) from None
+
+
+def _wrap(model: nn.Module, d: Distributed, device: torch.device, compile_model: bool) -> nn.Module:
+    """What trains: the model under DDP when distributed, compiled when asked."""
     net: nn.Module = model
     if d.enabled:
         ids = [d.local_rank] if device.type == "cuda" else None
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     if compile_model:
         net = torch.compile(net)  # type: ignore[assignment]
-    train_x, train_y = data.train_x, data.train_y
-    gen = torch.Generator().manual_seed(ctx.seed * 1000 + d.rank)
-    steps_per_epoch = math.ceil(len(train_x) / cfg.batch_size)
-    images = 0
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    train_seconds = 0.0
-    for epoch in range(start_epoch, cfg.epochs):
-        lr = lr_at(epoch, cfg.epochs, cfg.lr, cfg.lr_milestones, cfg.lr_factor)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        net.train()
-        loss_sum = torch.zeros((), device=device)
-        wrong = torch.zeros((), device=device)
-        seen = 0
-        t0 = time.perf_counter()
-        for step, idx in enumerate(
-            shard_batches(len(train_x), cfg.batch_size, d, epoch, ctx.seed), start=1
-        ):
-            xb = train_x[idx].to(device, non_blocking=True)
-            yb = train_y[idx].to(device, non_blocking=True)
-            xb = normalise(xb, mean, std, False)
-            if cfg.augment:
-                xb = augment(xb, gen, cfg.pad)
-            if channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            loss, logits = forward_backward(net, xb, yb, amp)
-            optimizer.step()
-            loss_sum += loss * len(idx)
-            wrong += (logits.argmax(1) != yb).sum()
-            seen += len(idx)
-            if d.is_main:
-                ctx.progress(f"epoch {epoch + 1}/{cfg.epochs}", step, steps_per_epoch)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-        train_seconds += seconds
-        images += seen * d.world_size
-        totals = torch.stack([loss_sum, wrong, torch.tensor(float(seen), device=device)])
-        if d.enabled:
-            dist.all_reduce(totals)
-        train_loss = totals[0].item() / totals[2].item()
-        train_error = 100 * totals[1].item() / totals[2].item()
-        row: dict[str, Any] = {
-            "epoch": epoch + 1, "lr": lr, "train_loss": round(train_loss, 5),
-            "train_error": round(train_error, 3), "seconds": round(seconds, 2),
-        }  # fmt: skip
-        if (epoch + 1) % eval_every == 0 or epoch + 1 == cfg.epochs:
-            err, tloss = evaluate(
-                model, data.test_x, data.test_y, mean, std, device, d, amp, channels_last
-            )
-            row.update(test_error=round(err, 3), test_loss=round(tloss, 5))
-        history.append(row)
-        if d.is_main:
-            ctx.log(
-                " ".join(f"{k} {v}" for k, v in row.items())
-                + f" ({seen * d.world_size / seconds:.0f} images/s)"
-            )
-            if checkpoint_path is not None:
-                save_checkpoint(
-                    checkpoint_path,
-                    {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "epoch": epoch + 1, "history": history},
-                )  # fmt: skip
+    return net
+
+
+def _set_lr(optimizer: torch.optim.SGD, cfg: Any, epoch: int) -> float:
+    """Set the epoch's learning rate (§4.2's schedule) and return it."""
+    lr = lr_at(epoch, cfg.epochs, cfg.lr, cfg.lr_milestones, cfg.lr_factor)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def _train_epoch(t: _Training, epoch: int) -> tuple[Tensor, int, float]:
+    """One pass over this rank's shard of the training set.
+
+    Returns the (loss sum, wrong, seen) totals of all ranks, the images this
+    rank saw, and the seconds it took."""
+    t.net.train()
+    loss_sum = torch.zeros((), device=t.device)
+    wrong = torch.zeros((), device=t.device)
+    seen = 0
+    steps_per_epoch = math.ceil(len(t.data.train_x) / t.cfg.batch_size)
+    t0 = time.perf_counter()
+    batches = shard_batches(len(t.data.train_x), t.cfg.batch_size, t.d, epoch, t.ctx.seed)
+    for step, idx in enumerate(batches, start=1):
+        loss, batch_wrong = _train_step(t, idx)
+        loss_sum += loss * len(idx)
+        wrong += batch_wrong
+        seen += len(idx)
+        if t.d.is_main:
+            t.ctx.progress(f"epoch {epoch + 1}/{t.cfg.epochs}", step, steps_per_epoch)
+    if t.device.type == "cuda":
+        torch.cuda.synchronize(t.device)
+    seconds = time.perf_counter() - t0
+    totals = torch.stack([loss_sum, wrong, torch.tensor(float(seen), device=t.device)])  # (3,)
+    if t.d.enabled:
+        dist.all_reduce(totals)
+    return totals, seen, seconds
+
+
+def _train_step(t: _Training, idx: Tensor) -> tuple[Tensor, Tensor]:
+    """One SGD step on the training images `idx`: (mean loss, how many it got wrong), detached."""
+    xb = t.data.train_x[idx].to(t.device, non_blocking=True)  # (B, 3, H, W) uint8
+    yb = t.data.train_y[idx].to(t.device, non_blocking=True)  # (B,)
+    xb = normalise(xb, t.mean, t.std, False)
+    if t.cfg.augment:
+        xb = augment(xb, t.gen, t.cfg.pad)
+    if t.channels_last:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    t.optimizer.zero_grad(set_to_none=True)
+    loss, logits = forward_backward(t.net, xb, yb, t.amp)
+    t.optimizer.step()
+    return loss, (logits.argmax(1) != yb).sum()
+
+
+def _epoch_row(
+    t: _Training, epoch: int, lr: float, totals: Tensor, seconds: float, eval_every: int
+) -> dict[str, Any]:
+    """The epoch's entry in the history; the test error too every `eval_every` epochs and last."""
+    train_loss = totals[0].item() / totals[2].item()
+    train_error = 100 * totals[1].item() / totals[2].item()
+    row: dict[str, Any] = {
+        "epoch": epoch + 1, "lr": lr, "train_loss": round(train_loss, 5),
+        "train_error": round(train_error, 3), "seconds": round(seconds, 2),
+    }  # fmt: skip
+    if (epoch + 1) % eval_every == 0 or epoch + 1 == t.cfg.epochs:
+        err, tloss = evaluate(
+            t.model, t.data.test_x, t.data.test_y, t.mean, t.std, t.device, t.d, t.amp,
+            t.channels_last,
+        )  # fmt: skip
+        row.update(test_error=round(err, 3), test_loss=round(tloss, 5))
+    return row
+
+
+def _report_epoch(
+    t: _Training,
+    row: dict[str, Any],
+    history: list[dict[str, Any]],
+    seen: int,
+    seconds: float,
+    checkpoint_path: Path | None,
+) -> None:
+    """Rank 0's end of an epoch: log its row, write the checkpoint."""
+    t.ctx.log(
+        " ".join(f"{k} {v}" for k, v in row.items())
+        + f" ({seen * t.d.world_size / seconds:.0f} images/s)"
+    )
+    if checkpoint_path is not None:
+        save_checkpoint(
+            checkpoint_path,
+            {"model": t.model.state_dict(), "optimizer": t.optimizer.state_dict(),
+             "epoch": row["epoch"], "history": history},
+        )  # fmt: skip
+
+
+def _final_metrics(
+    cfg: Any,
+    history: list[dict[str, Any]],
+    images: int,
+    train_seconds: float,
+    d: Distributed,
+    device: torch.device,
+) -> dict[str, Any]:
+    """The run's figures: the last epoch's, the last and best test error, throughput, memory."""
     tested = [h for h in history if "test_error" in h]
     metrics: dict[str, Any] = {
         "epochs": cfg.epochs,

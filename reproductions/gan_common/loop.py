@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from reproductions.common.runtime import seed_everything
 from reproductions.gan_common import report, toy
-from reproductions.gan_common.data import RealData
+from reproductions.gan_common.data import RealData, open_dataset
 
 EVAL_SAMPLES = 2500  # VEEGAN / PacGAN: 2,500 samples for the mode metric
 
@@ -185,9 +186,6 @@ def modes_headline(name: str, data: RealData, metrics: dict[str, Any], steps: in
 def prepare(args: Any, ctx: Any, cfg: Any) -> tuple[torch.device, Path, RealData]:
     """What both GAN commands do before training: pick the device, seed, choose
     the output folder and open the dataset. Returns (device, folder, data)."""
-    from reproductions.common.runtime import seed_everything
-    from reproductions.gan_common.data import open_dataset
-
     device = ctx.torch_device()
     seed_everything(ctx.seed)
     folder = Path(args.output) if args.output else ctx.artifacts

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -62,6 +63,27 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area of a chart: where it sits in the image, px, and the data ranges it spans."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    x_lo: float
+    x_hi: float
+    y_lo: float
+    y_hi: float
+
+    def px(self, xv: float, yv: float) -> tuple[float, float]:
+        """Data coordinates -> image coordinates (y grows downwards in the image)."""
+        return (
+            self.left + (xv - self.x_lo) / (self.x_hi - self.x_lo) * self.width,
+            self.top + (1 - (yv - self.y_lo) / (self.y_hi - self.y_lo)) * self.height,
+        )
+
+
 def plot_lines(
     x: Sequence[float],
     series: dict[str, Sequence[float]],
@@ -73,13 +95,24 @@ def plot_lines(
     size: tuple[int, int] = (720, 420),
 ) -> Path:
     """A line chart of each series against x, written as PNG."""
-    width, height = size
-    left, right, top, bottom = 70, 20, 34, 50
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
-    values = [v for s in series.values() for v in s if v is not None and math.isfinite(v)]
     xs = [float(v) for v in x]
+    frame = _frame(xs, series, size)
+    _draw_axes(img, draw, font, frame, title=title, xlabel=xlabel, ylabel=ylabel)
+    _draw_series(draw, font, frame, xs, series)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def _frame(xs: list[float], series: dict[str, Sequence[float]], size: tuple[int, int]) -> _Frame:
+    """The plot area inside fixed margins, spanning the data (y padded by 5 % each side)."""
+    width, height = size
+    left, right, top, bottom = 70, 20, 34, 50
+    values = [v for s in series.values() for v in s if v is not None and math.isfinite(v)]
     x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
     y_lo, y_hi = (min(values), max(values)) if values else (0.0, 1.0)
     if x_hi <= x_lo:
@@ -89,34 +122,53 @@ def plot_lines(
     pad = 0.05 * (y_hi - y_lo)
     y_lo, y_hi = y_lo - pad, y_hi + pad
     plot_w, plot_h = width - left - right, height - top - bottom
+    return _Frame(left, top, plot_w, plot_h, x_lo, x_hi, y_lo, y_hi)
 
-    def px(xv: float, yv: float) -> tuple[float, float]:
-        return (
-            left + (xv - x_lo) / (x_hi - x_lo) * plot_w,
-            top + (1 - (yv - y_lo) / (y_hi - y_lo)) * plot_h,
-        )
 
+def _draw_axes(
+    img: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+    f: _Frame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+) -> None:
+    """The frame, ticks with their values, light grid lines, the axis labels and the title."""
+    left, top, plot_w, plot_h = f.left, f.top, f.width, f.height
     draw.rectangle((left, top, left + plot_w, top + plot_h), outline="black")
-    for t in _nice_ticks(y_lo, y_hi):
-        _, yp = px(x_lo, t)
+    for t in _nice_ticks(f.y_lo, f.y_hi):
+        _, yp = f.px(f.x_lo, t)
         draw.line((left - 4, yp, left, yp), fill="black")
         draw.line((left + 1, yp, left + plot_w - 1, yp), fill="#e6e6e6")
         draw.text((left - 6, yp), f"{t:.4g}", fill="black", font=font, anchor="rm")
-    for t in _nice_ticks(x_lo, x_hi):
-        xp, _ = px(t, y_lo)
+    for t in _nice_ticks(f.x_lo, f.x_hi):
+        xp, _ = f.px(t, f.y_lo)
         draw.line((xp, top + plot_h, xp, top + plot_h + 4), fill="black")
         draw.text((xp, top + plot_h + 6), f"{t:.6g}", fill="black", font=font, anchor="mt")
-    draw.text((left + plot_w / 2, height - 8), xlabel, fill="black", font=font, anchor="mb")
+    draw.text((left + plot_w / 2, img.height - 8), xlabel, fill="black", font=font, anchor="mb")
     if ylabel:
+        # text() takes no angle: draw the label level on a strip, then rotate the strip.
         label = Image.new("RGB", (int(draw.textlength(ylabel, font=font)) + 4, 14), "white")
         ImageDraw.Draw(label).text((2, 1), ylabel, fill="black", font=font)
         img.paste(label.rotate(90, expand=True), (4, top + plot_h // 2 - label.width // 2))
     if title:
         draw.text((left, 8), title, fill="black", font=font)
+
+
+def _draw_series(
+    draw: ImageDraw.ImageDraw,
+    font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+    f: _Frame,
+    xs: list[float],
+    series: dict[str, Sequence[float]],
+) -> None:
+    """Each series as a line (a dot if it has one finite value), and its legend entry."""
     for i, (name, ys) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         points = [
-            px(xv, yv)
+            f.px(xv, yv)
             for xv, yv in zip(xs, ys, strict=False)
             if yv is not None and math.isfinite(yv)
         ]
@@ -127,14 +179,10 @@ def plot_lines(
                 (points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2),
                 fill=colour,
             )
-        lx = left + plot_w - 150
-        ly = top + 8 + 14 * i
+        lx = f.left + f.width - 150
+        ly = f.top + 8 + 14 * i
         draw.line((lx, ly + 6, lx + 18, ly + 6), fill=colour, width=2)
         draw.text((lx + 24, ly), name, fill="black", font=font)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    return path
 
 
 def plot_loss_log(log: LossLog, path: Path, columns: Sequence[str], title: str = "") -> Path:

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from reproductions.common import RunContext, RunResult, option
-from reproductions.memn2n import MEMN2N
+from reproductions.common.download import DownloadError, cached_path, fetch_verified
+from reproductions.memn2n import MEMN2N, babi, generate
 
 if TYPE_CHECKING:
-    from reproductions.memn2n.babi import Example
-    from reproductions.memn2n.train import Settings
+    from reproductions.memn2n.train import Settings, Trained
 
 GENERATED = (1, 2, 3, 6, 11, 12)
+
+# One task's questions: (train, validation, test).
+Split = tuple[list[babi.Example], list[babi.Example], list[babi.Example]]
 
 
 @dataclass
@@ -208,6 +211,7 @@ def setting_name(args: Args) -> str:
 
 
 def resolve_settings(args: Args, dry_run: bool = False) -> Settings:
+    # imports torch: `repro list` must not
     from reproductions.memn2n.train import Settings
 
     base, joint = PerTaskConfig(), JointConfig()
@@ -238,18 +242,14 @@ def resolve_settings(args: Args, dry_run: bool = False) -> Settings:
 
 def _load(args: Args, ctx: RunContext, tasks: tuple[int, ...]) -> tuple[Path, str]:
     """Where the task files are, and a sentence saying so."""
-    from reproductions.memn2n import generate
-
     if ctx.dry_run and args.data is None:
         root = ctx.artifacts / "babi-generated"
         folder = root / "en"
         folder.mkdir(parents=True, exist_ok=True)
-        from reproductions.memn2n.babi import task_filename
-
         for task in tasks:
             for split, n in (("train", 60), ("test", 40)):
                 text = generate.generate_task(task, n, args.data_seed, f"dry-{split}")
-                (folder / task_filename(task, split)).write_text(text, encoding="utf-8")
+                (folder / babi.task_filename(task, split)).write_text(text, encoding="utf-8")
         return root, f"generated a tiny data set in {root} (dry run)"
     if args.generate:
         root = args.output or ctx.artifacts / "babi-generated"
@@ -261,12 +261,10 @@ def _load(args: Args, ctx: RunContext, tasks: tuple[int, ...]) -> tuple[Path, st
         )
     if args.data is not None:
         return Path(args.data), f"reading bAbI from {args.data}"
-    from reproductions.common.download import DownloadError, cached_path, fetch_verified
-    from reproductions.memn2n.babi import RELEASE
-
     try:
+        # babi.RELEASE is read here, not bound at import: tests point it at a local server.
         path = fetch_verified(
-            RELEASE, cached_path(RELEASE, "datasets"),
+            babi.RELEASE, cached_path(babi.RELEASE, "datasets"),
             on_progress=lambda done, total: ctx.progress("downloading bAbI", done, total),
         )  # fmt: skip
     except DownloadError as e:
@@ -281,11 +279,10 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     tasks = parse_tasks(args.tasks)
     if ctx.dry_run:
         tasks = tuple(t for t in tasks if t in GENERATED)[:2] or (1,)
+    # imports torch: `repro list` must not
     import torch
 
     from reproductions.common.runtime import describe_device, seed_everything
-    from reproductions.memn2n.babi import read_task, split_validation
-    from reproductions.memn2n.train import Vocab, errors_by_task, train_restarts
 
     # The model is tiny (batches of 32 small matrices): it runs on the CPU, whatever --device says.
     ctx.device_label = describe_device(torch.device("cpu"))
@@ -294,19 +291,65 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     restarts = 1 if ctx.dry_run else args.restarts
     source, said = _load(args, ctx, tasks)
     ctx.log(said)
+    size = "1k" if ctx.dry_run else args.train_size
     fraction = PerTaskConfig().validation
-    data: dict[int, tuple[list[Example], list[Example], list[Example]]] = {}
-    for task in tasks:
-        train_all = read_task(source, task, "train", "1k" if ctx.dry_run else args.train_size)
-        test = read_task(source, task, "test", "1k" if ctx.dry_run else args.train_size)
-        train, val = split_validation(train_all, fraction, ctx.seed)
-        data[task] = (train, val, test)
+    data = {task: _read(source, task, size, fraction, ctx.seed) for task in tasks}
+    start = time.perf_counter()
+    errors, details, shown = _train_all(args, ctx, settings, data, restarts)
+    seconds = time.perf_counter() - start
 
+    setting = setting_name(args)
+    paper = PAPER_ERRORS.get((size, setting), {})
+    table = format_table(errors, paper, setting, size, data_label(args, ctx))
+    for line in table.splitlines():
+        ctx.log(line)
+    metrics: dict[str, Any] = {f"test_error_task{t}": round(e, 2) for t, e in errors.items()}
+    metrics["mean_test_error"] = round(sum(errors.values()) / len(errors), 2)
+    metrics.update({f"paper_error_task{t}": paper[t] for t in errors if t in paper})
+    metrics.update(
+        setting=setting, train_size=size, data=data_label(args, ctx), restarts=restarts,
+        seconds=round(seconds, 1), training=details,
+    )  # fmt: skip
+    outputs = [_write(ctx.artifacts / "results.md", table + "\n")]
+    outputs.append(_write(ctx.artifacts / "results.json", json.dumps(metrics, indent=2) + "\n"))
+    outputs += shown
+    if args.generate and not ctx.dry_run:
+        outputs.append(Path(source))
+    headline = _headline(errors, paper, f"{setting}, {size}, {data_label(args, ctx)}", restarts)
+    config = {
+        **asdict(settings),
+        "tasks": list(tasks),
+        "restarts": restarts,
+        "select_on": args.select_on,
+        "validation": fraction,
+        "data": str(source),
+    }
+    return RunResult(MEMN2N.arxiv_id, headline, metrics, config, outputs)
+
+
+def _read(source: Path, task: int, size: str, fraction: float, seed: int) -> Split:
+    """One task's questions: the training set less the held-out share, that share, the test set."""
+    train_all = babi.read_task(source, task, "train", size)
+    test = babi.read_task(source, task, "test", size)
+    train, val = babi.split_validation(train_all, fraction, seed)
+    return train, val, test
+
+
+def _train_all(
+    args: Args, ctx: RunContext, settings: Settings, data: dict[int, Split], restarts: int
+) -> tuple[dict[int, float], dict[str, Any], list[Path]]:
+    """Train one model per task, or one for all (--joint), each the best of `restarts`.
+
+    Returns the test error (%) by task, each training's figures by label, and
+    the attention tables written (--show-attention)."""
+    # imports torch: `repro list` must not
+    from reproductions.memn2n.train import Vocab, errors_by_task, train_restarts
+
+    tasks = tuple(data)
     groups = [tasks] if args.joint else [(t,) for t in tasks]
     errors: dict[int, float] = {}
     details: dict[str, Any] = {}
     shown: list[Path] = []
-    start = time.perf_counter()
     for group in groups:
         train = [e for t in group for e in data[t][0]]
         val = [e for t in group for e in data[t][1]]
@@ -333,43 +376,18 @@ def run(args: Args, ctx: RunContext) -> RunResult:
         if args.show_attention:
             for t in group:
                 shown.append(_show(trained, data[t][2], t, args.show_attention, ctx))
-    seconds = time.perf_counter() - start
+    return errors, details, shown
 
-    setting = setting_name(args)
-    size = "1k" if ctx.dry_run else args.train_size
-    paper = PAPER_ERRORS.get((size, setting), {})
-    table = format_table(errors, paper, setting, size, data_label(args, ctx))
-    for line in table.splitlines():
-        ctx.log(line)
+
+def _headline(errors: dict[int, float], paper: dict[int, float], what: str, restarts: int) -> str:
+    """One line: the test error per task, their mean, and the paper's mean over the same tasks.
+
+    `what` names the setting, the training size and the data ("PE LS RN joint, 1k, bAbI")."""
     mean = sum(errors.values()) / len(errors)
-    metrics: dict[str, Any] = {f"test_error_task{t}": round(e, 2) for t, e in errors.items()}
-    metrics["mean_test_error"] = round(mean, 2)
-    metrics.update({f"paper_error_task{t}": paper[t] for t in errors if t in paper})
-    metrics.update(
-        setting=setting, train_size=size, data=data_label(args, ctx), restarts=restarts,
-        seconds=round(seconds, 1), training=details,
-    )  # fmt: skip
-    outputs = [_write(ctx.artifacts / "results.md", table + "\n")]
-    outputs.append(_write(ctx.artifacts / "results.json", json.dumps(metrics, indent=2) + "\n"))
-    outputs += shown
-    if args.generate and not ctx.dry_run:
-        outputs.append(Path(source))
     cells = " · ".join(f"{t}: {e:.1f}" for t, e in errors.items())
     in_paper = [t for t in errors if t in paper]
     versus = f"; paper {sum(paper[t] for t in in_paper) / len(in_paper):.1f}" if in_paper else ""
-    headline = (
-        f"test error % ({setting}, {size}, {data_label(args, ctx)}, best of {restarts}): {cells} "
-        f"(mean {mean:.1f}{versus})"
-    )
-    config = {
-        **asdict(settings),
-        "tasks": list(tasks),
-        "restarts": restarts,
-        "select_on": args.select_on,
-        "validation": fraction,
-        "data": str(source),
-    }
-    return RunResult(MEMN2N.arxiv_id, headline, metrics, config, outputs)
+    return f"test error % ({what}, best of {restarts}): {cells} (mean {mean:.1f}{versus})"
 
 
 def data_label(args: Args, ctx: RunContext) -> str:
@@ -380,14 +398,12 @@ def format_table(
     errors: dict[int, float], paper: dict[int, float], setting: str, size: str, data: str
 ) -> str:
     """The test error per task next to the paper's column for the same setting."""
-    from reproductions.memn2n.babi import TASK_NAMES
-
     head = f"paper ({setting}, {size})" if paper else "paper (no figure for this setting)"
     lines = [f"Test error (%) — {setting}, {size} training, {data} data", ""]
     lines.append(f"{'task':<28} {'here':>6}  {head}")
     for t, e in errors.items():
         ref = f"{paper[t]:>6.1f}" if t in paper else f"{'—':>6}"
-        lines.append(f"{f'{t:>2} {TASK_NAMES[t]}':<28} {e:>6.1f}  {ref}")
+        lines.append(f"{f'{t:>2} {babi.TASK_NAMES[t]}':<28} {e:>6.1f}  {ref}")
     mean = sum(errors.values()) / len(errors)
     in_paper = [t for t in errors if t in paper]
     ref_mean = f"{sum(paper[t] for t in in_paper) / len(in_paper):>6.1f}" if in_paper else ""
@@ -395,7 +411,8 @@ def format_table(
     return "\n".join(lines)
 
 
-def _show(trained: Any, test: list[Example], task: int, n: int, ctx: RunContext) -> Path:
+def _show(trained: Trained, test: list[babi.Example], task: int, n: int, ctx: RunContext) -> Path:
+    # imports torch: `repro list` must not
     from reproductions.memn2n.train import attention_table
 
     if n > len(test):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from reproductions.style_transfer.run import GatysConfig
+from reproductions.style_transfer.config import GatysConfig
 from reproductions.style_transfer.vgg import VGGFeatures
 
 

@@ -1,5 +1,6 @@
-"""Configurations (the papers' hyperparameters, cited) and the entry point of
-`papertrail repro style-transfer`. Importing this module does not import torch.
+"""The command line (`Args`) and the entry point of `papertrail repro style-transfer`.
+The configurations (the papers' hyperparameters, cited) are in config.py.
+Importing this module does not import torch.
 """
 
 from __future__ import annotations
@@ -11,87 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from reproductions.common import RunContext, RunResult, option
 from reproductions.style_transfer import GATYS, JOHNSON
+from reproductions.style_transfer.config import CAFFE_SCALE as CAFFE_SCALE  # re-export
+from reproductions.style_transfer.config import FastTrainConfig, GatysConfig
 
 if TYPE_CHECKING:
     import torch
 
-# torchvision's VGG sees RGB in [0, 1] divided by σ ≈ 0.226; the authors' Caffe
-# VGG saw 0–255. A ReLU network is (bias aside) positively homogeneous, so its
-# responses here are ≈ 1/57.6 of Caffe's: the content loss (F²) shrinks by
-# 57.6², the style loss (F⁴) by 57.6⁴. Multiplying β by 57.6² keeps the
-# paper's α/β balance. (README: deviations.)
-CAFFE_SCALE = 255 * 0.226
-
-
-@dataclass
-class GatysConfig:
-    """Gatys et al. 2015 (arXiv 1508.06576). "Methods" is the paper's final section."""
-
-    content_layer: str = option("relu4_2", "layer matching the photo", paper="Methods: conv4_2")
-    style_layers: tuple[str, ...] = option(
-        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-        "layers matching the artwork, weighted equally (w_l = 1/5)",
-        paper="Methods, Fig. 2: conv1_1 … conv5_1, w_l = 1/5",
-    )
-    content_weight: float = option(1.0, "α", paper="Methods: α/β = 1e-3 (Fig. 2 B–D), 1e-4 (E, F)")
-    style_weight: float = option(
-        1e3 * CAFFE_SCALE**2,
-        "β: the paper's 1e3 (α/β = 1e-3) × 57.6² for torchvision's input scale",
-        paper="Methods: α/β = 1e-3",
-    )
-    tv_weight: float = option(
-        0.0, "total-variation weight (0: off, as in the paper)", paper="not in the paper"
-    )
-    pooling: Literal["avg", "max"] = option(
-        "avg", "VGG pooling", paper="Methods: average pooling 'slightly more appealing results'"
-    )
-    init: Literal["noise", "content"] = option(
-        "noise", "start image", paper="Methods: 'gradient descent on a white noise image'"
-    )
-    optimizer: Literal["lbfgs", "adam"] = option(
-        "lbfgs", "optimiser", paper="L-BFGS: the authors' CVPR 2016 version ('works best')"
-    )
-    steps: int = option(300, "optimisation steps (one loss evaluation each)", paper="not given")
-    size: int = option(
-        512, "longer side of the images, px", paper="not given (512: the usual choice)"
-    )
-    lr: float | None = option(None, "step size (L-BFGS 1.0, Adam 0.02)", paper="not given")
-
-
-@dataclass
-class FastTrainConfig:
-    """Johnson et al. 2016 (arXiv 1603.08155), §4.1 "Style Transfer: Training details"."""
-
-    image_size: int = option(
-        256, "training crops, px", paper="§4.1: COCO images resized to 256×256"
-    )
-    batch_size: int = option(4, "images per batch", paper="§4.1: batch size 4")
-    iterations: int = option(
-        40_000, "training steps", paper="§4.1: 40,000 iterations (≈2 epochs of 80k)"
-    )
-    lr: float = option(1e-3, "Adam learning rate", paper="§4.1: Adam, learning rate 1e-3")
-    content_layer: str = option(
-        "relu2_2", "VGG-16 layer of the feature loss", paper="§4.1: relu2_2"
-    )
-    style_layers: tuple[str, ...] = option(
-        ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
-        "VGG-16 layers of the style loss",
-        paper="§4.1: relu1_2, relu2_2, relu3_3, relu4_3",
-    )
-    content_weight: float = option(1.0, "λ_c", paper="not given (1.0 in the authors' code)")
-    style_weight: float = option(
-        5.0, "λ_s", paper="not given (5.0 in the authors' code); untuned here"
-    )
-    tv_weight: float = option(
-        2e-5,
-        "λ_TV: 1e-6 on 0–255 pixels and Caffe features, rescaled (× 255² / 57.6²)",
-        paper="§4.1: cross-validated in [1e-6, 1e-4]",
-    )
-    style_size: int = option(
-        256, "longer side of the style image, px", paper="not given (256 in the authors' code)"
-    )
-    workers: int = option(4, "data-loading processes", paper="—")
-    save_every: int = option(2000, "write the model every N iterations", paper="—")
+    from reproductions.style_transfer.model import GatysObjective
+    from reproductions.style_transfer.vgg import VGGFeatures
 
 
 @dataclass
@@ -205,6 +133,7 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Run one style-transfer job; outputs go to --output or to `ctx.artifacts`."""
     if not ctx.dry_run:
         check(args)
+    # imports torch: `repro list` must not
     from reproductions.common.runtime import seed_everything
 
     device = ctx.torch_device()
@@ -228,7 +157,10 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     return _run_stylize(args, ctx, device)
 
 
-def _vgg(args: Args, ctx: RunContext, arch: Literal["vgg16", "vgg19"], **kw: Any):
+def _vgg(
+    args: Args, ctx: RunContext, arch: Literal["vgg16", "vgg19"], **kw: Any
+) -> tuple[VGGFeatures, str]:
+    # imports torch: `repro list` must not
     from reproductions.style_transfer.vgg import find_weights, load_vgg
 
     random = args.random_weights or (
@@ -247,20 +179,15 @@ def _vgg(args: Args, ctx: RunContext, arch: Literal["vgg16", "vgg19"], **kw: Any
 
 
 def _deepest(arch: str, layers: list[str]) -> str:
+    # imports torch: `repro list` must not
     from reproductions.style_transfer.vgg import layer_names
 
     names = layer_names(arch)
     return max(layers, key=names.index)
 
 
-def _run_gatys(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
-    import torch
-
-    from reproductions.common.images import load_image, save_image
-    from reproductions.common.runtime import sync
-    from reproductions.style_transfer.data import write_demo_images
-    from reproductions.style_transfer.model import GatysObjective, stylize
-
+def _gatys_config(args: Args, ctx: RunContext, device: torch.device) -> GatysConfig:
+    """The paper's configuration with the options given; tiny for a dry run."""
     default_size = 512 if (device.type != "cpu" or not args.demo) else 256
     cfg = GatysConfig(
         pooling=args.pooling,
@@ -273,11 +200,31 @@ def _run_gatys(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
     for name in ("content_weight", "style_weight", "tv_weight"):
         if getattr(args, name) is not None:
             cfg = replace(cfg, **{name: getattr(args, name)})
+    return cfg
+
+
+def _gatys_pictures(args: Args, ctx: RunContext, size: int) -> tuple[Path, Path]:
+    """The content photo and the artwork: the options', or drawn here (--demo, dry runs)."""
+    # imports torch: `repro list` must not
+    from reproductions.style_transfer.data import write_demo_images
+
     content_path, style_path = args.content, args.style
     if args.demo or (ctx.dry_run and not (content_path and style_path)):
-        content_path, style_path = write_demo_images(ctx.artifacts, cfg.size)
+        content_path, style_path = write_demo_images(ctx.artifacts, size)
         ctx.log(f"made a content picture and a style picture in {ctx.artifacts}")
     assert content_path is not None and style_path is not None
+    return content_path, style_path
+
+
+def _run_gatys(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
+    # imports torch: `repro list` must not
+    import torch
+
+    from reproductions.common.images import load_image, save_image
+    from reproductions.style_transfer.model import GatysObjective
+
+    cfg = _gatys_config(args, ctx, device)
+    content_path, style_path = _gatys_pictures(args, ctx, cfg.size)
     content = load_image(content_path, cfg.size).to(device)  # (1, 3, H, W)
     style = load_image(style_path, cfg.size).to(device)
     vgg, weights = _vgg(
@@ -285,37 +232,12 @@ def _run_gatys(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
         last_layer=_deepest("vgg19", [cfg.content_layer, *cfg.style_layers]),
     )  # fmt: skip
     objective = GatysObjective(vgg.to(device), content, style, cfg)
-    init = torch.rand_like(content) if cfg.init == "noise" else content
-    frames = ctx.artifacts / "steps"
-
-    def on_step(step: int, loss: float, parts: dict[str, float], image: torch.Tensor) -> None:
-        ctx.progress(cfg.optimizer, step, cfg.steps, loss=loss)
-        if args.save_every and step % args.save_every == 0:
-            save_image(image, frames / f"step-{step:05d}.png")
-
-    sync(device)
-    start = time.perf_counter()
-    image, history = stylize(
-        objective, init, steps=cfg.steps, optimizer=cfg.optimizer, lr=cfg.lr, on_step=on_step
-    )
-    sync(device)
-    seconds = time.perf_counter() - start
+    image, history, seconds = _optimise(args, ctx, cfg, objective, content, device)
     with torch.no_grad():
         final, parts = objective(image)
     output = save_image(image, args.output or ctx.artifacts / "stylized.png")
     h, w = image.shape[-2:]
-    metrics = {
-        "loss_initial": history[0],
-        "loss_final": float(final),
-        "content_loss": parts["content"],
-        "style_loss": parts["style"],
-        "tv_loss": parts["tv"],
-        "steps": cfg.steps,
-        "height": h,
-        "width": w,
-        "seconds": round(seconds, 3),
-        "ms_per_step": round(1000 * seconds / cfg.steps, 2),
-    }
+    metrics = _gatys_metrics(history, float(final), parts, cfg.steps, (h, w), seconds)
     headline = (
         f"loss {history[0]:.3g} → {float(final):.3g} in {cfg.steps} {cfg.optimizer} steps, "
         f"{w}×{h} px, {seconds:.1f} s"
@@ -329,7 +251,65 @@ def _run_gatys(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
     return RunResult(GATYS.arxiv_id, headline, metrics, config, [output])
 
 
+def _optimise(
+    args: Args,
+    ctx: RunContext,
+    cfg: GatysConfig,
+    objective: GatysObjective,
+    content: torch.Tensor,
+    device: torch.device,
+) -> tuple[torch.Tensor, list[float], float]:
+    """Optimise the picture from noise or the photo: (image, loss per step, seconds)."""
+    # imports torch: `repro list` must not
+    import torch
+
+    from reproductions.common.images import save_image
+    from reproductions.common.runtime import sync
+    from reproductions.style_transfer.model import stylize
+
+    init = torch.rand_like(content) if cfg.init == "noise" else content  # (1, 3, H, W)
+    frames = ctx.artifacts / "steps"
+
+    def on_step(step: int, loss: float, parts: dict[str, float], image: torch.Tensor) -> None:
+        ctx.progress(cfg.optimizer, step, cfg.steps, loss=loss)
+        if args.save_every and step % args.save_every == 0:
+            save_image(image, frames / f"step-{step:05d}.png")
+
+    sync(device)
+    start = time.perf_counter()
+    image, history = stylize(
+        objective, init, steps=cfg.steps, optimizer=cfg.optimizer, lr=cfg.lr, on_step=on_step
+    )
+    sync(device)
+    return image, history, time.perf_counter() - start
+
+
+def _gatys_metrics(
+    history: list[float],
+    final: float,
+    parts: dict[str, float],
+    steps: int,
+    shape: tuple[int, int],
+    seconds: float,
+) -> dict[str, Any]:
+    """What a Gatys run reports: the losses, the picture's size, the time taken."""
+    h, w = shape
+    return {
+        "loss_initial": history[0],
+        "loss_final": final,
+        "content_loss": parts["content"],
+        "style_loss": parts["style"],
+        "tv_loss": parts["tv"],
+        "steps": steps,
+        "height": h,
+        "width": w,
+        "seconds": round(seconds, 3),
+        "ms_per_step": round(1000 * seconds / steps, 2),
+    }
+
+
 def _run_train(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
+    # imports torch: `repro list` must not
     from reproductions.style_transfer.data import write_demo_images, write_demo_photos
     from reproductions.style_transfer.train import train
 
@@ -367,6 +347,7 @@ def _run_train(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
 
 
 def _run_stylize(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
+    # imports torch: `repro list` must not
     from reproductions.common.images import image_files
     from reproductions.style_transfer.data import write_demo_photos
     from reproductions.style_transfer.train import load_model, stylize_files

@@ -1,6 +1,6 @@
 """Training Johnson et al.'s transformation network, and stylising many images with it.
 
-The configuration (FastTrainConfig, each value cited) lives in run.py so the
+The configuration (FastTrainConfig, each value cited) lives in config.py so the
 command line can show it without importing torch.
 """
 
@@ -27,9 +27,9 @@ from reproductions.common.images import (
     to_tensor,
 )
 from reproductions.common.runtime import sync
+from reproductions.style_transfer.config import FastTrainConfig
 from reproductions.style_transfer.data import ImageFolder
 from reproductions.style_transfer.fast import PerceptualLoss, TransformerNet
-from reproductions.style_transfer.run import FastTrainConfig
 from reproductions.style_transfer.vgg import VGGFeatures
 
 MODEL_FORMAT = "papertrail/style-transfer/johnson2016-v1"
@@ -52,29 +52,8 @@ def train(
 ) -> dict[str, float | int]:
     """Train f_W for one style (§4.1: Adam, batch 4, 40k iterations of 256 px crops)."""
     dataset = ImageFolder(images, cfg.image_size)
-    if len(dataset) < cfg.batch_size:
-        raise ValueError(
-            f"{images}: {len(dataset)} images, fewer than one batch of {cfg.batch_size} — add images or lower --batch-size"
-        )
-    loader = DataLoader(
-        dataset,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=cfg.workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=cfg.workers > 0,
-    )
-    style_image = load_image(style, cfg.style_size).to(device)  # (1, 3, h, w)
-    loss_fn = PerceptualLoss(
-        vgg,
-        style_image,
-        content_layer=cfg.content_layer,
-        style_layers=cfg.style_layers,
-        content_weight=cfg.content_weight,
-        style_weight=cfg.style_weight,
-        tv_weight=cfg.tv_weight,
-    )
+    loader = _loader(dataset, cfg, images, device)
+    loss_fn = _perceptual_loss(cfg, vgg, style, device)
     net = TransformerNet().to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     meta = {"style": Path(style).name, "images": str(images), "config": json.dumps(asdict(cfg))}
@@ -85,11 +64,8 @@ def train(
     batches = _forever(loader)
     for it in range(1, cfg.iterations + 1):
         x = next(batches).to(device, non_blocking=True)  # (B, 3, S, S)
-        opt.zero_grad(set_to_none=True)
-        loss, parts = loss_fn(net(x), x)
-        loss.backward()
-        opt.step()
-        recent = (recent + [loss.item()])[-50:]
+        loss, parts = _train_step(net, opt, loss_fn, x)
+        recent = (recent + [loss])[-50:]
         ctx.progress("training", it, cfg.iterations, loss=recent[-1])
         if cfg.save_every and it % cfg.save_every == 0 and it < cfg.iterations:
             save_model(net, output, {**meta, "iterations": str(it)})
@@ -106,6 +82,52 @@ def train(
         "images_per_s": round(cfg.iterations * cfg.batch_size / seconds, 2),
         "training_images": len(dataset),
     }
+
+
+def _loader(
+    dataset: ImageFolder, cfg: FastTrainConfig, images: Path, device: torch.device
+) -> DataLoader:
+    """Shuffled batches of `cfg.batch_size` crops; ValueError when there is not one batch."""
+    if len(dataset) < cfg.batch_size:
+        raise ValueError(
+            f"{images}: {len(dataset)} images, fewer than one batch of {cfg.batch_size} — add images or lower --batch-size"
+        )
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=cfg.workers > 0,
+    )
+
+
+def _perceptual_loss(
+    cfg: FastTrainConfig, vgg: VGGFeatures, style: Path, device: torch.device
+) -> PerceptualLoss:
+    """The feature and style losses of §3, the artwork's Gram matrices computed once."""
+    style_image = load_image(style, cfg.style_size).to(device)  # (1, 3, h, w)
+    return PerceptualLoss(
+        vgg,
+        style_image,
+        content_layer=cfg.content_layer,
+        style_layers=cfg.style_layers,
+        content_weight=cfg.content_weight,
+        style_weight=cfg.style_weight,
+        tv_weight=cfg.tv_weight,
+    )
+
+
+def _train_step(
+    net: TransformerNet, opt: torch.optim.Optimizer, loss_fn: PerceptualLoss, x: torch.Tensor
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """One Adam step on a batch (B, 3, S, S); returns the loss and its parts."""
+    opt.zero_grad(set_to_none=True)
+    loss, parts = loss_fn(net(x), x)
+    loss.backward()
+    opt.step()
+    return loss.item(), parts
 
 
 def save_model(net: TransformerNet, path: Path, metadata: dict[str, str]) -> Path:
@@ -170,6 +192,26 @@ def stylize_files(
     """Stylise each file into `outdir` (same file name), in batches of same-sized images.
 
     Frames of one video share a size, so they go through batch_size at a time."""
+    outdir = Path(outdir)
+    _check_outputs(files, outdir)
+    net = net.to(device).eval()
+    done, model_seconds = 0, 0.0
+    start = time.perf_counter()
+    for pending in _same_size_batches(files, size, batch_size):
+        model_seconds += _stylise_and_save(net, pending, outdir, device)
+        done += len(pending)
+        ctx.progress("stylising", done, len(files))
+    seconds = time.perf_counter() - start
+    return {
+        "images": done,
+        "seconds": round(seconds, 3),
+        "ms_per_image": round(1000 * seconds / max(done, 1), 2),
+        "model_ms_per_image": round(1000 * model_seconds / max(done, 1), 2),
+    }
+
+
+def _check_outputs(files: list[Path], outdir: Path) -> None:
+    """ValueError when two inputs would write the same output file, or `outdir` is a file."""
     names: dict[str, Path] = {}
     for f in files:
         if f.name in names:
@@ -178,47 +220,45 @@ def stylize_files(
                 "same output file; stylise them into different -o folders"
             )
         names[f.name] = f
-    outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(
             f"{outdir}: exists and is not a folder (-o takes a folder with --method fast)"
         )
-    net = net.to(device).eval()
-    done, model_seconds = 0, 0.0
-    start = time.perf_counter()
+
+
+def _same_size_batches(
+    files: list[Path], size: int | None, batch_size: int
+) -> Iterator[list[tuple[Path, torch.Tensor]]]:
+    """The files read in order, in runs of at most `batch_size` images of one size."""
     pending: list[tuple[Path, torch.Tensor]] = []
-
-    def flush() -> None:
-        nonlocal done, model_seconds
-        if not pending:
-            return
-        batch = torch.stack([t for _, t in pending]).to(device)  # (B, 3, H, W)
-        sync(device)
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = stylise_batch(net, batch)
-        sync(device)
-        model_seconds += time.perf_counter() - t0
-        for (path, _), image in zip(pending, out.cpu(), strict=True):
-            suffix = path.suffix if path.suffix.lower() in (".png", ".jpg", ".jpeg") else ".png"
-            save_image(image, outdir / (path.stem + suffix))
-        done += len(pending)
-        ctx.progress("stylising", done, len(files))
-        pending.clear()
-
     for path in files:
         try:
             image = to_tensor(resize_longest(open_rgb(path), size))  # (3, H, W)
         except ImageError as e:
             raise ValueError(str(e)) from None
         if pending and (pending[0][1].shape != image.shape or len(pending) == batch_size):
-            flush()
+            yield pending
+            pending = []
         pending.append((path, image))
-    flush()
-    seconds = time.perf_counter() - start
-    return {
-        "images": done,
-        "seconds": round(seconds, 3),
-        "ms_per_image": round(1000 * seconds / max(done, 1), 2),
-        "model_ms_per_image": round(1000 * model_seconds / max(done, 1), 2),
-    }
+    if pending:
+        yield pending
+
+
+def _stylise_and_save(
+    net: TransformerNet,
+    pending: list[tuple[Path, torch.Tensor]],
+    outdir: Path,
+    device: torch.device,
+) -> float:
+    """Stylise one batch and write each picture; returns the seconds the network took."""
+    batch = torch.stack([t for _, t in pending]).to(device)  # (B, 3, H, W)
+    sync(device)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = stylise_batch(net, batch)  # (B, 3, H, W)
+    sync(device)
+    seconds = time.perf_counter() - t0
+    for (path, _), image in zip(pending, out.cpu(), strict=True):
+        suffix = path.suffix if path.suffix.lower() in (".png", ".jpg", ".jpeg") else ".png"
+        save_image(image, outdir / (path.stem + suffix))
+    return seconds

@@ -15,7 +15,13 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from reproductions.common.download import Checkpoint, cached_path, fetch_verified, sha256_file
+from reproductions.common.download import (
+    Checkpoint,
+    DownloadError,
+    cached_path,
+    fetch_verified,
+    sha256_file,
+)
 
 # Channels per conv, "M" for a 2x2 max pool (torchvision's configurations "D" and "E").
 CONFIGS: dict[str, list[int | str]] = {
@@ -202,8 +208,6 @@ def load_vgg(
     checkpoint = CHECKPOINTS[arch]
     path = weights or find_weights(arch)
     if path is None and download:
-        from reproductions.common.download import DownloadError
-
         try:
             path = fetch_verified(checkpoint, on_progress=on_progress)
         except DownloadError as e:

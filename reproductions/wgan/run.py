@@ -196,6 +196,7 @@ def paper_for(args: Args) -> str:
 
 def check(args: Args) -> None:
     """Raise ValueError naming the option when the arguments do not make a run."""
+    # imports torch: `repro list` must not
     from reproductions.gan_common.data import check_common
 
     if args.mode == "gp" and args.clip is not None:
@@ -213,6 +214,7 @@ def check(args: Args) -> None:
 
 def resolve(args: Args, dry_run: bool = False) -> WGANConfig:
     """The effective configuration: the paper's, the 2-D settings for ring/grid, then the options."""
+    # imports torch: `repro list` must not
     from reproductions.gan_common.data import parse_dataset
 
     kind, _ = parse_dataset(args.dataset)
@@ -241,6 +243,7 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Train one WGAN; outputs go to --output or to `ctx.artifacts`."""
     if not ctx.dry_run:
         check(args)
+    # imports torch: `repro list` must not
     from reproductions.gan_common.loop import modes_headline, prepare, train_monitored
     from reproductions.wgan.train import build, train
 

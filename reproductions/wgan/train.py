@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -75,48 +76,27 @@ def train(
     ema = EMA(gen, cfg.ema_decay) if cfg.ema_decay else None
     if ema is not None:  # snapshots and the final metrics use the average
         monitor.averaged = ema.module
-    clip = cfg.objective == "clip"
-    if clip:
+    if cfg.objective == "clip":
         model.clip_weights(critic, cfg.clip)
-    b = cfg.batch_size
     critic_updates = 0
     start = time.perf_counter()
     for step in range(1, cfg.steps + 1):
-        for p in critic.parameters():
-            p.requires_grad_(True)
+        _trainable(critic, True)
         for _ in range(critic_iterations(cfg, step)):
-            real = data.batch(b, device)
-            with torch.no_grad():
-                fake = gen(noise(b, cfg.noise_dim, device, generator))
-            real_scores, fake_scores = critic(real), critic(fake)
-            loss = model.critic_loss(real_scores, fake_scores)
-            penalty = None
-            if not clip:
-                penalty = model.gradient_penalty(critic, real, fake)
-                loss = loss + cfg.gp_weight * penalty
-            opt_c.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_c.step()
-            if clip:
-                model.clip_weights(critic, cfg.clip)
+            c = _critic_update(cfg, gen, critic, opt_c, data, device, generator)
             critic_updates += 1
-        for p in critic.parameters():  # no critic gradients during the generator's update
-            p.requires_grad_(False)
-        g_loss = model.generator_loss(critic(gen(noise(b, cfg.noise_dim, device, generator))))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
+        _trainable(critic, False)  # no critic gradients during the generator's update
+        g_loss = _generator_update(cfg, gen, critic, opt_g, device, generator)
         for s in scheds:
             s.step()
         if ema is not None:
             ema.update(gen)
-        w = model.wasserstein_estimate(real_scores, fake_scores).item()
-        losses = {"critic_loss": loss.item(), "generator_loss": g_loss.item(), "wasserstein": w}
-        if penalty is not None:
-            losses["gradient_penalty"] = penalty.item()
+        w = model.wasserstein_estimate(c.real_scores, c.fake_scores).item()
+        losses = {"critic_loss": c.loss.item(), "generator_loss": g_loss.item(), "wasserstein": w}
+        if c.penalty is not None:
+            losses["gradient_penalty"] = c.penalty.item()
         monitor.step(step, gen, device, **losses)
-    for p in critic.parameters():
-        p.requires_grad_(True)
+    _trainable(critic, True)
     seconds = time.perf_counter() - start
     return {
         "steps": cfg.steps,
@@ -125,3 +105,67 @@ def train(
         "steps_per_s": round(cfg.steps / seconds, 3) if seconds else None,
         "wasserstein_final": round(w, 6),
     }
+
+
+def _trainable(net: nn.Module, on: bool) -> None:
+    """Switch the gradients of all of `net`'s parameters on or off."""
+    for p in net.parameters():
+        p.requires_grad_(on)
+
+
+@dataclass
+class _CriticStep:
+    """One critic update's loss (penalty included), its penalty (None when clipping), scores."""
+
+    loss: torch.Tensor  # ()
+    penalty: torch.Tensor | None  # ()
+    real_scores: torch.Tensor  # (B,) f(x) of the real batch
+    fake_scores: torch.Tensor  # (B,) f(g(z))
+
+
+def _critic_update(
+    cfg: Any,
+    gen: nn.Module,
+    critic: nn.Module,
+    opt_c: torch.optim.Optimizer,
+    data: RealData,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> _CriticStep:
+    """One critic step on a real and a generated batch: Algorithm 1's inner loop body
+    (WGAN: then clip the weights to [−c, c]; WGAN-GP: the gradient penalty instead)."""
+    b = cfg.batch_size
+    clip = cfg.objective == "clip"
+    real = data.batch(b, device)
+    with torch.no_grad():
+        fake = gen(noise(b, cfg.noise_dim, device, generator))
+    real_scores, fake_scores = critic(real), critic(fake)
+    loss = model.critic_loss(real_scores, fake_scores)
+    penalty = None
+    if not clip:
+        penalty = model.gradient_penalty(critic, real, fake)
+        loss = loss + cfg.gp_weight * penalty
+    opt_c.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_c.step()
+    if clip:
+        model.clip_weights(critic, cfg.clip)
+    return _CriticStep(loss, penalty, real_scores, fake_scores)
+
+
+def _generator_update(
+    cfg: Any,
+    gen: nn.Module,
+    critic: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One generator step against the critic's current weights; returns its loss."""
+    g_loss = model.generator_loss(
+        critic(gen(noise(cfg.batch_size, cfg.noise_dim, device, generator)))
+    )
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return g_loss
