@@ -9,19 +9,26 @@ adds a timeout and our User-Agent, remembers the last response, and turns a
 arXiv's terms of use ask for at least 3 s between API calls. One `ArxivApi`
 instance is shared by every API source in a run, so its client's built-in
 delay spaces all of them, not just pages of one query.
+
+`arxiv` and `requests` are imported where they are used, not here: they take
+~0.15 s to load and `papertrail --help` must not pay for them.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import arxiv
-import requests
+from typing import TYPE_CHECKING, Any
 
 from papertrail.models import Record
 from papertrail.sources.parse import parse_arxiv_error, record_from_arxiv_result
+
+if TYPE_CHECKING:
+    import arxiv
+    import requests
 
 # arXiv's API manual: at most 100 ids per `id_list` request is polite and reliable.
 ID_LIST_MAX = 100
@@ -37,27 +44,45 @@ class ArxivRejected(Exception):
         super().__init__(f"HTTP {status}: {message or 'no message'}")
 
 
-class _Session(requests.Session):
-    def __init__(self, timeout: float, user_agent: str):
-        super().__init__()
-        self.timeout = timeout
-        self.user_agent = user_agent
-        self.last_response: requests.Response | None = None
-        self.bytes_read = 0
-        self.calls = 0
+@dataclass
+class _Traffic:
+    """What one `ArxivApi`'s session adds to every request, and what it saw of the answers."""
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.timeout)
-        headers = dict(kwargs.pop("headers", None) or {})
-        headers = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
-        headers["User-Agent"] = self.user_agent
-        self.calls += 1
-        resp = super().request(method, url, headers=headers, **kwargs)
-        self.last_response = resp
-        self.bytes_read += len(resp.content)
-        if 400 <= resp.status_code < 500 and resp.status_code != 429:
-            raise ArxivRejected(resp.status_code, parse_arxiv_error(resp.content), url)
-        return resp
+    timeout: float
+    user_agent: str
+    last_response: requests.Response | None = None
+    bytes_read: int = 0
+    calls: int = 0
+
+
+@functools.cache
+def _session_class() -> Callable[[_Traffic], requests.Session]:
+    """The `requests.Session` subclass handed to the `arxiv` client, made on first use
+    (subclassing needs `requests` loaded)."""
+    import requests  # heavy (~120 ms): only an arXiv API call needs it, not `papertrail --help`
+
+    class _Session(requests.Session):
+        """Adds the timeout and our User-Agent, counts, and stops on a 4xx (see module doc)."""
+
+        def __init__(self, traffic: _Traffic) -> None:
+            super().__init__()
+            self.traffic = traffic
+
+        def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            traffic = self.traffic
+            kwargs.setdefault("timeout", traffic.timeout)
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
+            headers["User-Agent"] = traffic.user_agent
+            traffic.calls += 1
+            resp = super().request(method, url, headers=headers, **kwargs)
+            traffic.last_response = resp
+            traffic.bytes_read += len(resp.content)
+            if 400 <= resp.status_code < 500 and resp.status_code != 429:
+                raise ArxivRejected(resp.status_code, parse_arxiv_error(resp.content), url)
+            return resp
+
+    return _Session
 
 
 @dataclass
@@ -84,8 +109,11 @@ class ArxivApi:
         user_agent: str,
         num_retries: int = 2,
     ):
+        import arxiv  # heavy (~140 ms): only an arXiv API call needs it, not `papertrail --help`
+
         self.endpoint = endpoint
-        self.session = _Session(timeout, user_agent)
+        self.traffic = _Traffic(timeout, user_agent)
+        self.session = _session_class()(self.traffic)
         self.client = arxiv.Client(
             page_size=100, delay_seconds=delay_seconds, num_retries=num_retries
         )
@@ -97,6 +125,8 @@ class ArxivApi:
         self.unreachable = False
 
     def search(self, name: str, query: str, max_results: int) -> ApiResult:
+        import arxiv  # heavy: loaded by __init__ already; kept off `papertrail --help`
+
         search = arxiv.Search(
             query=query,
             max_results=max_results,
@@ -114,6 +144,8 @@ class ArxivApi:
     def fetch_ids(self, name: str, ids: list[str]) -> ApiResult:
         """Metadata for up to 100 ids in one `id_list` call. arXiv leaves out ids it
         does not know (no warning here: the caller compares what came back)."""
+        import arxiv  # heavy: loaded by __init__ already; kept off `papertrail --help`
+
         if not 1 <= len(ids) <= ID_LIST_MAX:
             raise ValueError(f"fetch_ids takes 1 to {ID_LIST_MAX} ids, got {len(ids)}")
         search = arxiv.Search(id_list=ids, max_results=len(ids))
@@ -128,11 +160,20 @@ class ArxivApi:
         )
 
     def _run(
-        self, name: str, results: Any, what: str, hint: str, *, empty_warning: bool = True
+        self,
+        name: str,
+        results: Callable[[], Iterator[arxiv.Result]],
+        what: str,
+        hint: str,
+        *,
+        empty_warning: bool = True,
     ) -> ApiResult:
+        import arxiv  # heavy: loaded by __init__ already; its errors are caught here
+        import requests  # heavy: loaded by __init__ already; its errors are caught here
+
         out = ApiResult(url=self.endpoint)
         start = time.monotonic()
-        bytes_before = self.session.bytes_read
+        bytes_before = self.traffic.bytes_read
         try:
             for result in results():
                 out.records.append(record_from_arxiv_result(result))
@@ -167,7 +208,7 @@ class ArxivApi:
             )
         except Exception as e:  # noqa: BLE001 - one bad source never stops the others
             out.error = f"arXiv API failed for {what}: {type(e).__name__}: {_short(e)}"
-        out.bytes = self.session.bytes_read - bytes_before
+        out.bytes = self.traffic.bytes_read - bytes_before
         out.duration_s = time.monotonic() - start
         if out.error and out.records:
             out.warnings.append(f"kept {len(out.records)} results fetched before the error")
@@ -176,8 +217,6 @@ class ArxivApi:
 
 def _connection_reason(e: requests.ConnectionError) -> str:
     """The root cause of a requests connection error, without urllib3's object reprs."""
-    import re
-
     reason = getattr(e.args[0], "reason", None) if e.args else None
     text = str(reason or e)
     text = re.sub(r"<[^>]* object at 0x[0-9a-f]+>:?\s*", "", text)

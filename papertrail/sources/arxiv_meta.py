@@ -14,10 +14,13 @@ version dates and does no regex work.
 
 from __future__ import annotations
 
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, is_new_style_id, parse_arxiv_id
 from papertrail.models import ArxivMeta, Record
+from papertrail.sources.parse import tex_to_unicode
 
 ABS_GUID = "http://arxiv.org/abs/"  # the API's <id>, which the API path keeps as guid
 
@@ -27,6 +30,11 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
+
+
+# One decoded JSON object of the snapshot: its values are whatever the file holds, checked
+# field by field here.
+_Json = dict[str, Any]
 
 
 class MetaError(ValueError):
@@ -54,14 +62,10 @@ def rfc2822_to_iso(value: str) -> str:
         return (
             f"{parts[3]}-{_MONTHS[parts[2]]}-{day if len(day) == 2 else '0' + day}T{parts[4]}+00:00"
         )
-    from email.utils import parsedate_to_datetime
-
     try:
         dt = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         raise MetaError(f"unreadable version date {value!r}") from None
-    from datetime import timezone
-
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
@@ -112,7 +116,7 @@ def paper_record(
     )
 
 
-def _text(obj: dict[str, Any], name: str) -> str | None:
+def _text(obj: _Json, name: str) -> str | None:
     value = obj.get(name)
     if value is None:
         return None
@@ -121,7 +125,7 @@ def _text(obj: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def from_snapshot(obj: Any) -> ArxivMeta:
+def from_snapshot(obj: object) -> ArxivMeta:
     """One parsed line of the metadata snapshot. Raises MetaError naming the field."""
     if not isinstance(obj, dict):
         raise MetaError(f"a line should hold a JSON object, not {type(obj).__name__}")
@@ -136,31 +140,9 @@ def from_snapshot(obj: Any) -> ArxivMeta:
             raise MetaError(f'"id" {raw_id!r} is not an arXiv identifier')
         arxiv_id = parsed[0]
 
-    versions: list[tuple[int, str]] = []
-    for v in obj.get("versions") or ():
-        try:
-            name, created = v["version"], v["created"]
-            versions.append((int(name[1:]), rfc2822_to_iso(created)))
-        except (TypeError, KeyError, ValueError, IndexError):
-            raise MetaError(f'unreadable "versions" item {v!r}') from None
-    versions.sort()
+    versions = _snapshot_versions(obj)
     version = versions[-1][0] if versions else None
-
-    authors: list[str] = []
-    parsed_authors = obj.get("authors_parsed")
-    if parsed_authors:
-        for a in parsed_authors:
-            if not isinstance(a, list) or not a:
-                raise MetaError(f'unreadable "authors_parsed" item {a!r}')
-            name = author_name(*(str(p) for p in a[:3]))
-            if name:
-                authors.append(name)
-    elif obj.get("authors"):
-        from papertrail.sources.parse import tex_to_unicode
-
-        text = tex_to_unicode(squash(_text(obj, "authors")))
-        authors = [a.strip() for a in text.replace(" and ", ", ").split(",") if a.strip()]
-
+    authors = _snapshot_authors(obj)
     categories = (_text(obj, "categories") or "").split()
     record = paper_record(
         arxiv_id,
@@ -182,3 +164,34 @@ def from_snapshot(obj: Any) -> ArxivMeta:
         submitter=_text(obj, "submitter"),
         report_no=squash(_text(obj, "report-no")) or None,
     )
+
+
+def _snapshot_versions(obj: _Json) -> list[tuple[int, str]]:
+    """(number, ISO date) of every version, oldest first."""
+    versions: list[tuple[int, str]] = []
+    for v in obj.get("versions") or ():
+        try:
+            name, created = v["version"], v["created"]
+            versions.append((int(name[1:]), rfc2822_to_iso(created)))
+        except (TypeError, KeyError, ValueError, IndexError):
+            raise MetaError(f'unreadable "versions" item {v!r}') from None
+    versions.sort()
+    return versions
+
+
+def _snapshot_authors(obj: _Json) -> list[str]:
+    """Names from "authors_parsed" ([keyname, forenames, suffix] lists), else from the
+    "authors" text (TeX accents turned into Unicode)."""
+    authors: list[str] = []
+    parsed_authors = obj.get("authors_parsed")
+    if parsed_authors:
+        for a in parsed_authors:
+            if not isinstance(a, list) or not a:
+                raise MetaError(f'unreadable "authors_parsed" item {a!r}')
+            name = author_name(*(str(p) for p in a[:3]))
+            if name:
+                authors.append(name)
+    elif obj.get("authors"):
+        text = tex_to_unicode(squash(_text(obj, "authors")))
+        authors = [a.strip() for a in text.replace(" and ", ", ").split(",") if a.strip()]
+    return authors

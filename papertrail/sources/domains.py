@@ -51,16 +51,17 @@ that cannot be analysed (``\w+``) just turns the prefilter off for its domain.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     from re import _constants as _sre_c
     from re import _parser as _sre_parse
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre_c  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre_c
+    import sre_parse as _sre_parse
 
 from papertrail.config import is_arxiv_category
 from papertrail.models import GENERAL
@@ -349,7 +350,7 @@ def _spelling_requirements(
     """
     try:
         parsed = _sre_parse.parse(keyword, re.IGNORECASE)
-        spellings = _expand(list(parsed), [""])
+        spellings = _expand(parsed.data, [""])
     except (_Unanalysable, re.error, RecursionError):
         return None
     out = []
@@ -366,7 +367,13 @@ def _spelling_requirements(
     return out
 
 
-def _expand(items: list, prefixes: list[str]) -> list[str]:
+# One item of a parsed regex as the stdlib parser gives it: (opcode, operand). The
+# operand's shape depends on the opcode (a code point, a list of items, a (min, max,
+# items) triple...), which the parser does not type; `_expand_item` reads it per opcode.
+_Item = tuple[object, Any]
+
+
+def _expand(items: Iterable[_Item], prefixes: list[str]) -> list[str]:
     for op, av in items:
         prefixes = _expand_item(op, av, prefixes)
         if len(prefixes) > _MAX_EXPANSIONS:
@@ -374,14 +381,14 @@ def _expand(items: list, prefixes: list[str]) -> list[str]:
     return prefixes
 
 
-def _expand_item(op: object, av: object, prefixes: list[str]) -> list[str]:
+def _expand_item(op: object, av: Any, prefixes: list[str]) -> list[str]:
     if op is _LITERAL:
-        ch = chr(av)  # type: ignore[arg-type]
+        ch = chr(av)
         if not ch.isascii():
             return [p + _GAP for p in prefixes]
         return [p + ch.lower() for p in prefixes]
     if op is _IN:
-        chars = _small_class(av)  # type: ignore[arg-type]
+        chars = _small_class(av)
         if chars is None:
             return [p + _GAP for p in prefixes]
         return [p + c for p in prefixes for c in chars]
@@ -391,15 +398,15 @@ def _expand_item(op: object, av: object, prefixes: list[str]) -> list[str]:
         return [p + _GAP for p in prefixes]
     if op is _BRANCH:
         out: list[str] = []
-        for alternative in av[1]:  # type: ignore[index]
+        for alternative in av[1]:
             out += _expand(list(alternative), prefixes)
         return out
     if op is _SUBPATTERN:
-        return _expand(list(av[-1]), prefixes)  # type: ignore[index]
+        return _expand(list(av[-1]), prefixes)
     if op is _ATOMIC_GROUP:
-        return _expand(list(av), prefixes)  # type: ignore[arg-type]
+        return _expand(list(av), prefixes)
     if op in _REPEATS:
-        low, high, sub = av  # type: ignore[misc]
+        low, high, sub = av
         if low == 0 and high != 1:
             return [p + _GAP for p in prefixes]
         once = _expand(list(sub), prefixes)
@@ -413,7 +420,7 @@ def _expand_item(op: object, av: object, prefixes: list[str]) -> list[str]:
     return [p + _GAP for p in prefixes]
 
 
-def _small_class(items: list) -> list[str] | None:
+def _small_class(items: Iterable[_Item]) -> list[str] | None:
     chars: list[str] = []
     for op, av in items:
         if op is _LITERAL:

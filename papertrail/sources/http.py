@@ -31,11 +31,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from papertrail import __version__
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = f"papertrail/{__version__} (+https://github.com/papertrail/papertrail)"
 
@@ -140,8 +141,15 @@ def _host_key(url: httpx.URL) -> str:
     return f"{url.host.lower()}:{port}"
 
 
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status ("Not Found"); "" for an unknown status."""
+    import httpx  # heavy (~150 ms): only reporting an answer needs it, not `papertrail --help`
+
+    return httpx.codes.get_reason_phrase(status)
+
+
 def _reason(status: int) -> str:
-    return httpx.codes.get_reason_phrase(status) or "Unknown Status"
+    return reason_phrase(status) or "Unknown Status"
 
 
 def _when(seconds: float) -> str:
@@ -343,6 +351,8 @@ class _Fetcher:
         )
 
     async def _attempt(self, url: str, headers: dict[str, str]) -> _Attempt:
+        import httpx  # heavy (~150 ms): already loaded by fetch_all; kept off `papertrail --help`
+
         att = _Attempt(final_url=url)
         try:
             first = httpx.URL(url)
@@ -477,6 +487,8 @@ async def fetch_all(
     `on_result` is called with each result as soon as it is complete, so the
     caller can save sources one by one while the slow ones are still running.
     """
+    import httpx  # heavy (~150 ms): only a fetch needs it, not `papertrail --help`
+
     if concurrency < 1 or per_host_limit < 1:
         raise ValueError("concurrency and per_host_limit must be at least 1")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -517,5 +529,6 @@ async def fetch_all(
 
 
 def fetch_all_sync(requests: Sequence[FetchRequest], **kwargs: Any) -> list[FetchResult]:
-    """`fetch_all` for synchronous callers (runs its own event loop)."""
+    """`fetch_all` for synchronous callers (runs its own event loop); `kwargs` are its
+    keyword arguments."""
     return asyncio.run(fetch_all(requests, **kwargs))

@@ -1,6 +1,7 @@
 """OAI-PMH requests to one endpoint: paced (>= 3 s), retried (Retry-After), bounded.
 
 Part of `papertrail.ingest.oai` (see its docstring); parsing is `oai_parse`.
+httpx is imported where it is used, not here: `papertrail --help` must not load it.
 """
 
 from __future__ import annotations
@@ -8,17 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import httpx
-
-from papertrail.sources.http import USER_AGENT, parse_retry_after, polite_interval
+from papertrail.sources.http import USER_AGENT, parse_retry_after, polite_interval, reason_phrase
 from papertrail.sources.oai_parse import (
     DEFAULT_ENDPOINT,
     OaiError,
     OaiProtocolError,
     parse_oai_page,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate"  # what httpx decodes without optional packages
@@ -31,7 +33,15 @@ DEADLINE_FACTOR = 2.0  # an attempt may take at most this many times `timeout` i
 
 
 def check_endpoint(endpoint: str) -> str:
+    """`endpoint` without surrounding blanks; ValueError when it is not an OAI-PMH base URL."""
     endpoint = endpoint.strip()
+    _endpoint_url(endpoint)
+    return endpoint
+
+
+def _endpoint_url(endpoint: str) -> httpx.URL:
+    import httpx  # heavy (~150 ms): only a harvest needs it, not `papertrail --help`
+
     try:
         url = httpx.URL(endpoint)
     except httpx.InvalidURL:
@@ -46,7 +56,7 @@ def check_endpoint(endpoint: str) -> str:
             f"--endpoint {endpoint!r} has a query string; give the OAI-PMH base URL only "
             f"(e.g. {DEFAULT_ENDPOINT}), papertrail adds verb=ListRecords itself"
         )
-    return endpoint
+    return url
 
 
 # ----------------------------------------------------------------- network
@@ -60,6 +70,15 @@ class Wait:
     reason: str  # e.g. "HTTP 503, Retry-After 10"
     retry: int
     max_retries: int
+
+
+@dataclass
+class _Answer:
+    """An HTTP answer read in full."""
+
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
 
 
 class OaiClient:
@@ -84,9 +103,11 @@ class OaiClient:
         on_wait: Callable[[Wait], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.endpoint = check_endpoint(endpoint)
-        host = httpx.URL(self.endpoint).host
-        self.interval = max(interval, polite_interval(host))
+        import httpx  # heavy (~150 ms): only a harvest needs it, not `papertrail --help`
+
+        self.endpoint = endpoint.strip()
+        self._base_url = _endpoint_url(self.endpoint)
+        self.interval = max(interval, polite_interval(self._base_url.host))
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
@@ -114,11 +135,11 @@ class OaiClient:
     def __enter__(self) -> OaiClient:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def url_for(self, params: Mapping[str, str]) -> str:
-        return str(httpx.URL(self.endpoint, params=dict(params)))
+        return str(self._base_url.copy_with(params=dict(params)))
 
     def _pace(self) -> None:
         """Sleep until `interval` after the last request start (and past any Retry-After)."""
@@ -153,18 +174,12 @@ class OaiClient:
         while True:
             self._pace()
             self.requests += 1
-            try:
-                status, headers, body = self._get(params, url)
-            except OaiError:
-                raise
-            except httpx.TimeoutException:
+            answer = self._get(params, url)
+            if isinstance(answer, str):  # no answer: a network problem
                 attempt += 1
-                self._retry_or_raise(attempt, None, f"no answer within {self.timeout:g} s", url)
+                self._retry_or_raise(attempt, None, answer, url)
                 continue
-            except httpx.HTTPError as e:
-                attempt += 1
-                self._retry_or_raise(attempt, None, f"{type(e).__name__}: {e}", url)
-                continue
+            status, headers, body = answer.status, answer.headers, answer.body
             if status == 200:
                 return body
             if status in (429, 503):
@@ -186,41 +201,54 @@ class OaiClient:
                 attempt += 1
                 self._retry_or_raise(attempt, None, f"HTTP {status}", url)
                 continue
-            # 4xx: some OAI-PMH servers send their <error> (noRecordsMatch too) with a
-            # 4xx status; the OAI answer says more than the status does.
-            if b"OAI-PMH" in body[:4096]:
-                try:
-                    parse_oai_page(body, url=url)
-                except OaiProtocolError:
-                    raise
-                except OaiError:
-                    pass  # not readable OAI-PMH after all: report the status
-                else:
-                    return body
-            phrase = httpx.codes.get_reason_phrase(status) or "error"
-            raise OaiError(
-                f"{url} answered HTTP {status} {phrase}; check --endpoint (arXiv's is "
-                f"{DEFAULT_ENDPOINT})",
-                url=url,
-            )
+            return self._client_error(status, body, url)
 
-    def _get(self, params: Mapping[str, str], url: str) -> tuple[int, dict[str, str], bytes]:
+    def _client_error(self, status: int, body: bytes, url: str) -> bytes:
+        """A 4xx answer: its body when it is a readable OAI-PMH answer, else OaiError.
+
+        Some OAI-PMH servers send their <error> (noRecordsMatch too) with a 4xx
+        status; the OAI answer says more than the status does."""
+        if b"OAI-PMH" in body[:4096]:
+            try:
+                parse_oai_page(body, url=url)
+            except OaiProtocolError:
+                raise
+            except OaiError:
+                pass  # not readable OAI-PMH after all: report the status
+            else:
+                return body
+        phrase = reason_phrase(status) or "error"
+        raise OaiError(
+            f"{url} answered HTTP {status} {phrase}; check --endpoint (arXiv's is "
+            f"{DEFAULT_ENDPOINT})",
+            url=url,
+        )
+
+    def _get(self, params: Mapping[str, str], url: str) -> _Answer | str:
+        """The answer to `params`, or why there was none (worth retrying)."""
+        import httpx  # heavy: loaded by __init__ already; its errors are caught here
+
         deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
-        with self._client.stream("GET", self.endpoint, params=dict(params)) as resp:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    raise OaiError(
-                        f"{url} sent more than {self.max_body_bytes:,} bytes for one page; "
-                        "is --endpoint an OAI-PMH interface?",
-                        url=url,
-                    )
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout(
-                        f"the answer took longer than {self.timeout * DEADLINE_FACTOR:g} s"
-                    )
-                chunks.append(chunk)
-            headers = {k.lower(): v for k, v in resp.headers.items()}
-            return resp.status_code, headers, b"".join(chunks)
+        try:
+            with self._client.stream("GET", self.endpoint, params=dict(params)) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise OaiError(
+                            f"{url} sent more than {self.max_body_bytes:,} bytes for one page; "
+                            "is --endpoint an OAI-PMH interface?",
+                            url=url,
+                        )
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout(
+                            f"the answer took longer than {self.timeout * DEADLINE_FACTOR:g} s"
+                        )
+                    chunks.append(chunk)
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                return _Answer(resp.status_code, headers, b"".join(chunks))
+        except httpx.TimeoutException:
+            return f"no answer within {self.timeout:g} s"
+        except httpx.HTTPError as e:
+            return f"{type(e).__name__}: {e}"

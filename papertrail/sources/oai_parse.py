@@ -146,11 +146,36 @@ def parse_oai_page(body: bytes, *, url: str = "the OAI-PMH endpoint") -> OaiPage
     OaiProtocolError for an OAI ``<error>`` other than ``noRecordsMatch``
     (which gives an empty page). A record whose metadata cannot be read is
     skipped with a warning naming it."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
+    root = _oai_root(body, url)
+    page = OaiPage(response_date=(root.findtext(OAI_NS + "responseDate") or "").strip() or None)
+    if _no_records_match(root, url):
+        return page  # nothing in this window
+    body_el = root.find(OAI_NS + "ListRecords")
+    if body_el is None:
+        body_el = root.find(OAI_NS + "GetRecord")
+    if body_el is None:
+        verbs = ", ".join(f"<{_local(c.tag)}>" for c in root) or "nothing"
+        raise OaiError(
+            f"{url} answered OAI-PMH without <ListRecords> or <GetRecord> (it holds {verbs})",
+            url=url,
+        )
+    for rec in body_el.iterfind(OAI_NS + "record"):
+        _add_record(page, rec)
+    token = body_el.find(OAI_NS + "resumptionToken")
+    if token is not None:
+        page.token = (token.text or "").strip() or None
+        page.complete_list_size = _int(token.get("completeListSize"))
+        page.cursor = _int(token.get("cursor"))
+    return page
+
+
+def _oai_root(body: bytes, url: str) -> ET.Element:
+    """The document element of an OAI-PMH answer; OaiError for anything else."""
+    from defusedxml import DefusedXmlException  # heavy-listed: only a harvest needs it
+    from defusedxml.ElementTree import fromstring  # ditto; refuses entity and DTD tricks
 
     try:
-        root = fromstring(body)
+        root: ET.Element = fromstring(body)
     except DefusedXmlException as e:
         raise OaiError(
             f"the answer from {url} was refused: it declares XML entities or external "
@@ -158,8 +183,10 @@ def parse_oai_page(body: bytes, *, url: str = "the OAI-PMH endpoint") -> OaiPage
             url=url,
         ) from None
     except ET.ParseError as e:
-        line, column = getattr(e, "position", (None, None))
-        where = f" at line {line}, column {column + 1}" if line else ""
+        position = getattr(e, "position", None)  # (line, column), column 0-based
+        where = (
+            f" at line {position[0]}, column {position[1] + 1}" if position and position[0] else ""
+        )
         raise OaiError(
             f"the answer from {url} is not well-formed XML{where} ({e}); nothing of that page "
             "was saved and the harvest state still points at it: run the command again to "
@@ -172,7 +199,11 @@ def parse_oai_page(body: bytes, *, url: str = "the OAI-PMH endpoint") -> OaiPage
             f"is --endpoint an OAI-PMH base URL such as {DEFAULT_ENDPOINT}?",
             url=url,
         )
-    page = OaiPage(response_date=(root.findtext(OAI_NS + "responseDate") or "").strip() or None)
+    return root
+
+
+def _no_records_match(root: ET.Element, url: str) -> bool:
+    """True for the ``noRecordsMatch`` answer; OaiProtocolError for any other OAI error."""
     errors = root.findall(OAI_NS + "error")
     for error in errors:
         code = error.get("code") or "unknown"
@@ -186,45 +217,32 @@ def parse_oai_page(body: bytes, *, url: str = "the OAI-PMH endpoint") -> OaiPage
             code=code,
             url=url,
         )
-    if errors:
-        return page  # noRecordsMatch: nothing in this window
-    body_el = root.find(OAI_NS + "ListRecords")
-    if body_el is None:
-        body_el = root.find(OAI_NS + "GetRecord")
-    if body_el is None:
-        verbs = ", ".join(f"<{_local(c.tag)}>" for c in root) or "nothing"
-        raise OaiError(
-            f"{url} answered OAI-PMH without <ListRecords> or <GetRecord> (it holds {verbs})",
-            url=url,
+    return bool(errors)
+
+
+def _add_record(page: OaiPage, rec: ET.Element) -> None:
+    """One ``<record>`` into `page`: a paper, a deletion, or a warning saying why it was skipped."""
+    header = rec.find(OAI_NS + "header")
+    identifier = (header.findtext(OAI_NS + "identifier") if header is not None else None) or "?"
+    identifier = identifier.strip()
+    stamp = (header.findtext(OAI_NS + "datestamp") if header is not None else None) or ""
+    stamp = stamp.strip()[:10]
+    if _DATE.fullmatch(stamp) and (page.datestamp is None or stamp > page.datestamp):
+        page.datestamp = stamp
+    if header is not None and header.get("status") == "deleted":
+        page.deleted.append(identifier)
+        return
+    meta = rec.find(f"{OAI_NS}metadata/{ARXIV_NS}arXiv")
+    if meta is None:
+        page.warnings.append(
+            f"{identifier}: no <arXiv> metadata (the endpoint must be asked for "
+            f"metadataPrefix={METADATA_PREFIX}); skipped"
         )
-    for rec in body_el.iterfind(OAI_NS + "record"):
-        header = rec.find(OAI_NS + "header")
-        identifier = (header.findtext(OAI_NS + "identifier") if header is not None else None) or "?"
-        identifier = identifier.strip()
-        stamp = (header.findtext(OAI_NS + "datestamp") if header is not None else None) or ""
-        stamp = stamp.strip()[:10]
-        if _DATE.fullmatch(stamp) and (page.datestamp is None or stamp > page.datestamp):
-            page.datestamp = stamp
-        if header is not None and header.get("status") == "deleted":
-            page.deleted.append(identifier)
-            continue
-        meta = rec.find(f"{OAI_NS}metadata/{ARXIV_NS}arXiv")
-        if meta is None:
-            page.warnings.append(
-                f"{identifier}: no <arXiv> metadata (the endpoint must be asked for "
-                f"metadataPrefix={METADATA_PREFIX}); skipped"
-            )
-            continue
-        try:
-            page.records.append(from_oai(meta))
-        except MetaError as e:
-            page.warnings.append(f"{identifier}: {e}; skipped")
-    token = body_el.find(OAI_NS + "resumptionToken")
-    if token is not None:
-        page.token = (token.text or "").strip() or None
-        page.complete_list_size = _int(token.get("completeListSize"))
-        page.cursor = _int(token.get("cursor"))
-    return page
+        return
+    try:
+        page.records.append(from_oai(meta))
+    except MetaError as e:
+        page.warnings.append(f"{identifier}: {e}; skipped")
 
 
 def _int(value: str | None) -> int | None:

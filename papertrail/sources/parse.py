@@ -24,6 +24,8 @@ Notes on feedparser, which does the XML work for `parse_feed`:
 * feedparser flags ``bozo`` for harmless things (no or non-XML
   Content-Type, a charset header that disagrees with the body); those are not
   reported as warnings. Real XML errors are.
+* feedparser is imported inside `parse_feed`, not here: it takes ~60 ms to
+  load and `papertrail --help` must not pay for it.
 """
 
 from __future__ import annotations
@@ -35,10 +37,9 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from time import struct_time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import feedparser
 
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, find_arxiv_ids, parse_arxiv_id
 from papertrail.models import ParsedFeed, Record
@@ -61,7 +62,9 @@ SUMMARY_MAX_CHARS = 2000
 SOURCE_KINDS = ("feed", "arxiv-rss")
 
 _get = dict.get  # FeedParserDict.get goes through Python-level key mapping; this does not
-_BENIGN_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+# A feedparser FeedParserDict (the feed, an entry, a link, a tag...): untyped third-party data.
+_FeedDict = Any
 
 
 class FeedParseError(ValueError):
@@ -240,7 +243,7 @@ def tex_to_unicode(text: str) -> str:
 # --- small helpers --------------------------------------------------------
 
 
-def _iso(t: Any) -> str | None:
+def _iso(t: struct_time | None) -> str | None:
     """feedparser's UTC struct_time -> ``YYYY-MM-DDTHH:MM:SS+00:00``."""
     if not t:
         return None
@@ -265,14 +268,14 @@ def _unique(items: Iterable[str]) -> list[str]:
     return out
 
 
-def _tag_terms(entry: Any) -> list[str]:
+def _tag_terms(entry: _FeedDict) -> list[str]:
     tags = _get(entry, "tags")
     if not tags:
         return []
     return _unique((_get(t, "term") or _get(t, "label") or "").strip() for t in tags)
 
 
-def _is_html(detail: Any, default: bool = True) -> bool:
+def _is_html(detail: _FeedDict, default: bool = True) -> bool:
     if not detail:
         return default
     ctype = _get(detail, "type") or ""
@@ -296,6 +299,8 @@ def parse_feed(
     Raises `FeedParseError` when the bytes are not a feed at all. A malformed
     feed keeps whatever items could be read and says so in ``warnings``.
     """
+    import feedparser  # heavy (~60 ms): only parsing a feed needs it, not `papertrail --help`
+
     if source_kind not in SOURCE_KINDS:
         raise ValueError(f"unknown source_kind {source_kind!r}; expected one of {SOURCE_KINDS}")
     if isinstance(body, str):
@@ -325,17 +330,9 @@ def parse_feed(
         raise FeedParseError(_not_a_feed_message(body, content_type, feed_meta, exc, base_url))
 
     result = ParsedFeed(title=_plain(_get(feed_meta, "title") or "") or None)
-    if exc is not None and not isinstance(exc, _BENIGN_BOZO):
-        detail = _exc_text(exc)
-        if entries:
-            result.warnings.append(
-                f"the feed is not well-formed ({detail}); kept the {len(entries)} "
-                f"item(s) that could be read"
-            )
-        else:
-            result.warnings.append(
-                f"the feed is not well-formed ({detail}); no items could be read"
-            )
+    benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    if exc is not None and not isinstance(exc, benign):
+        result.warnings.append(_malformed_warning(exc, len(entries)))
 
     build = _paper_record if source_kind == "arxiv-rss" else _post_record
     records = result.records
@@ -345,6 +342,15 @@ def parse_feed(
         if record is not None:
             records.append(record)
     return result
+
+
+def _malformed_warning(exc: BaseException, items: int) -> str:
+    detail = _exc_text(exc)
+    if items:
+        return (
+            f"the feed is not well-formed ({detail}); kept the {items} item(s) that could be read"
+        )
+    return f"the feed is not well-formed ({detail}); no items could be read"
 
 
 def _exc_text(exc: BaseException) -> str:
@@ -361,7 +367,11 @@ _SKIP_PROLOG_RE = re.compile(rb"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*"
 
 
 def _not_a_feed_message(
-    body: bytes, content_type: str, feed_meta: Any, exc: Any, base_url: str = ""
+    body: bytes,
+    content_type: str,
+    feed_meta: _FeedDict,
+    exc: BaseException | None,
+    base_url: str = "",
 ) -> str:
     head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     low = head.lower()
@@ -385,7 +395,8 @@ def _not_a_feed_message(
             f"not supported; use the site's RSS or Atom feed"
         )
     if low.startswith(b"<"):
-        m = _ROOT_RE.match(head, _SKIP_PROLOG_RE.match(head).end())
+        prolog = _SKIP_PROLOG_RE.match(head)  # always matches, possibly empty
+        m = _ROOT_RE.match(head, prolog.end() if prolog else 0)
         root = m.group(1).decode("ascii", "replace") if m else None
         if root:
             return (
@@ -400,7 +411,7 @@ def _not_a_feed_message(
 # --- "feed" items -> posts ------------------------------------------------
 
 
-def _post_record(entry: Any, base_url: str, index: int, warnings: list[str]) -> Record | None:
+def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str]) -> Record | None:
     link = (_get(entry, "link") or "").strip()
     if link and "://" not in link[:12] and base_url:
         link = urljoin(base_url, link)
@@ -415,20 +426,51 @@ def _post_record(entry: Any, base_url: str, index: int, warnings: list[str]) -> 
         return None
 
     summary_html = _get(entry, "summary") or ""
-    summary_is_html = _is_html(_get(entry, "summary_detail"))
+    text, content_html = _post_text(entry, summary_html)
+    if not title:
+        title = truncate(text, 100) if text else link
+
+    mentions = find_arxiv_ids(link)
+    for fragment in (summary_html, content_html):
+        if fragment:
+            for ident in find_arxiv_ids(fragment):
+                if ident not in mentions:
+                    mentions.append(ident)
+
+    published = _iso(_get(entry, "published_parsed"))
+    updated = _iso(_get(entry, "updated_parsed"))
+    comments = _get(entry, "comments")
+    return Record(
+        kind="post",
+        title=title,
+        url=link or None,
+        authors=_post_authors(entry),
+        summary=text,
+        categories=_tag_terms(entry),
+        published=published or updated,
+        updated=updated,
+        links={"comments": comments} if comments else {},
+        guid=(_get(entry, "id") or "").strip() or None,
+        mentions=mentions,
+    )
+
+
+def _post_text(entry: _FeedDict, summary_html: str) -> tuple[str, str]:
+    """A post's plain-text summary, and the body HTML it may draw on ("" when the
+    item has no body other than its summary)."""
     content_html = ""
     content_is_html = True
-    contents = _get(entry, "content")
-    if contents:
-        for c in contents:
-            value = _get(c, "value") or ""
-            if value and value != summary_html:
-                content_html = value
-                content_is_html = _is_html(c)
-                break
+    for c in _get(entry, "content") or ():
+        value = _get(c, "value") or ""
+        if value and value != summary_html:
+            content_html = value
+            content_is_html = _is_html(c)
+            break
 
     text = (
-        html_to_text(summary_html, SUMMARY_MAX_CHARS) if summary_is_html else _plain(summary_html)
+        html_to_text(summary_html, SUMMARY_MAX_CHARS)
+        if _is_html(_get(entry, "summary_detail"))
+        else _plain(summary_html)
     )
     if content_html and len(text) < 400:
         # A one-line description (Substack's subtitle, HN's "Comments"): add the body text.
@@ -441,44 +483,18 @@ def _post_record(entry: Any, base_url: str, index: int, warnings: list[str]) -> 
             text = more
         elif more:
             text = f"{text} {more}"
-    text = truncate(text, SUMMARY_MAX_CHARS)
-    if not title:
-        title = truncate(text, 100) if text else link
+    return truncate(text, SUMMARY_MAX_CHARS), content_html
 
-    mentions = find_arxiv_ids(link)
-    for fragment in (summary_html, content_html):
-        if fragment:
-            for ident in find_arxiv_ids(fragment):
-                if ident not in mentions:
-                    mentions.append(ident)
 
-    authors = []
+def _post_authors(entry: _FeedDict) -> list[str]:
+    authors: list[str] = []
     for a in _get(entry, "authors") or ():
         name = _get(a, "name")
         if name:
             name = html_to_text(name) if "<" in name else _plain(name)
             if name and name not in authors:
                 authors.append(name)
-
-    published = _iso(_get(entry, "published_parsed"))
-    updated = _iso(_get(entry, "updated_parsed"))
-    links = {}
-    comments = _get(entry, "comments")
-    if comments:
-        links["comments"] = comments
-    return Record(
-        kind="post",
-        title=title,
-        url=link or None,
-        authors=authors,
-        summary=text,
-        categories=_tag_terms(entry),
-        published=published or updated,
-        updated=updated,
-        links=links,
-        guid=(_get(entry, "id") or "").strip() or None,
-        mentions=mentions,
-    )
+    return authors
 
 
 # --- "arxiv-rss" items -> papers -----------------------------------------
@@ -494,7 +510,9 @@ _ANNOUNCE_PREFIX_RE = re.compile(
 _LEGACY_FLAGS = {"UPDATED": "replace", "CROSS LISTED": "cross", "REPLACED": "replace"}
 
 
-def _paper_record(entry: Any, base_url: str, index: int, warnings: list[str]) -> Record | None:
+def _paper_record(
+    entry: _FeedDict, base_url: str, index: int, warnings: list[str]
+) -> Record | None:
     guid = (_get(entry, "id") or "").strip()
     link = (_get(entry, "link") or "").strip()
     title = _plain(_get(entry, "title") or "")
@@ -511,20 +529,13 @@ def _paper_record(entry: Any, base_url: str, index: int, warnings: list[str]) ->
     if m:
         summary = summary[m.end() :]
         announce = announce or m.group(2).lower()
-        from_summary = parse_arxiv_id(m.group(1))
-        if parsed is None or (parsed[1] is None and from_summary and from_summary[0] == parsed[0]):
-            parsed = from_summary or parsed
+        parsed = _with_version(parsed, parse_arxiv_id(m.group(1)))
 
     legacy = _LEGACY_TITLE_RE.search(title)
     if legacy:
-        title = title[: legacy.start()]
-        if title.endswith(".") and not title.endswith(".."):
-            title = title[:-1]  # the legacy feed appended ". " before the suffix
-        from_title = parse_arxiv_id(
-            legacy.group(1) + (f"v{legacy.group(2)}" if legacy.group(2) else "")
-        )
-        if parsed is None or (parsed[1] is None and from_title and from_title[0] == parsed[0]):
-            parsed = from_title or parsed
+        title = _strip_legacy_suffix(title, legacy)
+        suffix = f"v{legacy.group(2)}" if legacy.group(2) else ""
+        parsed = _with_version(parsed, parse_arxiv_id(legacy.group(1) + suffix))
         if not categories and legacy.group(3):
             categories = [c.strip() for c in legacy.group(3).split(",") if c.strip()]
         if announce is None:
@@ -557,7 +568,24 @@ def _paper_record(entry: Any, base_url: str, index: int, warnings: list[str]) ->
     )
 
 
-def _split_arxiv_authors(entry: Any) -> list[str]:
+def _with_version(
+    parsed: tuple[str, int | None] | None, other: tuple[str, int | None] | None
+) -> tuple[str, int | None] | None:
+    """`other` when there is no `parsed` id or when it adds the version `parsed` lacks."""
+    if parsed is None or (parsed[1] is None and other and other[0] == parsed[0]):
+        return other or parsed
+    return parsed
+
+
+def _strip_legacy_suffix(title: str, legacy: re.Match[str]) -> str:
+    """The title without the legacy feed's "(arXiv:… [cat] UPDATED)" suffix."""
+    title = title[: legacy.start()]
+    if title.endswith(".") and not title.endswith(".."):
+        title = title[:-1]  # the legacy feed appended ". " before the suffix
+    return title
+
+
+def _split_arxiv_authors(entry: _FeedDict) -> list[str]:
     raw = [_get(a, "name") or "" for a in (_get(entry, "authors") or ())]
     if not any(raw):
         raw = [_get(entry, "author") or ""]
@@ -622,7 +650,7 @@ def parse_arxiv_api(body: bytes) -> ParsedFeed:
     with HTTP 400) and for bodies that are not XML at all. An empty result
     (``totalResults`` 0) gives no records.
     """
-    from arxiv import _feed  # the arxiv package's internal lxml parser
+    from arxiv import _feed  # heavy (~140 ms): the arxiv package's own lxml parser
 
     error = parse_arxiv_error(body)
     if error is not None:
