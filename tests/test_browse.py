@@ -5,27 +5,38 @@ exercised with Datasette's own in-process client."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 import shutil
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import datasette
 import pytest
 from click.testing import CliRunner
 from conftest import CONTENT_TYPES, FeedServer, write_feeds
+from pytest_httpserver import HTTPServer
 from test_fetch import serve_api, world
 
 from papertrail.browse import (
+    TEMPLATES,
     EmptyReadingList,
     check_reading_list,
+    config,
     is_loopback,
     make_datasette,
 )
-from papertrail.browse.config import COLUMN_LABELS
-from papertrail.browse.plugin import refusal
+from papertrail.browse.config import COLUMN_LABELS, LARGE_LIST, build_metadata
+from papertrail.browse.guard import refusal
 from papertrail.cli import cli
+from papertrail.ingest import snapshot
+from papertrail.sources import oai_parse
+from papertrail.store import open_db
+from papertrail.store.browse import BULK_SOURCES, READ_QUERIES, unread_by_domain_newest
 
 HOSTILE = Path(__file__).parent / "fixtures" / "handmade" / "hostile-blog_atom.xml"
 MENTIONED = "2604.26951"  # the API fixture's paper that the hostile post links
@@ -34,8 +45,6 @@ MENTIONED = "2604.26951"  # the API fixture's paper that the hostile post links
 def fetch_world(base: Path, extra: list[dict[str, Any]] | None = None) -> tuple[Path, Path]:
     """Fetch the recorded world (tests/test_fetch.py) plus the hostile blog into
     base/reading.db through `papertrail fetch`; returns (db, feeds)."""
-    from pytest_httpserver import HTTPServer
-
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     try:
@@ -269,7 +278,7 @@ def test_reading_list_is_newest_first_and_searchable(client: Client, reading_db:
 
 def test_pages_show_labels_links_and_hide_internal_tables(client: Client) -> None:
     page = client.get(f"/{client.name}/reading_list").text
-    assert f">{COLUMN_LABELS['primary_category']}<" in page.replace("&nbsp;▲", "<")
+    assert header_labels(page)["primary_category"] == COLUMN_LABELS["primary_category"]
     assert f'href="https://arxiv.org/abs/{MENTIONED}"' in page
     assert f'href="https://arxiv.org/pdf/{MENTIONED}"' in page
     hostile = client.get(f"/{client.name}/reading_list?sources__arraycontains=hostile").text
@@ -401,7 +410,7 @@ def test_is_loopback() -> None:
     assert not any(map(is_loopback, ["0.0.0.0", "192.168.1.2", "::", "example.org"]))
 
 
-# ------------------------------------------------------------------- live, empty, templates
+# ------------------------------------------------------------------- live, empty, templates, labels
 
 
 def test_a_fetch_while_browsing_shows_on_reload(
@@ -411,8 +420,6 @@ def test_a_fetch_while_browsing_shows_on_reload(
         "filtered_table_rows_count"
     ]
     # A second fetch (a new blog) writes to the same file the server is reading.
-    from pytest_httpserver import HTTPServer
-
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     try:
@@ -452,8 +459,6 @@ def test_browse_without_a_reading_list_says_to_fetch_first(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "papertrail fetch" in result.output and str(missing) in result.output
     assert not missing.exists()  # nothing created
-    from papertrail.store import open_db
-
     open_db(tmp_path / "empty.db").close()
     with pytest.raises(EmptyReadingList, match="no entries yet"):
         check_reading_list(tmp_path / "empty.db")
@@ -462,8 +467,6 @@ def test_browse_without_a_reading_list_says_to_fetch_first(tmp_path: Path) -> No
 
 
 def test_browse_says_when_the_port_is_taken(reading_db: Path) -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -473,34 +476,89 @@ def test_browse_says_when_the_port_is_taken(reading_db: Path) -> None:
     assert f"port {port}" in result.output and "--port" in result.output
 
 
-def test_shipped_templates_only_relabel_datasettes_headers() -> None:
-    """Guard for a Datasette upgrade: our copies must match the installed templates
-    except for the header labels and the vertical record on row pages."""
-    import datasette
+def header_labels(page: str) -> dict[str, str]:
+    """The labels the page's script sets on its column headers ({} without the script)."""
+    found = re.search(r"new Map\(Object\.entries\((\{.*?\})\)\)", page)
+    return json.loads(found.group(1)) if found else {}
 
-    from papertrail.browse import TEMPLATES
 
-    theirs = Path(datasette.__file__).parent / "templates"
-    for name in ("_table.html", "query.html"):
-        ours = (TEMPLATES / name).read_text().split("\n", 1)[1]  # drop our header comment
-        ours = ours.replace(
-            "{% if display_rows and primary_key_values is defined and display_rows|length == 1 %}\n"
-            '{% include "_row_vertical.html" %}\n{% elif display_rows %}',
-            "{% if display_rows %}",
-        )
-        ours = ours.replace(
-            "{{ column_label(column.name) if column_label is defined else column.name }}",
-            "{{ column.name }}",
-        ).replace(
-            "{{ column_label(column) if column_label is defined else column }}", "{{ column }}"
-        )
-        assert ours == (theirs / name).read_text(), f"{name} differs from Datasette's beyond labels"
+def header_names(page: str) -> list[str]:
+    """The column each header of the page's Datasette table names, as the script reads
+    it: `data-column` on table pages, the text on query pages."""
+    head = page[page.index("<thead>") : page.index("</thead>")]
+    return [
+        attr or html.unescape(text).strip()
+        for attr, text in re.findall(r'<th\b[^>]*?(?:data-column="([^"]*)"[^>]*)?>\s*([^<]*)', head)
+    ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "reading_list",
+        "entries",
+        "fetch_log",
+        "todays_digest",
+        "sources_last_fetch",
+        "?sql=select+id,+title,+arxiv_id,+primary_category+from+entries+limit+3",
+    ],
+)
+def test_every_labelled_column_header_gets_its_label(client: Client, page: str) -> None:
+    """Datasette's own tables (lists, views, canned and custom queries) show
+    papertrail's labels: the page carries them for the script that sets them
+    (tests/test_browse_chromium.py sees the result), keyed by the column each
+    header names."""
+    sep = "" if page.startswith("?") else "/"
+    html_page = client.get(f"/{client.name}{sep}{page}").text
+    names = header_names(html_page)
+    assert names and "<script>window.__pwned" not in html_page
+    labelled = {n: COLUMN_LABELS[n] for n in names if n in COLUMN_LABELS}
+    assert labelled and header_labels(html_page) == labelled
+
+
+def test_an_entry_page_shows_its_record_as_labelled_lines_with_triage(reading_db: Path) -> None:
+    """A row page is papertrail's record layout ("label: value" lines, not one very
+    wide row), with the triage links on loopback; lists keep Datasette's table."""
+    local, public = Client(reading_db, triage=True), Client(reading_db, triage=False)
+    (pid,) = sql(reading_db, "SELECT id FROM entries WHERE arxiv_id = ?", (MENTIONED,))[0]
+    page = local.get(f"/{local.name}/entries/{pid}").text
+    record = page[page.index('class="rows-and-columns papertrail-record"') :]
+    lines = re.findall(r'<th scope="row" class="col-([^"]+)"[^>]*>([^<]*)</th>', record)
+    assert ("primary_category", "arXiv category") in lines
+    assert ("key", "key") in lines  # a column without a label keeps its name
+    assert "<thead>" not in record.split("</table>", 1)[0]
+    triage = re.findall(r'<a href="([^"]+)">([^<]+)</a>', record.split("Triage:", 1)[1])[:6]
+    assert [text for _, text in triage] == [
+        "mark read",
+        "star",
+        "add a tag",
+        "mark unread",
+        "unstar",
+        "remove a tag",
+    ]
+    assert triage[1][0] == f"/{local.name}/star?entry_id={pid}"
+    assert "Triage:" not in public.get(f"/{public.name}/entries/{pid}").text
+    # A list is Datasette's own table: sortable headers that name their column.
+    listing = local.get(f"/{local.name}/entries?_size=2").text
+    assert "papertrail-record" not in listing and 'data-column="primary_category"' in listing
+
+
+def test_shipped_templates_are_papertrails_own() -> None:
+    """No copy of a Datasette template: a shipped template that takes the name of
+    one of Datasette's (found first by Datasette's template lookup) only picks
+    papertrail's own or defers to Datasette's original ("default:" prefix)."""
+    theirs = {p.name for p in (Path(datasette.__file__).parent / "templates").glob("*.html")}
+    shipped = {p.name: p.read_text() for p in TEMPLATES.glob("*.html")}
+    assert "papertrail-record.html" in shipped
+    for name, text in shipped.items():
+        if name in theirs:
+            assert f'{{% include "default:{name}" %}}' in text, name
+            assert len(text.splitlines()) < 15, f"{name} looks like a copy of Datasette's"
 
 
 def test_a_very_large_list_gets_no_default_facets() -> None:
     """Each facet groups every row: over millions of entries (the whole of arXiv
     imported) they would take seconds, so they are only computed when asked for."""
-    from papertrail.browse.config import LARGE_LIST, build_metadata
 
     def facets(entries: int) -> tuple[list, list]:
         tables = build_metadata("pt", triage=False, entries=entries)["databases"]["pt"]["tables"]
@@ -516,8 +574,6 @@ def test_a_very_large_list_searches_the_newest_matches(
     """Datasette's own search reads every match before sorting (seconds for a common
     word across all of arXiv); above LARGE_LIST the search box, on the reading list
     and on entries, looks through the newest SEARCH_WINDOW matches instead."""
-    from papertrail.browse import config
-
     monkeypatch.setattr(config, "LARGE_LIST", 10)
     monkeypatch.setattr(config, "SEARCH_WINDOW", 5)
     client = Client(reading_db)
@@ -558,10 +614,6 @@ def test_an_archive_import_is_not_a_source_surfacing_papers_this_week(
 ) -> None:
     """An import touches every paper at once: that is not news, so provenance from
     the snapshot or the OAI harvest does not count in "most mentioned this week"."""
-    from papertrail.ingest import snapshot
-    from papertrail.sources import oai_parse
-    from papertrail.store.browse import BULK_SOURCES
-
     assert set(BULK_SOURCES) == {snapshot.SOURCE, oai_parse.SOURCE}
     before = {r["arxiv_id"]: r["sources_count"] for r in client.rows("most_mentioned_this_week")}
     with sqlite3.connect(reading_db) as conn:
@@ -582,8 +634,6 @@ def test_canned_queries_stay_on_indexes_for_a_very_large_list(
     """Above LARGE_LIST, "unread by domain" shows each domain's newest unread
     entries (every one would sort millions of rows), and "most mentioned this
     week" reads provenance through its partial index; both plans scan no big table."""
-    from papertrail.store.browse import READ_QUERIES, unread_by_domain_newest
-
     everything = client.rows("unread_by_domain")
     assert everything
     newest = unread_by_domain_newest(10_000).sql
@@ -607,8 +657,6 @@ def test_canned_queries_stay_on_indexes_for_a_very_large_list(
 
 
 def test_a_very_large_list_gets_the_windowed_unread_by_domain() -> None:
-    from papertrail.browse import config
-
     def query(entries: int) -> str:
         meta = config.build_metadata("pt", triage=False, entries=entries)
         return meta["databases"]["pt"]["queries"]["unread_by_domain"]["sql"]

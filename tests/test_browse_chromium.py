@@ -4,7 +4,8 @@ subprocess on a free loopback port. Feed text with <script>/onerror payloads mus
 not run; triage from the browser must reach the database; a fetch while the server
 runs must show on reload.
 
-Set PAPERTRAIL_SCREENSHOT_DIR to keep the screenshot (docs/img/browse.png comes from here).
+Set PAPERTRAIL_SCREENSHOT_DIR to keep the screenshots (docs/img/browse.png comes from here:
+browse.png; also search.png, entry.png, digest.png).
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from conftest import FeedServer, write_feeds
+from pytest_httpserver import HTTPServer
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 from test_browse import fetch_world
+
+from papertrail.cli import cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -76,9 +87,6 @@ def server(world_db: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
@@ -111,9 +119,12 @@ def assert_nothing_ran(driver: Any) -> None:
 
 
 def wait_for(driver: Any, condition: Any) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
     return WebDriverWait(driver, 15).until(condition)
+
+
+def headers(driver: Any) -> list[str]:
+    """The column headers of the page's table, as shown."""
+    return [th.text for th in driver.find_elements(By.CSS_SELECTOR, ".rows-and-columns thead th")]
 
 
 def rows(db: Path, query: str) -> list[tuple]:
@@ -124,32 +135,71 @@ def rows(db: Path, query: str) -> list[tuple]:
 def test_browse_search_open_triage_and_reload_in_chromium(
     server: tuple[str, Path], browser: Any, tmp_path: Path
 ) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
     url, db = server
-    driver = browser
+    shots: list[Path] = []
+    _reading_list_has_facets_and_labels(browser, url)
+    cells = _search_shows_the_hostile_post_as_text(browser)
+    shots.append(shoot(browser, tmp_path / "search.png"))
+    entry_id = _open_the_entry(browser, cells)
+    shots.append(shoot(browser, tmp_path / "entry.png"))
+    _star_from_the_entry_page(browser, db, entry_id)
 
-    # The reading list: facets, search box, newest first.
+    # A canned query's headers are labelled too.
+    browser.get(url.rsplit("/", 1)[0] + "/todays_digest")
+    assert headers(browser)[:4] == ["Domain", "Entry", "Title", "arXiv"]
+    assert_nothing_ran(browser)
+    shots.append(shoot(browser, tmp_path / "digest.png"))
+
+    _a_fetch_shows_on_reload(browser, url, db, tmp_path)
+
+    # The screenshot for the README: the reading list, papers only.
+    browser.get(url + "?kind=paper&_facet_size=4")
+    assert_nothing_ran(browser)
+    shots.append(shoot(browser, tmp_path / "browse.png"))
+    assert all(s.stat().st_size > 10_000 for s in shots)
+    if SCREENSHOT_DIR:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        for shot in shots:
+            shutil.copyfile(shot, SCREENSHOT_DIR / shot.name)
+
+
+def shoot(driver: Any, path: Path) -> Path:
+    driver.save_screenshot(str(path))
+    return path
+
+
+def _reading_list_has_facets_and_labels(driver: Any, url: str) -> None:
+    """Facets, newest first, papertrail's column labels; Datasette's column menu
+    still acts on the column, not on its label."""
     driver.get(url)
     assert driver.title.startswith("reading: reading_list")
     facets = {e.text.split()[0] for e in driver.find_elements(By.CSS_SELECTOR, ".facet-info p")}
     assert {"domains", "tags", "kind", "sources", "read", "starred"} <= facets
     assert_nothing_ran(driver)
+    assert headers(driver)[:6] == ["Id", "Date ▲", "Title", "Kind", "arXiv", "Link"]
+    assert "arXiv category" in headers(driver) and "Mentioned in posts" in headers(driver)
+    th = driver.find_element(By.CSS_SELECTOR, 'th[data-column="primary_category"]')
+    th.find_element(By.CSS_SELECTOR, ".dropdown-menu-icon").click()
+    sort = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "a.dropdown-sort-asc"))
+    assert "_sort=primary_category" in sort.get_attribute("href")
 
-    # Search for the hostile post: its title is shown as text, and nothing runs.
+
+def _search_shows_the_hostile_post_as_text(driver: Any) -> list[Any]:
+    """Its title is shown as text, nothing runs, the javascript: link is no link.
+    Returns the title cells."""
     box = driver.find_element(By.ID, "_search")
     box.send_keys("hostile", Keys.ENTER)
     wait_for(driver, lambda d: "_search=hostile" in d.current_url)
-    cells = driver.find_elements(By.CSS_SELECTOR, "td.col-title")
+    cells: list[Any] = driver.find_elements(By.CSS_SELECTOR, "td.col-title")
     assert any("<script>window.__pwned" in c.text for c in cells), [c.text for c in cells]
     assert_nothing_ran(driver)
-    # The javascript: link is shown, never linked.
     assert not driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript:']")
-    shots = [tmp_path / "search.png"]
-    driver.save_screenshot(str(shots[0]))
+    return cells
 
-    # Open the entry (its title links to the record page).
+
+def _open_the_entry(driver: Any, cells: list[Any]) -> int:
+    """The post's title links to its record page: "label: value" lines, then the
+    triage links. Returns the entry id."""
     link = next(c for c in cells if "Hostile diffusion post" in c.text).find_element(
         By.TAG_NAME, "a"
     )
@@ -157,9 +207,14 @@ def test_browse_search_open_triage_and_reload_in_chromium(
     wait_for(driver, lambda d: "/entries/" in d.current_url)
     assert "Hostile diffusion post" in driver.find_element(By.CSS_SELECTOR, "td.col-title").text
     assert_nothing_ran(driver)
-    entry_id = int(driver.current_url.rstrip("/").rsplit("/", 1)[1])
+    record = driver.find_elements(By.CSS_SELECTOR, "table.papertrail-record th[scope=row]")
+    assert [th.text for th in record][:4] == ["Id", "key", "Kind", "arXiv"]
+    assert "Triage:" in driver.find_element(By.CSS_SELECTOR, "p.papertrail-triage").text
+    return int(driver.current_url.rstrip("/").rsplit("/", 1)[1])
 
-    # Triage from the entry page: star it through the canned write query.
+
+def _star_from_the_entry_page(driver: Any, db: Path, entry_id: int) -> None:
+    """Triage through the canned write query reaches the database."""
     driver.find_element(By.LINK_TEXT, "star").click()
     wait_for(driver, lambda d: "/star?entry_id=" in d.current_url)
     driver.find_element(By.CSS_SELECTOR, "form.sql input[type=submit]").click()
@@ -167,7 +222,9 @@ def test_browse_search_open_triage_and_reload_in_chromium(
     assert "Done: star an entry." in message[0].text
     assert rows(db, f"SELECT starred_at IS NOT NULL FROM entries WHERE id = {entry_id}") == [(1,)]
 
-    # A fetch while the server runs: reload shows the new entries.
+
+def _a_fetch_shows_on_reload(driver: Any, url: str, db: Path, tmp_path: Path) -> None:
+    """A fetch while the server runs: reload shows the new entries."""
     driver.get(url + "?_nofacet=1")
     before = driver.find_element(By.CSS_SELECTOR, "h3").text
     added = _fetch_one_more_blog(db, tmp_path)
@@ -176,24 +233,8 @@ def test_browse_search_open_triage_and_reload_in_chromium(
     count = lambda text: int(text.split()[0].replace(",", ""))  # noqa: E731
     assert count(after) == count(before) + added
 
-    # The screenshot for the README: the reading list, papers only.
-    driver.get(url + "?kind=paper&_facet_size=4")
-    assert_nothing_ran(driver)
-    shots.append(tmp_path / "browse.png")
-    driver.save_screenshot(str(shots[-1]))
-    assert all(s.stat().st_size > 10_000 for s in shots)
-    if SCREENSHOT_DIR:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shots[-1], SCREENSHOT_DIR / "browse.png")
-
 
 def _fetch_one_more_blog(db: Path, tmp_path: Path) -> int:
-    from click.testing import CliRunner
-    from conftest import FeedServer, write_feeds
-    from pytest_httpserver import HTTPServer
-
-    from papertrail.cli import cli
-
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     try:

@@ -1,30 +1,42 @@
 """Browse the reading list in Datasette (`papertrail browse`).
 
 - `config.py`   the metadata: labels, facets, sort, search, hidden tables, canned queries
-- `plugin.py`   links (arXiv abstract + PDF, posts, entries), header labels, triage links,
-                and the loopback guard in front of the write queries
-- `templates/`  Datasette's table templates with papertrail's column labels
+- `plugin.py`   the Datasette plugin: links (arXiv abstract + PDF, posts, entries), header
+                labels, triage links, the windowed search; imports Datasette, so it is
+                loaded by name when a Datasette is made (`_register_plugin`), never here
+- `guard.py`    the loopback guard in front of the write queries (plain ASGI)
+- `templates/`  papertrail's own templates, found through Datasette's template lookup:
+                `_table.html` shows a row page as "label: value" lines
+                (papertrail-record.html) and defers to Datasette's own `_table.html`
+                everywhere else
 
 The SQL (the `reading_list` view and the canned queries) lives in papertrail.store
-(`schema._m005_browse_views`, `db/browse.py`). The database is served mutable,
+(`schema._m005_browse_views`, `store/browse.py`). The database is served mutable,
 never immutable, so a fetch can write while the browser is open and a reload
-shows the new entries. Datasette itself is imported only when needed.
+shows the new entries. Datasette and uvicorn are imported only when a server is made.
 """
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import socket
+import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from papertrail.browse.config import MAIN_VIEW, SETTINGS, build_metadata
+from papertrail import store
+from papertrail.browse.config import MAIN_VIEW, PLUGIN, SETTINGS, build_metadata
+from papertrail.store.browse import entry_count
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The module Datasette loads as the `papertrail` plugin (it imports Datasette).
+PLUGIN_MODULE = "papertrail.browse.plugin"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 
@@ -33,12 +45,21 @@ __all__ = [
     "DEFAULT_PORT",
     "BrowseError",
     "EmptyReadingList",
+    "ReadyInfo",
     "check_reading_list",
     "database_name",
     "is_loopback",
     "make_datasette",
     "serve",
 ]
+
+
+@dataclass(frozen=True)
+class ReadyInfo:
+    """What `serve` tells `on_ready` once it listens."""
+
+    entries: int  # entries in the reading list
+    triage: bool  # whether the triage (write) queries are offered: loopback only
 
 
 class BrowseError(Exception):
@@ -69,9 +90,6 @@ def check_reading_list(db_path: Path) -> int:
 
     Raises EmptyReadingList when the file does not exist or holds no entry, so
     the user is told to fetch first instead of seeing an empty site."""
-    from papertrail import store
-    from papertrail.store.browse import entry_count
-
     db_path = Path(db_path)
     hint = "run `papertrail fetch` first (or pass the reading list with --db / PAPERTRAIL_DB)"
     if not db_path.exists():
@@ -87,18 +105,22 @@ def check_reading_list(db_path: Path) -> int:
 
 
 def _register_plugin() -> None:
-    from datasette.plugins import pm
+    """Register papertrail.browse.plugin with Datasette's plugin manager, once.
 
-    from papertrail.browse import plugin
+    Loaded by module name here, as Datasette loads any plugin, because the plugin
+    imports Datasette at its top: importing it anywhere at module level would make
+    `papertrail --help` load Datasette."""
+    from datasette.plugins import pm  # heavy (Datasette): only a browse server needs it
 
+    plugin = importlib.import_module(PLUGIN_MODULE)
     if not pm.is_registered(plugin):
-        pm.register(plugin, name="papertrail")
+        pm.register(plugin, name=PLUGIN)
 
 
 def make_datasette(db_path: Path, *, triage: bool) -> Datasette:
     """A Datasette on the reading list (mutable: re-read on every request).
     `triage`: offer the write queries (mark read, star, tag) — loopback only."""
-    from datasette.app import Datasette
+    from datasette.app import Datasette  # heavy: only a browse server needs it
 
     _register_plugin()
     return Datasette(
@@ -111,8 +133,6 @@ def make_datasette(db_path: Path, *, triage: bool) -> Datasette:
 
 def _size(db_path: Path) -> int:
     """About how many entries the list holds (the largest id: no table scan)."""
-    import sqlite3
-
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
@@ -147,13 +167,13 @@ def serve(
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    on_ready: Callable[[str, dict[str, Any]], None] | None = None,
+    on_ready: Callable[[str, ReadyInfo], None] | None = None,
 ) -> None:
     """Serve the reading list until interrupted.
 
     `on_ready(url, info)` is called once the socket listens (before the first
-    request), with the reading list's URL and info: entries, triage (bool)."""
-    import uvicorn
+    request), with the reading list's URL and its ReadyInfo."""
+    import uvicorn  # heavy: only a browse server needs it
 
     entries = check_reading_list(db_path)
     triage = is_loopback(host)
@@ -165,7 +185,7 @@ def serve(
     config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on", workers=1)
     server = uvicorn.Server(config)
     if on_ready:
-        on_ready(url, {"entries": entries, "triage": triage})
+        on_ready(url, ReadyInfo(entries=entries, triage=triage))
     try:
         server.run(sockets=[sock])
     finally:

@@ -1,5 +1,5 @@
 """Datasette's configuration for the reading list: labels, facets, sort order,
-search, hidden tables and canned queries, as the metadata dict of Datasette 0.65.
+search, hidden tables and canned queries, as the metadata dict of Datasette 0.64/0.65.
 
 Pure: builds dicts, imports no Datasette.
 """
@@ -152,61 +152,94 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
     """Datasette metadata for the reading list served under the name `database`.
     `triage` adds the write queries (only ever when listening on loopback);
     `entries`, the size of the list, turns default facets off above LARGE_LIST."""
-    queries = {q.name: _query(q) for q in READ_QUERIES}
-    if entries > LARGE_LIST:
-        queries["unread_by_domain"] = _query(unread_by_domain_newest())
-    if triage:
-        queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
-    tables: dict[str, Any] = {name: {"title": title} for name, title in TABLE_TITLES.items()}
-    tables[MAIN_VIEW].update(
-        description=(
-            "Every paper and post, newest first. Facet by domain, tag, kind, source, "
-            "arXiv category, read or starred; the search box looks through titles, "
-            "abstracts, post text and your notes."
-        ),
-        sort_desc="date",
-        facets=[
-            {"array": "domains"},
-            {"array": "tags"},
-            "kind",
-            {"array": "sources"},
-            "primary_category",
-            "read",
-            "starred",
-        ],
-        fts_table="entries_fts",
-        fts_pk="id",
-    )
+    large = entries > LARGE_LIST
+    description = _database_description(triage)
     plugin: dict[str, Any] = {"database": database, "triage": triage}
-    if entries > LARGE_LIST:
+    if large:
         # Datasette's own search (`id IN (every match)`, then sorted) reads a million
         # rows for a common word at this size and hits the time limit: the plugin
         # answers the search box from the newest SEARCH_WINDOW matches instead.
         plugin["search_window"] = SEARCH_WINDOW
-        tables[MAIN_VIEW]["facets"] = []
-        tables[MAIN_VIEW]["description"] += (
-            f" Facets are off by default on a list of {entries:,} entries (each would group "
-            "every row); add one with ?_facet=kind or ?_facet_array=domains. A search "
-            f"looks through the newest {SEARCH_WINDOW:,} matches: add words to reach older ones."
-        )
-    tables["entries"].update(
-        sort_desc="first_seen",
-        label_column="title",
-        facets=[] if entries > LARGE_LIST else ["kind", "primary_category"],
-    )
-    tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
-    tables["fetch_runs"].update(sort_desc="id")
-    for name in HIDDEN_TABLES:
-        tables.setdefault(name, {})["hidden"] = True
+    return {
+        "title": "papertrail",
+        "description": description,
+        "databases": {
+            database: {
+                "description": description,
+                "tables": _tables(entries),
+                "queries": _queries(triage=triage, large=large),
+            }
+        },
+        "plugins": {PLUGIN: plugin},
+    }
+
+
+def _database_description(triage: bool) -> str:
     description = "Your papertrail reading list. Start with the reading list view or a query below."
     if triage:
         description += (
             " Triage queries (mark read, star, tag) write to the database: they are offered "
             "only because this server listens on this computer alone."
         )
+    return description
+
+
+def _queries(*, triage: bool, large: bool) -> dict[str, dict[str, Any]]:
+    queries = {q.name: _query(q) for q in READ_QUERIES}
+    if large:
+        queries["unread_by_domain"] = _query(unread_by_domain_newest())
+    if triage:
+        queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
+    return queries
+
+
+def _tables(entries: int) -> dict[str, dict[str, Any]]:
+    """Per-table metadata: titles, sort order, facets, search, hidden tables."""
+    large = entries > LARGE_LIST
+    tables: dict[str, dict[str, Any]] = {
+        name: {"title": title} for name, title in TABLE_TITLES.items()
+    }
+    tables[MAIN_VIEW].update(_reading_list(entries))
+    tables["entries"].update(
+        sort_desc="first_seen",
+        label_column="title",
+        facets=[] if large else ["kind", "primary_category"],
+    )
+    tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
+    tables["fetch_runs"].update(sort_desc="id")
+    for name in HIDDEN_TABLES:
+        tables.setdefault(name, {})["hidden"] = True
+    return tables
+
+
+def _reading_list(entries: int) -> dict[str, Any]:
+    """The main view's metadata; above LARGE_LIST without default facets, and the
+    description says so and how search behaves there."""
+    description = (
+        "Every paper and post, newest first. Facet by domain, tag, kind, source, "
+        "arXiv category, read or starred; the search box looks through titles, "
+        "abstracts, post text and your notes."
+    )
+    facets: list[str | dict[str, str]] = [
+        {"array": "domains"},
+        {"array": "tags"},
+        "kind",
+        {"array": "sources"},
+        "primary_category",
+        "read",
+        "starred",
+    ]
+    if entries > LARGE_LIST:
+        facets = []
+        description += (
+            f" Facets are off by default on a list of {entries:,} entries (each would group "
+            "every row); add one with ?_facet=kind or ?_facet_array=domains. A search "
+            f"looks through the newest {SEARCH_WINDOW:,} matches: add words to reach older ones."
+        )
     return {
-        "title": "papertrail",
         "description": description,
-        "databases": {database: {"description": description, "tables": tables, "queries": queries}},
-        "plugins": {PLUGIN: plugin},
+        "sort_desc": "date",
+        "facets": facets,
+        "fts_table": "entries_fts",
+        "fts_pk": "id",
     }

@@ -1,9 +1,22 @@
 """papertrail's Datasette plugin: links for arXiv ids, posts and entries, labels for
-column headers, and the guard that keeps the triage queries to this computer.
+column headers, triage links, and the guard that keeps the triage queries to this
+computer (papertrail.browse.guard).
 
-Registered by `papertrail.browse.make_datasette`; it acts only on the database
-named in the `papertrail` plugin configuration (papertrail.browse.config), so
-another Datasette in the same process is left alone.
+Datasette imports it: `papertrail.browse.make_datasette` loads this module by name
+and registers it with Datasette's plugin manager, so Datasette is imported at the
+top here and nowhere at module level else (`papertrail --help` never loads it).
+It acts only on the database named in the `papertrail` plugin configuration
+(papertrail.browse.config), so another Datasette in the same process is left alone.
+
+Everything uses Datasette's extension points, no copy of its templates:
+- `render_cell`: the links, and the triage links beside read/starred/tags;
+- `extra_body_script`: papertrail's column labels in the headers of Datasette's
+  own tables (table, view and query pages), set by a few lines of JavaScript
+  from `header_labels_script`;
+- the templates/ folder (Datasette's `_table.html` lookup): a record page shows
+  its row as "label: value" lines (papertrail-record.html, with the triage links
+  from `extra_template_vars`), every other table is Datasette's own `_table.html`;
+- `filters_from_request` and `asgi_wrapper`: the windowed search and the guard.
 
 Every value from a feed is escaped here before it is wrapped in markup: titles,
 URLs and tags are the feed author's text, never trusted HTML.
@@ -12,26 +25,32 @@ URLs and tags are the feed author's text, never trusted HTML.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
-from papertrail.browse.config import MAIN_VIEW, PLUGIN, column_label
+from papertrail.browse.config import COLUMN_LABELS, MAIN_VIEW, PLUGIN, column_label
+from papertrail.browse.guard import SEARCHABLE, WINDOW_ARG, ASGIApp, guarded
 
-ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# A cell's value as SQLite gives it.
+CellValue = str | int | float | bytes | None
 
 
-def _config(datasette: Any) -> dict[str, Any]:
+def _config(datasette: Datasette) -> dict[str, Any]:
     return datasette.plugin_config(PLUGIN) or {}
 
 
-def _ours(datasette: Any, database: str | None) -> dict[str, Any] | None:
+def _ours(datasette: Datasette, database: str | None) -> dict[str, Any] | None:
     cfg = _config(datasette)
     return cfg if cfg and database == cfg.get("database") else None
 
@@ -44,10 +63,8 @@ def _link(href: str, text: str, *, external: bool = False) -> Markup:
     return Markup('<a href="{}"{}>{}</a>').format(href, extra, text)
 
 
-def _http_url(value: Any) -> str | None:
+def _http_url(value: str) -> str | None:
     """The value when it is an http(s) URL (never javascript:, data: and the like)."""
-    if not isinstance(value, str):
-        return None
     try:
         scheme = urlsplit(value.strip()).scheme.lower()
     except ValueError:
@@ -65,7 +82,7 @@ def arxiv_links(arxiv_id: str) -> Markup:
     )
 
 
-def _json_list(value: Any) -> list[str] | None:
+def _json_list(value: CellValue) -> list[str] | None:
     if not isinstance(value, str) or not value.startswith("["):
         return None
     try:
@@ -75,94 +92,198 @@ def _json_list(value: Any) -> list[str] | None:
     return [str(i) for i in items] if isinstance(items, list) else None
 
 
-def _triage_link(datasette: Any, database: str, query: str, text: str, **args: Any) -> Markup:
-    href = datasette.urls.database(database) + "/" + query + "?" + urlencode(args)
-    return Markup('<a class="papertrail-triage" href="{}">{}</a>').format(href, text)
-
-
-def _row_value(row: Any, key: str) -> Any:
+def _row_value(row: sqlite3.Row, key: str) -> CellValue:
     try:
         return row[key]
     except (IndexError, KeyError):
         return None
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """Where a cell is shown: what its links need."""
+
+    datasette: Datasette
+    database: str
+    table: str | None
+    row: sqlite3.Row
+    triage: bool
+
+    @property
+    def entry_id(self) -> CellValue:
+        return _row_value(self.row, "id")
+
+    def entry_url(self, entry_id: object) -> str:
+        return f"{self.datasette.urls.table(self.database, 'entries')}/{entry_id}"
+
+    def triage_link(self, query: str, text: str, entry_id: object) -> Markup:
+        href = f"{self.datasette.urls.database(self.database)}/{query}?" + urlencode(
+            {"entry_id": entry_id}
+        )
+        return Markup('<a class="papertrail-triage" href="{}">{}</a>').format(href, text)
+
+
+# The triage query offered beside a read/starred cell, by (flag, whether it is set).
 _FLAG_QUERIES = {
     ("read", False): ("mark_read", "mark read"),
     ("read", True): ("mark_unread", "mark unread"),
     ("starred", False): ("star", "star"),
     ("starred", True): ("unstar", "unstar"),
 }
+_FLAG_COLUMNS = {"read": "read", "starred": "starred", "read_at": "read", "starred_at": "starred"}
+_URL_COLUMNS = ("url", "fetch_url", "config_url")
+_ARRAY_COLUMNS = ("domains", "tags", "sources")
 
 
-@hookimpl
-def render_cell(
-    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
-) -> Markup | None:
-    cfg = _ours(datasette, database)
-    if cfg is None:
+def _flag_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
+    """A read/starred state with the link that flips it, in the list and on an entry's page."""
+    entry_id = cell.entry_id
+    if entry_id is None:
         return None
-    triage = bool(cfg.get("triage"))
-    entry_url = datasette.urls.table(database, "entries")
+    is_set = value == "yes" if cell.table == MAIN_VIEW else value is not None
+    query, text = _FLAG_QUERIES[(_FLAG_COLUMNS[column], is_set)]
+    link = cell.triage_link(query, text, entry_id)
+    shown = "" if value is None else value
+    return Markup("{} {}").format(shown, link) if shown else link
 
-    # Triage links next to the read/starred state, in the list and on an entry's page.
-    flag = {"read": "read", "starred": "starred", "read_at": "read", "starred_at": "starred"}
-    if triage and column in flag and table in (MAIN_VIEW, "entries"):
-        entry_id = _row_value(row, "id")
-        if entry_id is None:
-            return None
-        is_set = value == "yes" if table == MAIN_VIEW else value is not None
-        query, text = _FLAG_QUERIES[(flag[column], is_set)]
-        link = _triage_link(datasette, database, query, text, entry_id=entry_id)
-        shown = "" if value is None else value
-        return Markup("{} {}").format(shown, link) if shown else link
 
-    if value is None:
-        return None
+def _link_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
+    """arXiv ids, URLs and entry ids, wherever they are shown."""
     if column == "arxiv_id" and isinstance(value, str) and value:
         return arxiv_links(value)
-    if column in ("url", "fetch_url", "config_url") and isinstance(value, str):
+    if column in _URL_COLUMNS and isinstance(value, str):
         url = _http_url(value)
         if not url:  # javascript:, data: and the like stay inert text
             return Markup(escape(value))
         # In lists, the site's name is enough; the record page shows the whole URL.
-        text = urlsplit(url).netloc if table == MAIN_VIEW else url
+        text = urlsplit(url).netloc if cell.table == MAIN_VIEW else url
         return _link(url, text or url, external=True)
-    if column == "entry" and table is None and isinstance(value, int):
-        return _link(f"{entry_url}/{value}", f"#{value}")
-    if table != MAIN_VIEW:
+    if column == "entry" and cell.table is None and isinstance(value, int):
+        return _link(cell.entry_url(value), f"#{value}")
+    return None
+
+
+def _array_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
+    """Domains, tags and sources as links that filter the list (tags: `+ tag` too)."""
+    items = _json_list(value)
+    if items is None:
         return None
-    entry_id = _row_value(row, "id")
+    view_url = cell.datasette.urls.table(cell.database, MAIN_VIEW)
+    out = Markup(", ").join(
+        _link(view_url + "?" + urlencode({f"{column}__arraycontains": item}), item)
+        for item in items
+    )
+    entry_id = cell.entry_id
+    if column == "tags" and cell.triage and entry_id is not None:
+        add = cell.triage_link("add_tag", "+ tag", entry_id)
+        out = Markup("{} {}").format(out, add) if out else add
+    return out
+
+
+def _reading_list_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
+    """The main view's id, date, title and list columns."""
+    entry_id = cell.entry_id
     if column == "id":
-        return _link(f"{entry_url}/{value}", f"#{value}")
+        return _link(cell.entry_url(value), "#" + str(value))
     if column == "date" and isinstance(value, str) and len(value) > 10:
         return Markup('<span title="{}">{}</span>').format(value, value[:10])
     if column == "title" and entry_id is not None:
-        return _link(f"{entry_url}/{entry_id}", str(value))
-    if column in ("domains", "tags", "sources"):
-        items = _json_list(value)
-        if items is None:
-            return None
-        view_url = datasette.urls.table(database, MAIN_VIEW)
-        out = Markup(", ").join(
-            _link(view_url + "?" + urlencode({f"{column}__arraycontains": item}), item)
-            for item in items
-        )
-        if column == "tags" and triage and entry_id is not None:
-            add = _triage_link(datasette, database, "add_tag", "+ tag", entry_id=entry_id)
-            out = Markup("{} {}").format(out, add) if out else add
-        return out
+        return _link(cell.entry_url(entry_id), str(value))
+    if column in _ARRAY_COLUMNS:
+        return _array_cell(cell, column, value)
     return None
 
 
 @hookimpl
+def render_cell(
+    row: sqlite3.Row,
+    value: CellValue,
+    column: str,
+    table: str | None,
+    database: str,
+    datasette: Datasette,
+) -> Markup | None:
+    cfg = _ours(datasette, database)
+    if cfg is None:
+        return None
+    cell = _Cell(datasette, database, table, row, triage=bool(cfg.get("triage")))
+    if cell.triage and column in _FLAG_COLUMNS and table in (MAIN_VIEW, "entries"):
+        return _flag_cell(cell, column, value)
+    if value is None:
+        return None
+    link = _link_cell(cell, column, value)
+    if link is not None or table != MAIN_VIEW:
+        return link
+    return _reading_list_cell(cell, column, value)
+
+
+# ------------------------------------------------------------------- pages
+
+# Sets papertrail's labels as the text of the column headers of Datasette's
+# tables. Table pages name the column in `data-column`, query pages only in the
+# text; a sortable header's text is in its link, followed by the sort arrow.
+_HEADER_LABELS_JS = """
+(() => {
+  const labels = new Map(Object.entries(%s));
+  for (const th of document.querySelectorAll("table.rows-and-columns > thead th")) {
+    const name = th.dataset.column ?? th.textContent.trim();
+    const label = labels.get(name);
+    if (!label) continue;
+    for (const node of (th.querySelector("a") ?? th).childNodes) {
+      if (node.nodeType === Node.TEXT_NODE && node.nodeValue.includes(name)) {
+        node.nodeValue = node.nodeValue.replace(name, label);
+        break;
+      }
+    }
+  }
+})();
+"""
+
+
+def header_labels_script(columns: Sequence[str] | None) -> str | None:
+    """The script that labels the headers of a page showing `columns` (None: any)."""
+    names = COLUMN_LABELS.keys() if columns is None else columns
+    labels = {name: COLUMN_LABELS[name] for name in names if name in COLUMN_LABELS}
+    if not labels:
+        return None
+    # Inside <script>: "<" escaped so no text can close the element.
+    return _HEADER_LABELS_JS % json.dumps(labels).replace("<", "\\u003c")
+
+
+@hookimpl
+def extra_body_script(
+    database: str | None, columns: Sequence[str] | None, datasette: Datasette
+) -> str | None:
+    if _ours(datasette, database) is None:
+        return None
+    return header_labels_script(columns)
+
+
+# The record page's triage links, in this order.
+_RECORD_TRIAGE = (
+    ("mark_read", "mark read"),
+    ("star", "star"),
+    ("add_tag", "add a tag"),
+    ("mark_unread", "mark unread"),
+    ("unstar", "unstar"),
+    ("remove_tag", "remove a tag"),
+)
+
+
+@hookimpl
 def extra_template_vars(
-    datasette: Any, database: str | None, table: str | None, view_name: str, request: Any
-) -> dict[str, Any]:
+    datasette: Datasette,
+    database: str | None,
+    table: str | None,
+    view_name: str,
+    request: Request | None,
+) -> dict[str, object]:
+    """For templates/papertrail-record.html: `column_label`, and on an entry's page
+    with triage on, `triage_links` [(text, href)]."""
     cfg = _config(datasette)
     if not cfg:
         return {}
-    out: dict[str, Any] = {"column_label": column_label}
+    out: dict[str, object] = {"column_label": column_label}
     if (
         cfg.get("triage")
         and view_name == "row"
@@ -174,99 +295,27 @@ def extra_template_vars(
         base = datasette.urls.database(database) + "/"
         out["triage_links"] = [
             (text, base + query + "?" + urlencode({"entry_id": entry_id}))
-            for query, text in (
-                ("mark_read", "mark read"),
-                ("star", "star"),
-                ("add_tag", "add a tag"),
-                ("mark_unread", "mark unread"),
-                ("unstar", "unstar"),
-                ("remove_tag", "remove a tag"),
-            )
+            for query, text in _RECORD_TRIAGE
         ]
     return out
 
 
 @hookimpl
-def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
+def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datasette) -> None:
     if _ours(datasette, database) is not None:
         # Wait for a running fetch's commit instead of failing at once.
         conn.execute("PRAGMA busy_timeout = 10000")
 
 
-# ------------------------------------------------------------------- guard
-
-
-def _header(scope: dict, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _host_name(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):  # [::1]:8001
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def refusal(scope: dict) -> str | None:
-    """Why a request must not reach a Datasette whose triage queries write, or None.
-
-    Datasette's CSRF check lets through a POST that carries no cookie (a form on
-    another site posting here), and a page on another host name can point that
-    name at 127.0.0.1 (DNS rebinding). Loopback is the whole security model here,
-    so: the Host must be a loopback name, and a POST must come from this origin."""
-    host = _header(scope, b"host")
-    if host is not None and _host_name(host) not in LOOPBACK_NAMES:
-        return f"Host {host!r} is not this computer"
-    if scope.get("method") == "POST":
-        site = _header(scope, b"sec-fetch-site")
-        if site is not None:  # every current browser sends it: trust it
-            return (
-                None if site in ("same-origin", "none") else f"a write from another site ({site})"
-            )
-        origin = _header(scope, b"origin")
-        # Datasette sends Referrer-Policy: no-referrer, so a browser's own form
-        # posts may say Origin: null; without Sec-Fetch-Site that cannot be told
-        # apart from another site's form, so it is refused too.
-        if origin is not None and (
-            host is None or origin.split("://", 1)[-1].lower() != host.lower()
-        ):
-            return f"a write from another origin ({origin})"
-    return None
-
-
-# ------------------------------------------------------------------- windowed search
-
-# On a very large list (config `search_window`) the search box's `_search` is
-# renamed to this before Datasette sees it, so Datasette's own search clause
-# (`id IN (every match)`: a million rows for a common word) is never built, and
-# `filters_from_request` below answers it from the newest matches. (Not
-# `_search_…`: Datasette reads every `_search*` argument as a column search.)
-WINDOW_ARG = "_pt_search"
-SEARCHABLE = (MAIN_VIEW, "entries")
-
-
-def windowed_search_scope(scope: dict, database: str) -> dict:
-    """`scope` with `_search` renamed to WINDOW_ARG on the searchable pages of `database`."""
-    query = scope.get("query_string") or b""
-    if b"_search=" not in query:
-        return scope
-    path = scope.get("path", "")
-    page = path.rsplit("/", 1)[-1].split(".", 1)[0]
-    if page not in SEARCHABLE or not path.startswith(f"/{database}/"):
-        return scope
-    args = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    if not any(k == "_search" for k, _ in args):
-        return scope
-    # A new search replaces the one carried along in the form's hidden fields.
-    args = [(WINDOW_ARG if k == "_search" else k, v) for k, v in args if k != WINDOW_ARG]
-    return dict(scope, query_string=urlencode(args).encode("latin-1"))
+# ------------------------------------------------------------------- search, guard
 
 
 @hookimpl(trylast=True)  # last, so its `supports_search` is the one that counts
-def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
+def filters_from_request(
+    request: Request, database: str, table: str, datasette: Datasette
+) -> Callable[[], Awaitable[FilterArguments]] | None:
+    """On a very large list, the search box (renamed WINDOW_ARG by the guard)
+    looks through the newest `search_window` matches only."""
     cfg = _ours(datasette, database)
     window = (cfg or {}).get("search_window")
     if not window or table not in SEARCHABLE:
@@ -274,7 +323,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 
     async def inner() -> FilterArguments:
         search = request.args.get(WINDOW_ARG, "").strip()
-        context: dict[str, Any] = {"supports_search": True}
+        context: dict[str, object] = {"supports_search": True}
         if not search:
             return FilterArguments([], extra_context=context)
         clause = (
@@ -292,27 +341,11 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 
 
 @hookimpl
-def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
+def asgi_wrapper(datasette: Datasette) -> Callable[[ASGIApp], ASGIApp]:
     def wrap(app: ASGIApp) -> ASGIApp:
-        async def guarded(scope: dict, receive: Any, send: Any) -> None:
-            cfg = _config(datasette)
-            if scope.get("type") == "http" and cfg.get("search_window"):
-                scope = windowed_search_scope(scope, cfg.get("database", ""))
-            if scope.get("type") == "http" and _config(datasette).get("triage"):
-                why = refusal(scope)
-                if why:
-                    body = f"Refused: {why}. papertrail browse only answers this computer.\n"
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 403,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body.encode()})
-                    return
-            await app(scope, receive, send)
+        def config() -> Mapping[str, Any]:
+            return _config(datasette)
 
-        return guarded
+        return guarded(app, config)
 
     return wrap

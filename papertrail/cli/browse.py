@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import webbrowser
 
 import click
 
+from papertrail import browse as browsing
 from papertrail.cli._base import cli, guard, paths_of
 
 
@@ -14,13 +15,13 @@ from papertrail.cli._base import cli, guard, paths_of
     "--port",
     "-p",
     type=click.IntRange(0, 65535),
-    default=8001,
+    default=browsing.DEFAULT_PORT,
     show_default=True,
     help="Port to listen on (0: any free port).",
 )
 @click.option(
     "--host",
-    default="127.0.0.1",
+    default=browsing.DEFAULT_HOST,
     show_default=True,
     help="Address to listen on. Triage (mark read, star, tag) is offered on loopback only.",
 )
@@ -39,18 +40,14 @@ def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None
         papertrail fetch && papertrail browse --open
         papertrail browse --port 8080
     """
-    from papertrail import browse as browsing
-
     paths = paths_of(ctx)
 
-    def ready(url: str, info: dict[str, Any]) -> None:
-        click.echo(f"Serving {info['entries']:,} entries at {url}", err=True)
-        if not info["triage"]:
+    def ready(url: str, info: browsing.ReadyInfo) -> None:
+        click.echo(f"Serving {info.entries:,} entries at {url}", err=True)
+        if not info.triage:
             click.echo(f"{host} is not a loopback address: read-only, no triage queries.", err=True)
         click.echo("Press Ctrl-C to stop.", err=True)
         if open_browser:
-            import webbrowser
-
             webbrowser.open(url)
 
     try:

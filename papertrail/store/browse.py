@@ -10,10 +10,12 @@ entry twice keeps the first timestamp, as `papertrail.store.triage.set_flag` doe
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from papertrail.models import BULK_SOURCES
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # utcnow()'s format, computed by SQLite.
 _NOW = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
