@@ -1,14 +1,16 @@
-"""Plain data passed between the ingest steps: fetch -> parse -> save.
+"""The records that flow between the stages, and the reading list's entries as returned.
 
-Nothing here does I/O. Parsers return `ParsedFeed`s of `Record`s; the
-fetch orchestrator hands them to `db.save_source_result` together with the
-`FetchOutcome` that describes the HTTP side.
+Nothing here does I/O, and this module imports nothing of papertrail's: every
+stage may use it. Ingest is fetch -> parse -> save: parsers return
+`ParsedFeed`s of `Record`s (or `ArxivMeta` for arXiv's bulk metadata) and the
+store saves them, tagged by a `Tagger`. Reads return `Entry` dicts: JSON-shaped
+records (what `--json` prints), typed key by key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 EntryKind = Literal["paper", "post"]
 
@@ -95,3 +97,94 @@ class Tagger(Protocol):
     def tag_archive(self, record: Record) -> list[str]:
         """Domains of a paper known only from an archive import (may be none)."""
         ...
+
+
+# ---------------------------------------------------------------- entries as read back
+
+
+class _EntryFields(TypedDict):
+    id: int  # the short id users type
+    kind: EntryKind
+    title: str
+    url: str | None
+    arxiv_id: str | None  # version-less
+    version: int | None
+    previous_version: int | None
+    authors: list[str]
+    summary: str
+    categories: list[str]
+    primary_category: str | None
+    published: str | None  # ISO 8601 UTC, like every date here
+    updated: str | None
+    doi: str | None
+    journal_ref: str | None
+    comment: str | None
+    links: dict[str, str]
+    first_seen: str
+    last_seen: str
+    version_updated_at: str | None
+    score: float  # the ranking score (papertrail.reading.rank)
+    hidden_by: str | None  # the block rule hiding it from the digest
+    domains: list[str]  # primary first
+    sources: list[str]  # provenance names, first seen first
+    tags: list[str]
+    mentioned_by: int  # distinct sources that listed or mentioned it
+    starred: bool
+    read: bool
+
+
+class Entry(_EntryFields, total=False):
+    """One reading-list entry (`store.find_entries`, `api.list_entries`, the digest)."""
+
+    # search hits only
+    relevance: float  # -bm25: higher is better
+    snippet: str  # the passage that matched, hits between HIT_START / HIT_END
+    title_highlighted: str | None
+
+
+class ReproRun(TypedDict):
+    """A row of `repro_runs`, config and metrics decoded."""
+
+    id: int
+    reproduction: str
+    arxiv_id: str | None
+    started_at: str
+    finished_at: str | None
+    duration_s: float | None
+    status: str  # running | ok | failed | interrupted
+    config: dict[str, Any]  # dry_run, seed, device, args, resolved
+    metrics: dict[str, Any]
+    headline_metric: str | None
+    artifacts_dir: str | None
+    code_version: str | None
+    device: str | None
+    error: str | None
+
+
+class ReproductionLink(TypedDict):
+    """A reproduction implementing a paper, as `papertrail show` lists it."""
+
+    name: str
+    title: str
+    module: str
+    registered_at: str
+    runs: list[ReproRun]  # the latest few, newest first
+    run_count: int
+
+
+class Note(TypedDict):
+    id: int
+    text: str
+    created_at: str
+
+
+class EntryDetail(Entry, total=False):
+    """Everything `papertrail show` prints about one entry (`store.entry_detail`)."""
+
+    versions: list[dict[str, str | int | None]]  # version, first_seen, source
+    provenance: list[dict[str, str | None]]  # source, first_seen, last_seen, announce_type
+    notes: list[Note]
+    tag_details: list[dict[str, str | None]]  # tag, origin, created_at
+    mentioned_in: list[dict[str, str | int | None]]  # posts: id, title, url, source, first_seen
+    mentions: list[dict[str, str | int | None]]  # papers a post links: arxiv_id, id, title
+    reproductions: list[ReproductionLink]

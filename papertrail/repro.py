@@ -16,6 +16,7 @@ import json
 import os
 import pkgutil
 import subprocess
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -23,10 +24,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from papertrail import __version__
-from papertrail.models import Record
+from papertrail import __version__, store
+from papertrail.models import Record, Tagger
+from papertrail.sources.arxiv_api import ApiResult
+from reproductions.common import Paper, RunContext, RunResult, describe_fields
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from _typeshed import DataclassInstance
+
+    from papertrail.store.repro import ReproRun
+
+    # What a reproduction's run module takes: an instance of its `Args` dataclass.
+    ReproArgs = DataclassInstance
 
 PACKAGE = "reproductions"
 REQUIRED_MODULES = {
@@ -56,7 +68,7 @@ class Reproduction:
     name: str
     title: str
     module: str  # the package, e.g. "reproductions.style_transfer"
-    papers: tuple[Any, ...]  # reproductions.common.Paper
+    papers: tuple[Paper, ...]
 
     @property
     def arxiv_ids(self) -> list[str]:
@@ -114,7 +126,7 @@ def require_torch(name: str) -> None:
 # ---------------------------------------------------------------- the reading list
 
 
-def paper_record(paper: Any) -> Record:
+def paper_record(paper: Paper) -> Record:
     """A reading-list record from a reproduction's constants (offline; --refresh gets arXiv's)."""
     return Record(
         kind="paper",
@@ -132,16 +144,26 @@ def paper_record(paper: Any) -> Record:
 
 
 class _NoDomains:
-    domain_names: tuple[str, ...] = ()
+    """A tagger for when feeds.yml cannot be read: linking papers still works."""
 
     def tag(self, record: Record) -> list[str]:
         return []
 
+    def tag_archive(self, record: Record) -> list[str]:
+        return []
 
-def link_papers(db: Any, repros: list[Reproduction], tagger: Any = None) -> int:
-    """Register reproductions and add their papers missing from the reading list. Returns how many were added."""
-    from papertrail import store
 
+class PaperFetcher(Protocol):
+    """What `refresh_papers` needs of the arXiv API (`sources.arxiv_api.ArxivApi`)."""
+
+    def fetch_ids(self, name: str, ids: list[str]) -> ApiResult: ...
+
+
+def link_papers(
+    db: sqlite_utils.Database, repros: list[Reproduction], tagger: Tagger | None = None
+) -> int:
+    """Register reproductions and add their papers missing from the reading list.
+    Returns how many were added."""
     added = 0
     for r in repros:
         store.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)
@@ -152,12 +174,15 @@ def link_papers(db: Any, repros: list[Reproduction], tagger: Any = None) -> int:
     return added
 
 
-def refresh_papers(db: Any, repros: list[Reproduction], api: Any, tagger: Any = None) -> str | None:
+def refresh_papers(
+    db: sqlite_utils.Database,
+    repros: list[Reproduction],
+    api: PaperFetcher,
+    tagger: Tagger | None = None,
+) -> str | None:
     """Update the papers' entries from the arXiv API (title, abstract, version, dates).
 
     Returns the API's error sentence, or None; the reading list keeps what it had on error."""
-    from papertrail import store
-
     ids = list(dict.fromkeys(a for r in repros for a in r.arxiv_ids))
     if not ids:
         return None
@@ -191,7 +216,8 @@ def artifacts_root(db_path: Path) -> Path:
     return Path(db_path).parent / "repro-runs"
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> Any:
+    """`value` as plain JSON data (paths and other objects as strings)."""
     return json.loads(json.dumps(value, default=str))
 
 
@@ -201,7 +227,7 @@ class RunOutcome:
     status: str
     artifacts: Path
     duration_s: float
-    result: Any  # reproductions.common.RunResult
+    result: RunResult
 
 
 def worker_rank() -> int:
@@ -213,13 +239,9 @@ def worker_rank() -> int:
 
 
 def _run_unrecorded(
-    repro: Reproduction, args: Any, *, device: str, seed: int, dry_run: bool
+    repro: Reproduction, args: ReproArgs, *, device: str, seed: int, dry_run: bool
 ) -> RunOutcome:
     """A torchrun worker other than rank 0 trains its shard; rank 0 alone records the run."""
-    import tempfile
-
-    from reproductions.common import RunContext
-
     rank = worker_rank()
     artifacts = Path(tempfile.mkdtemp(prefix=f"papertrail-{repro.name}-rank{rank}-"))
     ctx = RunContext(artifacts=artifacts, device=device, seed=seed, dry_run=dry_run)
@@ -236,35 +258,36 @@ def _run_unrecorded(
     return RunOutcome(0, "ok", artifacts, time.perf_counter() - start, result)
 
 
-def make_args(repro: Reproduction, values: dict[str, Any]) -> Any:
+def make_args(repro: Reproduction, values: dict[str, object]) -> ReproArgs:
     """The reproduction's Args from option values (unknown names are an error)."""
     args_cls = repro.entry().Args
     names = {f.name for f in dataclasses.fields(args_cls)}
     unknown = set(values) - names
     if unknown:
         raise ValueError(f"{repro.name} has no option(s) {', '.join(sorted(unknown))}")
-    return args_cls(**values)
+    args: ReproArgs = args_cls(**values)
+    return args
+
+
+ProgressFn = Callable[[str, int, int, dict[str, Any]], None]  # reproductions.common.ProgressFn
 
 
 def run_reproduction(
     db_path: Path,
     repro: Reproduction,
-    args: Any,
+    args: ReproArgs,
     *,
     device: str = "auto",
     seed: int = 0,
     dry_run: bool = False,
-    tagger: Any = None,
-    on_progress: Callable[[str, int, int, dict[str, Any]], None] | None = None,
+    tagger: Tagger | None = None,
+    on_progress: ProgressFn | None = None,
     on_log: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run a reproduction and record it in `repro_runs` (status ok / failed / interrupted).
 
     Bad arguments raise ValueError before anything is recorded. A failed run
     raises ReproFailed naming the run; its traceback is in the run folder."""
-    from papertrail import store
-    from reproductions.common import RunContext
-
     entry = repro.entry()
     require_torch(repro.name)
     if not dry_run and hasattr(entry, "check"):
@@ -281,9 +304,7 @@ def run_reproduction(
         "device": device,
         "args": _jsonable(dataclasses.asdict(args)),
     }
-
-    db = store.open_db(db_path)
-    try:
+    with store.connected(db_path) as db:
         link_papers(db, [repro], tagger)
         run_id = store.start_repro_run(
             db,
@@ -293,113 +314,175 @@ def run_reproduction(
             artifacts_dir=str(artifacts),
             code_version=code_version(),
         )
-    finally:
-        db.close()
-
     ctx = RunContext(
         artifacts=artifacts, device=device, seed=seed, dry_run=dry_run,
         on_progress=on_progress, on_log=on_log,
     )  # fmt: skip
+    attempt = _attempt(entry, args, ctx)
+    _record_finish(db_path, repro, run_id, attempt, base_config, ctx)
+    return _outcome(repro, run_id, attempt, artifacts)
+
+
+@dataclass
+class _Attempt:
+    """How the run itself went: its result, or how it ended without one."""
+
+    status: str  # ok | failed | interrupted
+    duration_s: float
+    result: RunResult | None = None
+    error: str | None = None  # the message recorded with the run
+    failure: BaseException | None = None  # re-raised after recording
+
+
+def _attempt(entry: ModuleType, args: ReproArgs, ctx: RunContext) -> _Attempt:
+    """Call the run module; any failure is kept (with its traceback in the run folder)."""
     start = time.perf_counter()
-    status, result, error, failure = "ok", None, None, None
     try:
         result = entry.run(args, ctx)
-    except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted (Ctrl-C)"
-        failure = KeyboardInterrupt()
+    except KeyboardInterrupt as e:
+        return _Attempt("interrupted", time.perf_counter() - start, None, "interrupted (Ctrl-C)", e)
     except Exception as e:  # noqa: BLE001 - recorded, then re-raised as ReproFailed
-        status = "failed"
         error = f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e)
-        (artifacts / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
-        failure = e
-    duration = time.perf_counter() - start
+        (ctx.artifacts / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        return _Attempt("failed", time.perf_counter() - start, None, error, e)
+    return _Attempt("ok", time.perf_counter() - start, result)
 
-    config = {**base_config, "resolved": _jsonable(result.config)} if result else None
-    metrics = _jsonable(result.metrics) if result else None
-    db = store.open_db(db_path)
-    try:
+
+def _record_finish(
+    db_path: Path,
+    repro: Reproduction,
+    run_id: int,
+    attempt: _Attempt,
+    base_config: dict[str, Any],
+    ctx: RunContext,
+) -> None:
+    """Finish the run's row and write it to the run folder as run.json."""
+    result = attempt.result
+    with store.connected(db_path) as db:
         store.finish_repro_run(
             db,
             run_id,
-            status=status,
-            duration_s=duration,
-            metrics=metrics,
-            headline=(result.headline + (" (dry run)" if dry_run else "")) if result else None,
-            config=config,
+            status=attempt.status,
+            duration_s=attempt.duration_s,
+            metrics=_jsonable(result.metrics) if result else None,
+            headline=(result.headline + (" (dry run)" if ctx.dry_run else "")) if result else None,
+            config={**base_config, "resolved": _jsonable(result.config)} if result else None,
             arxiv_id=result.arxiv_id if result else None,
             device=ctx.device_label,
-            error=error,
+            error=attempt.error,
         )
         (run_row,) = store.repro_runs(db, reproduction=repro.name, limit=1)
-    finally:
-        db.close()
-    (artifacts / "run.json").write_text(
+    (ctx.artifacts / "run.json").write_text(
         json.dumps(run_row, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
+
+
+def _outcome(repro: Reproduction, run_id: int, attempt: _Attempt, artifacts: Path) -> RunOutcome:
+    """The recorded run, or its failure raised again (KeyboardInterrupt as itself)."""
+    failure = attempt.failure
     if isinstance(failure, KeyboardInterrupt):
         raise failure
     if failure is not None:
         hint = "" if isinstance(failure, ValueError) else f" (traceback: {artifacts / 'error.log'})"
         raise ReproFailed(
-            f"run #{run_id} of {repro.name} failed: {error}{hint}", run_id
+            f"run #{run_id} of {repro.name} failed: {attempt.error}{hint}", run_id
         ) from failure
-    return RunOutcome(run_id, status, artifacts, duration, result)
+    assert attempt.result is not None
+    return RunOutcome(run_id, attempt.status, artifacts, attempt.duration_s, attempt.result)
 
 
 # ---------------------------------------------------------------- listing
 
 
-def overview(db: Any, repros: dict[str, Reproduction]) -> list[dict[str, Any]]:
-    """One row per reproduction for `papertrail repro list`."""
-    from papertrail import store
+class PaperRow(TypedDict):
+    arxiv_id: str
+    cite: str
+    title: str
 
+
+class ReproRow(TypedDict):
+    """One reproduction as `papertrail repro list --json` prints it."""
+
+    name: str
+    title: str
+    papers: list[PaperRow]
+    smoke_test: ReproRun | None  # the latest --dry-run
+    last_run: ReproRun | None  # the latest real run
+
+
+def overview(db: sqlite_utils.Database, repros: dict[str, Reproduction]) -> list[ReproRow]:
+    """One row per reproduction for `papertrail repro list`."""
     latest = store.latest_repro_runs(db)
-    rows = []
+    rows: list[ReproRow] = []
     for name, r in repros.items():
         runs = latest.get(name, {})
+        papers = [PaperRow(arxiv_id=p.arxiv_id, cite=p.cite, title=p.title) for p in r.papers]
         rows.append(
-            {
-                "name": name,
-                "title": r.title,
-                "papers": [
-                    {"arxiv_id": p.arxiv_id, "cite": p.cite, "title": p.title} for p in r.papers
-                ],
-                "smoke_test": runs.get("dry_run"),
-                "last_run": runs.get("run"),
-            }
+            ReproRow(
+                name=name,
+                title=r.title,
+                papers=papers,
+                smoke_test=runs.get("dry_run"),
+                last_run=runs.get("run"),
+            )
         )
     return rows
 
 
-def details(db: Any, repro: Reproduction, *, runs: int = 10) -> dict[str, Any]:
-    """What `papertrail repro show NAME` prints: papers (with reading-list ids), configs, runs."""
-    from papertrail import store
-    from reproductions.common import describe_fields
+class PaperDetail(TypedDict):
+    arxiv_id: str
+    title: str
+    authors: list[str]
+    year: int
+    url: str
+    entry_id: int | None  # its short id in the reading list
 
+
+class ConfigDoc(TypedDict):
+    name: str
+    doc: str
+    fields: list[tuple[str, Any, str, str | None]]  # name, default, help, paper reference
+
+
+class ReproDetails(TypedDict):
+    """What `papertrail repro show NAME --json` prints."""
+
+    name: str
+    title: str
+    module: str
+    folder: str
+    readme: str | None
+    papers: list[PaperDetail]
+    configs: list[ConfigDoc]
+    runs: list[ReproRun]
+
+
+def details(db: sqlite_utils.Database, repro: Reproduction, *, runs: int = 10) -> ReproDetails:
+    """What `papertrail repro show NAME` prints: papers (with reading-list ids), configs, runs."""
     entry_ids = store.paper_entry_ids(db, repro.arxiv_ids)
-    entry = repro.entry()
     configs = [
-        {"name": c.__name__, "doc": (c.__doc__ or "").strip(), "fields": describe_fields(c)}
-        for c in getattr(entry, "CONFIGS", ())
+        ConfigDoc(name=c.__name__, doc=(c.__doc__ or "").strip(), fields=describe_fields(c))
+        for c in getattr(repro.entry(), "CONFIGS", ())
     ]
     readme = repro.folder / "README.md"
-    return {
-        "name": repro.name,
-        "title": repro.title,
-        "module": repro.module,
-        "folder": str(repro.folder),
-        "readme": str(readme) if readme.exists() else None,
-        "papers": [
-            {
-                "arxiv_id": p.arxiv_id,
-                "title": p.title,
-                "authors": list(p.authors),
-                "year": p.year,
-                "url": p.url,
-                "entry_id": entry_ids.get(p.arxiv_id),
-            }
-            for p in repro.papers
-        ],
-        "configs": configs,
-        "runs": store.repro_runs(db, reproduction=repro.name, limit=runs),
-    }
+    papers = [
+        PaperDetail(
+            arxiv_id=p.arxiv_id,
+            title=p.title,
+            authors=list(p.authors),
+            year=p.year,
+            url=p.url,
+            entry_id=entry_ids.get(p.arxiv_id),
+        )  # fmt: skip
+        for p in repro.papers
+    ]
+    return ReproDetails(
+        name=repro.name,
+        title=repro.title,
+        module=repro.module,
+        folder=str(repro.folder),
+        readme=str(readme) if readme.exists() else None,
+        papers=papers,
+        configs=configs,
+        runs=store.repro_runs(db, reproduction=repro.name, limit=runs),
+    )

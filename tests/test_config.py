@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import platformdirs
 import pytest
 
-from papertrail import config as config_mod
 from papertrail.config import (
     KNOWN_KINDS,
     Config,
@@ -25,6 +24,7 @@ from papertrail.config import (
     load_config,
     parse_config,
 )
+from papertrail.config.check import _SETTINGS_SPEC
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT_FEEDS = REPO / "feeds.yml"
@@ -774,7 +774,7 @@ def test_arxiv_delay_below_3_seconds_allowed_for_mirrors(tmp_path: Path, url: st
 
 def test_settings_table_covers_every_field() -> None:
     fields = {f.name for f in dataclasses.fields(Settings)}
-    assert set(config_mod._SETTINGS_SPEC) == fields
+    assert set(_SETTINGS_SPEC) == fields
 
 
 # --------------------------------------------------------------------------- files

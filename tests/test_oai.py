@@ -22,18 +22,11 @@ from werkzeug import Request, Response
 
 from papertrail import store
 from papertrail.config import load_config
-from papertrail.ingest.oai import (
-    OaiClient,
-    OaiError,
-    OaiProtocolError,
-    check_day,
-    check_set_spec,
-    harvest,
-    parse_oai_page,
-    resolve_endpoint,
-)
+from papertrail.ingest.oai import check_day, check_set_spec, harvest, resolve_endpoint
 from papertrail.models import ArxivMeta
 from papertrail.sources.domains import DomainTagger
+from papertrail.sources.oai_client import OaiClient
+from papertrail.sources.oai_parse import OaiError, OaiProtocolError, parse_oai_page
 
 OAI = FIXTURES / "arxiv-bulk" / "oai-pmh"
 FULL = (OAI / "hepcrawl__ListRecords_arXiv_arxiv-physics-hep-ex.xml").read_bytes()
@@ -426,8 +419,9 @@ def test_a_page_that_fails_to_save_leaves_the_position_before_it(
 def test_one_harvest_at_a_time_per_database(tmp_path: Path, make_feeds: Any) -> None:
     from filelock import FileLock
 
-    from papertrail.app import Paths
-    from papertrail.ingest.oai import HarvestLocked, import_oai, oai_lock_path
+    from papertrail.api import import_oai
+    from papertrail.config import Paths
+    from papertrail.store import HarvestLocked, oai_lock_path
 
     paths = Paths(db=tmp_path / "reading.db", feeds=make_feeds([]))
     with FileLock(str(oai_lock_path(paths.db))), pytest.raises(HarvestLocked, match="already"):

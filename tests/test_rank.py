@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from papertrail import app, store
+from papertrail import api, store
 from papertrail.cli import cli
 from papertrail.config import Config, ConfigError, load_config
 from papertrail.config.model import RankingWeights
@@ -354,7 +354,7 @@ def test_block_rules_hide_from_the_digest_but_keep_the_entry(db, tmp_path: Path)
     assert stored(db, crypto)[1] == "keyword: cryptocurrency"
     assert stored(db, spam)[1] == "author: spam author"
     assert stored(db, kept)[1] is None  # starring beats a block rule
-    digest = app.build_digest(db, blocking, since=SINCE)
+    digest = api.build_digest(db, blocking, since=SINCE)
     assert sorted(e["id"] for e in digest.entries) == sorted([kept, plain])
     assert digest.hidden == 2
     assert "2 entries hidden by block rules" in " ".join(render(digest, "text").split())
@@ -366,7 +366,7 @@ def test_block_rules_hide_from_the_digest_but_keep_the_entry(db, tmp_path: Path)
     assert "block rule 'keyword: cryptocurrency'" in rank.render_explanation(expl)
 
     unblocked = config(tmp_path)
-    digest = app.build_digest(db, unblocked, since=SINCE)  # the digest reads feeds.yml now
+    digest = api.build_digest(db, unblocked, since=SINCE)  # the digest reads feeds.yml now
     assert len(digest.entries) == 4
     assert digest.hidden == 0 and "hidden" not in render(digest, "text")
     rank.rescore(db, unblocked)
@@ -378,7 +378,7 @@ def test_digest_orders_each_domain_by_score(db, tmp_path: Path) -> None:
     save(db, "arxiv", paper("2611.00503", "Newest", published="2026-11-02T08:00:00+00:00"),
          now="2026-11-02T08:00:00+00:00")  # fmt: skip
     cfg = config(tmp_path, "ranking:\n  boost:\n    boosted: 3\n")
-    digest = app.build_digest(db, cfg, since=SINCE)
+    digest = api.build_digest(db, cfg, since=SINCE)
     titles = [e["title"] for e in digest.entries]
     assert titles == ["Boosted Thing", "Newest", "Low"]
     assert digest.entries[0]["score"] > digest.entries[1]["score"] > digest.entries[2]["score"]

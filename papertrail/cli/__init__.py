@@ -1,10 +1,14 @@
 """The `papertrail` command line: a thin shell over the library.
 
-Each command opens what it needs through `papertrail.app` (or the module for
-its area), calls one library function and turns the library's exceptions into
-messages and exit codes. Heavy imports (httpx, feedparser, arxiv, torch)
-happen inside commands so `papertrail --help` starts fast. Command modules
-register themselves on the `cli` group when imported below.
+Each command calls one function of the library API (`papertrail.api`) and
+turns the library's exceptions into messages and exit codes; what it prints is
+formatted here or by the library's renderers. Command modules register
+themselves on the `cli` group when imported below. `papertrail --help` stays
+fast because the library imports its heavy third-party packages (httpx,
+feedparser, arxiv, sqlite-utils, rich, torch) only where it uses them.
+
+May import: every papertrail package (nothing imports it); the only package that
+imports click.
 """
 
 from papertrail.cli import (
@@ -13,6 +17,7 @@ from papertrail.cli import (
     exporting,  # noqa: F401
     fetching,  # noqa: F401  (registers commands)
     importing,  # noqa: F401
+    importing_oai,  # noqa: F401  (`papertrail import oai`, on importing's group)
     ranking,  # noqa: F401
     repro,  # noqa: F401
     triage,  # noqa: F401

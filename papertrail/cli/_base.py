@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from papertrail import __version__
+from papertrail import __version__, api, store
+from papertrail.config import ConfigError, Paths, write_atomic
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Exit codes (documented in the README).
 EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
@@ -26,20 +30,15 @@ class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
 
 
-def paths_of(ctx: click.Context):
-    from papertrail.app import Paths
-
+def paths_of(ctx: click.Context) -> Paths:
     return Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
 
 
-def guard(fn, *args: Any, **kwargs: Any) -> Any:
+def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a library function, mapping its exceptions to CLI errors."""
-    from papertrail.config import ConfigError
-    from papertrail.store import DatabaseError
-
     try:
         return fn(*args, **kwargs)
-    except DatabaseError as e:
+    except store.DatabaseError as e:
         raise click.ClickException(str(e)) from e
     except ConfigError as e:
         raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
@@ -79,8 +78,6 @@ def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
 def emit(text: str, output: Path | None) -> None:
     """Print to stdout, or write the file atomically and say so on stderr."""
     if output:
-        from papertrail.app import write_atomic
-
         write_atomic(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"Wrote {output}", err=True)
     else:
@@ -127,11 +124,9 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def make_filter(opts: dict[str, Any]) -> Any:
-    from papertrail.reading.triage import make_filter as build
-
+def make_filter(opts: dict[str, Any]) -> store.EntryFilter:
     return guard(
-        build,
+        api.make_filter,
         domains=opts["domains"],
         tags=opts["tags"],
         sources=opts["sources"],

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
+from papertrail import api
 from papertrail.cli._base import EXIT_FAILED, cli, guard, paths_of
+from papertrail.ingest.add import NotAnArxivId
 
 
 @cli.command()
@@ -33,11 +35,8 @@ def add(ctx: click.Context, ids: tuple[str, ...], id_file: Path | None) -> None:
         papertrail add https://arxiv.org/abs/1511.06434 math/0309136
         papertrail add --file to-read.txt
     """
-    from papertrail.ingest.add import NotAnArxivId
-    from papertrail.ingest.add import add as add_papers
-
     try:
-        result = guard(add_papers, paths_of(ctx), list(ids), id_file=id_file)
+        result = guard(api.add, paths_of(ctx), list(ids), id_file=id_file)
     except NotAnArxivId as e:
         raise click.UsageError(str(e)) from e  # exit code 2, like a bad feeds.yml
     for p in result.added:

@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from papertrail import api
 from papertrail.cli._base import cli, emit, filter_options, guard, make_filter, paths_of
 from papertrail.cli.fetching import sources
-
-EXPORT_FORMATS = ("bibtex", "ris", "markdown", "json", "csv")  # papertrail.reading.export.FORMATS
+from papertrail.reading.export import FORMATS as EXPORT_FORMATS
+from papertrail.reading.export import render
 
 
 @cli.command("export")
@@ -53,10 +54,7 @@ def export_cmd(
         papertrail export 1508.06576 arXiv:1603.08155v1 --format ris -o style.ris
         papertrail export --domain generative --since 7d --format csv -o week.csv
     """
-    from papertrail.reading import triage as reading
-    from papertrail.reading.export import render
-
-    found = guard(reading.select, paths_of(ctx), entries, make_filter(opts), limit=limit)
+    found = guard(api.select, paths_of(ctx), entries, make_filter(opts), limit=limit)
     if not found:
         click.echo("No entries match; the export is empty.", err=True)
     text = render(found, fmt)
@@ -92,10 +90,7 @@ def sources_export(ctx: click.Context, opml: bool, output: Path | None) -> None:
     Example:
         papertrail sources export --opml -o papertrail.opml
     """
-    from papertrail.config.opml import export_opml
-
-    config = guard(paths_of(ctx).config)
-    emit(export_opml(config), output)
+    emit(guard(api.export_sources, paths_of(ctx)), output)
 
 
 @sources.command("import")
@@ -123,9 +118,6 @@ def sources_import(ctx: click.Context, file: Path, into: Path | None, dry_run: b
         papertrail sources import subscriptions.opml
         papertrail sources import subscriptions.opml --into imported.yml
     """
-    from papertrail.config.opml import import_opml
-
-    paths = paths_of(ctx)
-    result = guard(import_opml, file, paths.feeds, into=into, dry_run=dry_run)
+    result = guard(api.import_sources, paths_of(ctx), file, into=into, dry_run=dry_run)
     for line in result.report_lines():
         click.echo(line)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from papertrail import api, store
 from papertrail.cli._base import (
     EXIT_FAILED,
     FORMATS,
@@ -18,11 +21,14 @@ from papertrail.cli._base import (
     guard,
     paths_of,
 )
+from papertrail.ingest.fetch import FetchEvent
+from papertrail.reading.digest import Digest, render, render_summary
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
-def _render(digest: Any, fmt: str, output: Path | None) -> str:
-    from papertrail.reading.digest import render
-
+def _render(digest: Digest, fmt: str, output: Path | None) -> str:
     color = fmt == "text" and output is None and sys.stdout.isatty()
     return render(digest, fmt, color=color)
 
@@ -55,29 +61,23 @@ def fetch(
         papertrail fetch
         papertrail fetch --source arxiv-daily --format markdown -o today.md
     """
-    from papertrail import app
-    from papertrail.ingest.fetch import FetchLocked
-
     paths = paths_of(ctx)
     progress = _Progress() if sys.stderr.isatty() else None
     try:
-        report, digest = guard(app.fetch, paths, only=list(only) or None, on_event=progress)
-    except FetchLocked as e:
+        outcome = guard(api.fetch, paths, only=list(only) or None, on_event=progress)
+    except store.FetchLocked as e:
         raise Locked(str(e)) from e
     finally:
         if progress:
             progress.close()
-    if quiet and fmt == "text":
-        from papertrail.reading.digest import render_summary
-
+    digest = outcome.digest
+    if quiet and fmt == "text" and digest.summary is not None:
         emit(render_summary(digest.summary), output)
     else:
         if quiet:  # machine formats keep their shape, minus the entries
-            from dataclasses import replace
-
             digest = replace(digest, entries=[], updates=[])
         emit(_render(digest, fmt, output), output)
-    totals = report.totals
+    totals = outcome.report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
 
@@ -86,7 +86,7 @@ class _Progress:
     """A rich progress bar on stderr, fed by fetch events."""
 
     def __init__(self) -> None:
-        from rich.console import Console
+        from rich.console import Console  # heavy (~45 ms): only a terminal shows progress
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -95,7 +95,7 @@ class _Progress:
             TimeElapsedColumn,
         )
 
-        self.progress = Progress(
+        self.progress: Progress = Progress(
             TextColumn("fetching"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -104,15 +104,15 @@ class _Progress:
             console=Console(stderr=True),
             transient=True,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
-    def __call__(self, event: str, name: str, info: dict[str, Any]) -> None:
-        if event == "start":
+    def __call__(self, event: FetchEvent) -> None:
+        if event.kind == "start":
             self.progress.start()
-            self.task = self.progress.add_task("", total=info["total"])
-        elif event == "source" and self.task is not None:
-            mark = "✓" if info["status"] in ("ok", "not-modified") else "✗"
-            self.progress.update(self.task, advance=1, description=f"{mark} {name}")
+            self.task = self.progress.add_task("", total=event.total)
+        elif event.kind == "source" and self.task is not None:
+            mark = "✓" if event.status in ("ok", "not-modified") else "✗"
+            self.progress.update(self.task, advance=1, description=f"{mark} {event.source}")
 
     def close(self) -> None:
         self.progress.stop()
@@ -142,9 +142,7 @@ def digest(
         papertrail digest --since 2026-11-01 --format html -o digest.html
         papertrail digest --format json | jq '.entries[].title'
     """
-    from papertrail import app
-
-    d = guard(app.digest, paths_of(ctx), since=since, until=until)
+    d = guard(api.digest, paths_of(ctx), since=since, until=until)
     emit(_render(d, fmt, output), output)
 
 
@@ -159,9 +157,7 @@ def retag(ctx: click.Context) -> None:
     Example:
         papertrail retag
     """
-    from papertrail import app
-
-    n = guard(app.retag, paths_of(ctx))
+    n = guard(api.retag, paths_of(ctx))
     click.echo(f"Re-tagged {n} entries.")
 
 
@@ -178,20 +174,16 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from papertrail import app
-
-    rows = guard(app.sources, paths_of(ctx))
+    rows = guard(api.sources, paths_of(ctx))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
     _sources_table(rows)
 
 
-def _sources_table(rows: list[dict[str, Any]]) -> None:
+def _sources_table(rows: list[api.SourceRow]) -> None:
     """One line per source, columns sized to their content; the note (last error
     or why a source is off) gets what is left of the terminal width."""
-    import shutil
-
     lines = []
     for r in rows:
         if not r.get("in_config"):
@@ -232,9 +224,7 @@ def sources_enable(ctx: click.Context, name: str) -> None:
     Example:
         papertrail sources enable openai-blog
     """
-    from papertrail import app
-
-    guard(app.enable_source, paths_of(ctx), name)
+    guard(api.enable_source, paths_of(ctx), name)
     click.echo(f"{name} will be fetched again on the next run.")
 
 

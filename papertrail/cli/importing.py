@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from papertrail import api, store
 from papertrail.cli._base import EXIT_FAILED, Locked, cli, guard, paths_of
+from papertrail.ingest.snapshot import Progress, SnapshotError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
 
 @cli.group("import")
@@ -52,21 +58,17 @@ def arxiv_snapshot(ctx: click.Context, file: Path, restart: bool, workers: int) 
         papertrail import arxiv-snapshot ~/Downloads/arxiv.zip
         papertrail import arxiv-snapshot arxiv-metadata-oai-snapshot.json --restart
     """
-    from papertrail import app
-    from papertrail.ingest.fetch import FetchLocked
-    from papertrail.ingest.snapshot import SnapshotError
-
     progress = _Progress() if sys.stderr.isatty() else None
     try:
         report = guard(
-            app.import_snapshot,
+            api.import_snapshot,
             paths_of(ctx),
             file,
             restart=restart,
             workers=workers,
             on_progress=progress,
         )
-    except FetchLocked as e:
+    except store.FetchLocked as e:
         raise Locked(str(e)) from e
     except SnapshotError as e:
         raise click.ClickException(str(e)) from e
@@ -94,7 +96,7 @@ class _Progress:
     """Bytes read with rate and ETA, and the papers so far, on stderr."""
 
     def __init__(self) -> None:
-        from rich.console import Console
+        from rich.console import Console  # heavy (~45 ms): only a terminal shows progress
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -105,7 +107,7 @@ class _Progress:
             TransferSpeedColumn,
         )
 
-        self.progress = Progress(
+        self.progress: Bar = Progress(
             TextColumn("importing"),
             BarColumn(),
             DownloadColumn(),
@@ -117,9 +119,9 @@ class _Progress:
             console=Console(stderr=True),
             transient=True,
         )
-        self.task: Any = None
+        self.task: TaskID | None = None
 
-    def __call__(self, p: Any) -> None:
+    def __call__(self, p: Progress) -> None:
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task("", total=p.bytes_total or None)
@@ -137,6 +139,3 @@ class _Progress:
 
     def close(self) -> None:
         self.progress.stop()
-
-
-from papertrail.cli import importing_oai  # noqa: E402, F401  (registers `papertrail import oai`)

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from papertrail import api, store
 from papertrail.cli._base import EXIT_FAILED, Locked, guard, paths_of
 from papertrail.cli.importing import import_group
-
-
-def _progress_line(p: Any) -> str:
-    if p.event != "page":
-        return f"  {p.message}"
-    of = f" of {p.complete_list_size:,}" if p.complete_list_size else ""
-    through = f", through {p.datestamp}" if p.datestamp else ""
-    return (
-        f"  page {p.page}: {p.records:,}{of} records ({p.new:,} new, {p.updated:,} updated, "
-        f"{p.unchanged:,} unchanged{through})"
-    )
+from papertrail.ingest.oai import HarvestProgress
+from papertrail.sources.oai_parse import OaiError
 
 
 @import_group.command("oai")
@@ -75,25 +65,19 @@ def import_oai(
         papertrail import oai --set physics:hep-ex     # what changed since the last run
         papertrail import oai --set cs:cs:LG --until 2026-06-30
     """
-    from papertrail.ingest import oai
-
     try:
-        oai.resolve_endpoint(endpoint)
-        oai.check_set_spec(set_spec)
-        oai.check_day(from_, "--from")
-        oai.check_day(until, "--until")
+        api.check_oai_options(endpoint=endpoint, set_spec=set_spec, from_=from_, until=until)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
 
-    def on_progress(p: Any) -> None:
+    def on_progress(p: HarvestProgress) -> None:
         if not quiet or p.event != "page":
-            click.echo(_progress_line(p), err=True)
+            click.echo(p.line(), err=True)
 
-    paths = paths_of(ctx)
     try:
         result = guard(
-            oai.import_oai,
-            paths,
+            api.import_oai,
+            paths_of(ctx),
             set_spec=set_spec,
             from_=from_,
             until=until,
@@ -101,9 +85,9 @@ def import_oai(
             interval=delay,
             on_progress=on_progress,
         )
-    except oai.HarvestLocked as e:
+    except store.HarvestLocked as e:
         raise Locked(str(e)) from e
-    except oai.OaiError as e:
+    except OaiError as e:
         click.echo(f"Error: the harvest stopped: {e}", err=True)
         ctx.exit(EXIT_FAILED)
         return
@@ -111,20 +95,4 @@ def import_oai(
         click.echo(f"warning: {warning}", err=True)
     if len(result.warnings) > 20:
         click.echo(f"warning: … and {len(result.warnings) - 20} more", err=True)
-    window = f"{result.from_ or 'the start'} to {result.until or 'today'}"
-    what = f"set {result.set_spec}" if result.set_spec else "all sets"
-    parts = [
-        f"{result.new:,} new",
-        f"{result.updated:,} updated",
-        f"{result.unchanged:,} unchanged",
-    ]
-    if result.deleted:
-        parts.append(f"{result.deleted:,} deleted at arXiv (kept here)")
-    if result.skipped:
-        parts.append(f"{result.skipped:,} unreadable (skipped)")
-    resumed = " (resumed)" if result.resumed else ""
-    click.echo(
-        f"Harvested {result.records:,} records in {result.pages} pages from {result.endpoint}, "
-        f"{what}, {window}{resumed}: {', '.join(parts)}. Next harvest starts from "
-        f"{result.next_from}."
-    )
+    click.echo(result.summary())

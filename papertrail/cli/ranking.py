@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from papertrail import api
 from papertrail.cli._base import cli, guard, paths_of
 
 
@@ -24,7 +25,5 @@ def rank(ctx: click.Context) -> None:
         papertrail rank
         papertrail --feeds my-feeds.yml rank
     """
-    from papertrail.reading import rank as ranking
-
-    report = guard(ranking.rank_reading_list, paths_of(ctx))
+    report = guard(api.rank, paths_of(ctx))
     click.echo(report.summary())

@@ -13,69 +13,50 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from papertrail import api
 from papertrail.cli._base import ConfigProblem, cli, guard, paths_of
+from papertrail.repro import Reproduction, ReproError, discover
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from papertrail.repro import ReproArgs
 
 
-def _open(ctx: click.Context, *, refresh: bool = False):
-    """The database with every reproduction registered and its papers in the reading list."""
-    from papertrail import repro, store
-
-    paths = paths_of(ctx)
-    repros = guard(repro.discover)
-    db = guard(store.open_db, paths.db)
-    tagger = _tagger(paths)
-    repro.link_papers(db, list(repros.values()), tagger)
-    if refresh:
-        error = repro.refresh_papers(db, list(repros.values()), _arxiv_api(paths), tagger)
-        if error:
-            click.echo(
-                f"arXiv refresh failed, the reading list keeps what it had: {error}", err=True
-            )
-        else:
-            click.echo("Papers refreshed from arXiv.", err=True)
-    return db, repros
+def _say_refresh(refresh: api.Refresh) -> None:
+    """What a --refresh from arXiv did, on stderr."""
+    if not refresh.asked:
+        return
+    if refresh.error:
+        click.echo(
+            f"arXiv refresh failed, the reading list keeps what it had: {refresh.error}", err=True
+        )
+    else:
+        click.echo("Papers refreshed from arXiv.", err=True)
 
 
-def _tagger(paths: Any) -> Any:
-    """The domain rules of feeds.yml, or none when it cannot be read (linking still works)."""
-    from papertrail.config import ConfigError
-    from papertrail.sources.domains import DomainTagger
-
+def _call(fn: typing.Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`guard`, plus --refresh's need for feeds.yml as a bad-configuration error (exit 2)."""
     try:
-        return DomainTagger(paths.config().domains)
-    except (ConfigError, OSError):
-        return None
-
-
-def _arxiv_api(paths: Any) -> Any:
-    from papertrail.config import ConfigError
-    from papertrail.ingest.add import arxiv_api_client
-
-    try:
-        settings = paths.config().settings
-    except (ConfigError, OSError) as e:
-        raise ConfigProblem(f"--refresh needs feeds.yml for the arXiv API settings: {e}") from e
-    return arxiv_api_client(settings)
+        return guard(fn, *args, **kwargs)
+    except api.RefreshNeedsConfig as e:
+        raise ConfigProblem(str(e)) from e
 
 
 class ReproGroup(click.Group):
     """`list` and `show`, plus one command per reproduction, built when asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from papertrail import repro
-
-        return [*sorted(self.commands), *repro.discover()]
+        return [*sorted(self.commands), *discover()]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
-        from papertrail import repro
-
-        found = repro.discover()
+        found = discover()
         return build_command(found[name]) if name in found else None
 
 
@@ -108,13 +89,9 @@ def repro_list(ctx: click.Context, refresh: bool, as_json: bool) -> None:
         papertrail repro list
         papertrail repro list --json | jq '.[].last_run.headline_metric'
     """
-    from papertrail import repro as lib
-
-    db, repros = _open(ctx, refresh=refresh)
-    try:
-        rows = lib.overview(db, repros)
-    finally:
-        db.close()
+    listing: api.ReproListing = _call(api.list_reproductions, paths_of(ctx), refresh=refresh)
+    _say_refresh(listing.refresh)
+    rows = listing.rows
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
@@ -139,7 +116,7 @@ def repro_list(ctx: click.Context, refresh: bool, as_json: bool) -> None:
             click.echo("  last run:   none yet")
 
 
-def _when(run: dict[str, Any]) -> str:
+def _when(run: typing.Mapping[str, Any]) -> str:
     return (run.get("started_at") or "")[:16].replace("T", " ")
 
 
@@ -156,14 +133,11 @@ def repro_show(ctx: click.Context, name: str, runs: int, refresh: bool, as_json:
     Example:
         papertrail repro show style-transfer
     """
-    from papertrail import repro as lib
-
-    found = guard(lib.get, name)
-    db, _ = _open(ctx, refresh=refresh)
-    try:
-        info = lib.details(db, found, runs=runs)
-    finally:
-        db.close()
+    shown: api.ReproShown = _call(
+        api.show_reproduction, paths_of(ctx), name, runs=runs, refresh=refresh
+    )
+    _say_refresh(shown.refresh)
+    info = shown.details
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
         return
@@ -179,8 +153,7 @@ def repro_show(ctx: click.Context, name: str, runs: int, refresh: bool, as_json:
         click.echo(f"\n{cfg['name']}: {cfg['doc']}")
         width = max(len(f[0]) for f in cfg["fields"])
         for field_name, default, help_text, paper in cfg["fields"]:
-            shown = _fmt(default)
-            click.echo(f"  {field_name.ljust(width)}  {shown}")
+            click.echo(f"  {field_name.ljust(width)}  {_fmt(default)}")
             click.echo(f"  {' ' * width}    {help_text}" + (f"  [{paper}]" if paper else ""))
     click.echo("\nruns:" if info["runs"] else "\nruns: none yet")
     for r in info["runs"]:
@@ -191,7 +164,7 @@ def repro_show(ctx: click.Context, name: str, runs: int, refresh: bool, as_json:
         )
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, float) and (abs(value) >= 1e4 or 0 < abs(value) < 1e-3):
         return f"{value:.4g}"
     if isinstance(value, tuple):
@@ -202,7 +175,7 @@ def _fmt(value: Any) -> str:
 # ---------------------------------------------------------------- one command per reproduction
 
 
-def _param(f: dataclasses.Field, hint: Any) -> click.Parameter:
+def _param(f: dataclasses.Field[Any], hint: Any) -> click.Parameter:
     """A click option (or argument) for one field of a reproduction's Args."""
     meta = f.metadata
     name = f.name.replace("_", "-")
@@ -234,7 +207,7 @@ def _param(f: dataclasses.Field, hint: Any) -> click.Parameter:
     )  # fmt: skip
 
 
-def build_command(found: Any) -> click.Command:
+def build_command(found: Reproduction) -> click.Command:
     """`papertrail repro NAME`: the reproduction's Args as options, plus --dry-run, --device, --seed."""
     entry = found.entry()
     args_cls = entry.Args
@@ -262,20 +235,21 @@ def build_command(found: Any) -> click.Command:
 
 
 def _run(
-    ctx: click.Context, found: Any, args: Any, *, dry_run: bool, device: str, seed: int
+    ctx: click.Context,
+    found: Reproduction,
+    args: ReproArgs,
+    *,
+    dry_run: bool,
+    device: str,
+    seed: int,
 ) -> None:
-    from papertrail import repro as lib
-
-    paths = paths_of(ctx)
     progress = _Progress()
     try:
-        outcome = lib.run_reproduction(
-            paths.db, found, args, device=device, seed=seed, dry_run=dry_run,
-            tagger=_tagger(paths), on_progress=progress, on_log=progress.log,
+        outcome = api.run_reproduction(
+            paths_of(ctx), found, args, device=device, seed=seed, dry_run=dry_run,
+            on_progress=progress, on_log=progress.log,
         )  # fmt: skip
-    except lib.TorchMissing as e:
-        raise click.ClickException(str(e)) from e
-    except lib.ReproFailed as e:
+    except ReproError as e:  # torch missing, or the run failed (recorded)
         raise click.ClickException(str(e)) from e
     except ValueError as e:
         raise ConfigProblem(
@@ -295,8 +269,8 @@ class _Progress:
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.bar: Any = None
-        self.tasks: dict[str, Any] = {}
+        self.bar: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
         self.shown: dict[str, int] = {}
 
     def log(self, message: str) -> None:
@@ -317,7 +291,7 @@ class _Progress:
                 self.shown[task] = decile
             return
         if self.bar is None:
-            from rich.console import Console
+            from rich.console import Console  # heavy (~45 ms): only a terminal shows a bar
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,

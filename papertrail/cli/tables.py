@@ -9,39 +9,45 @@ from __future__ import annotations
 import shutil
 import sys
 import textwrap
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
-
+from papertrail.models import Entry, EntryDetail
 from papertrail.reading.digest import _CONTROL, _clean
 from papertrail.store.triage import HIT_END, HIT_START
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
 
 def _console() -> Console:
+    from rich.console import Console  # heavy (~45 ms with rich.text): only printing needs it
+
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 24)).columns if tty else 160
     return Console(file=sys.stdout, width=width, no_color=not tty, highlight=False, soft_wrap=False)
 
 
-def _date(entry: dict[str, Any]) -> str:
+def _date(entry: Mapping[str, Any]) -> str:
     return (entry.get("published") or entry.get("first_seen") or "")[:10]
 
 
-def _where(entry: dict[str, Any]) -> str:
+def _where(entry: Mapping[str, Any]) -> str:
     if entry.get("arxiv_id"):
         return f"arXiv:{entry['arxiv_id']}"
     sources = entry.get("sources") or []
     return sources[0] if sources else ""
 
 
-def _flags(entry: dict[str, Any]) -> str:
+def _flags(entry: Mapping[str, Any]) -> str:
     return ("★" if entry.get("starred") else " ") + ("✓" if entry.get("read") else " ")
 
 
 def highlighted(snippet: str, style: str = "dim") -> Text:
     """A snippet with its FTS hits in bold yellow."""
+    from rich.text import Text  # heavy: see _console
+
     out = Text(style=style)
     bold = False
     for part in snippet.replace(HIT_END, HIT_START).split(HIT_START):
@@ -56,17 +62,20 @@ _HEADERS = ("id", "date", "", "domain", "title", "where")
 _CELL_STYLES = ("cyan", "", "", "magenta", "dim")  # every column but the title
 
 
-def print_entries(entries: list[dict[str, Any]], *, snippets: bool = False) -> None:
+def print_entries(entries: list[Entry], *, snippets: bool = False) -> None:
     """The entries as a borderless table: every column but the title at its full
     width, the title (and its snippet, folded under it) in what is left.
 
     Laid out here rather than by rich's Table: with every width known there is
     nothing to measure, and rich's general table layout was most of a search's
     time (50 rows with snippets: 14 ms of 23)."""
+    from rich.cells import cell_len  # heavy: see _console
+    from rich.text import Text
+
     rows = []
     for e in entries:
-        if e.get("title_highlighted"):
-            title = highlighted(e["title_highlighted"], style="" if e.get("read") else "bold")
+        if hit := e.get("title_highlighted"):
+            title = highlighted(hit, style="" if e.get("read") else "bold")
         else:
             title = Text(_clean(e.get("title")), style="" if e.get("read") else "bold")
         if snippets and e.get("snippet"):
@@ -87,7 +96,7 @@ def print_entries(entries: list[dict[str, Any]], *, snippets: bool = False) -> N
     for cells, title in rows:
         texts = [Text(c, style=_CELL_STYLES[i]) for i, c in enumerate(cells)]
         if snippets:
-            lines = title.wrap(console, title_width, overflow="fold")
+            lines = list(title.wrap(console, title_width, overflow="fold"))
         else:
             title.truncate(title_width, overflow="ellipsis")
             lines = [title]
@@ -103,6 +112,7 @@ _GAP = 2  # spaces between columns
 
 
 def _join_line(out: Text, cells: list[Text], widths: list[int]) -> None:
+    """One table line: the cells padded to their widths (ids right-aligned)."""
     for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
         if i:
             out.append(" " * _GAP)
@@ -118,13 +128,26 @@ def _join_line(out: Text, cells: list[Text], widths: list[int]) -> None:
 
 
 def _section(console: Console, title: str) -> None:
+    from rich.text import Text  # heavy: see _console
+
+    console.print()
     console.print(Text(title, style="bold"))
 
 
-def print_detail(d: dict[str, Any]) -> None:
+def print_detail(d: EntryDetail) -> None:
     """`papertrail show`: the entry and everything attached to it."""
     console = _console()
-    wrap = max(40, min(console.width, 100) - 4)
+    _detail_head(console, d)
+    _detail_fields(console, d)
+    _detail_sources(console, d)
+    _detail_notes(console, d)
+    _detail_reproductions(console, d)
+
+
+def _detail_head(console: Console, d: EntryDetail) -> None:
+    """Title, ids, read/star state, and the block rule hiding it if any."""
+    from rich.text import Text  # heavy: see _console
+
     console.print(Text(_clean(d.get("title")), style="bold"))
     ident = f"#{d['id']}  {d['kind']}"
     if d.get("arxiv_id"):
@@ -136,6 +159,12 @@ def print_detail(d: dict[str, Any]) -> None:
         console.print(
             Text(f"  hidden from the digest by the block rule {d['hidden_by']}", style="yellow")
         )
+
+
+def _detail_fields(console: Console, d: EntryDetail) -> None:
+    """The metadata, one labelled line each (empty ones left out), then the summary."""
+    from rich.text import Text  # heavy: see _console
+
     rows = [
         ("authors", ", ".join(_clean(a) for a in d.get("authors") or [])),
         ("published", (d.get("published") or "")[:10]),
@@ -155,40 +184,53 @@ def print_detail(d: dict[str, Any]) -> None:
             console.print(Text(f"  {label:<11} ", style="dim") + Text(str(value)))
     if d.get("summary"):
         console.print()
+        wrap = max(40, min(console.width, 100) - 4)
         for line in textwrap.wrap(_clean(d["summary"]), wrap):
             console.print(Text("  " + line))
-    if len(d.get("versions") or []) > 1 or d.get("previous_version"):
-        console.print()
+
+
+def _detail_sources(console: Console, d: EntryDetail) -> None:
+    """Versions, the sources that surfaced it, posts that mention it, papers it links to."""
+    from rich.text import Text  # heavy: see _console
+
+    versions = d.get("versions") or []
+    if len(versions) > 1 or d.get("previous_version"):
         _section(console, "Versions")
-        for v in d["versions"]:
-            console.print(Text(f"  v{v['version']}  seen {v['first_seen'][:10]} in {v['source']}"))
-    console.print()
-    _section(console, f"Surfaced by ({len(d.get('provenance') or [])})")
-    for p in d.get("provenance") or []:
-        console.print(
-            Text(f"  {p['source']:<24} first {p['first_seen'][:10]}  last {p['last_seen'][:10]}")
-        )
+        for v in versions:
+            seen = str(v["first_seen"])[:10]
+            console.print(Text(f"  v{v['version']}  seen {seen} in {v['source']}"))
+    provenance = d.get("provenance") or []
+    _section(console, f"Surfaced by ({len(provenance)})")
+    for p in provenance:
+        first, last = (p["first_seen"] or "")[:10], (p["last_seen"] or "")[:10]
+        console.print(Text(f"  {p['source']:<24} first {first}  last {last}"))
     if d.get("mentioned_in"):
-        console.print()
         _section(console, f"Mentioned by {d.get('mentioned_by') or 0} sources")
-        for m in d["mentioned_in"]:
+        for m in d.get("mentioned_in") or []:
             console.print(Text(f"  #{m['id']} [{m['source']}] ") + Text(_clean(m["title"])))
     if d.get("mentions"):
-        console.print()
         _section(console, "Papers it links to")
-        for m in d["mentions"]:
+        for m in d.get("mentions") or []:
             title = _clean(m["title"]) if m.get("title") else "(not in the reading list yet)"
             console.print(Text(f"  arXiv:{m['arxiv_id']}  ") + Text(title))
-    console.print()
-    _section(console, f"Notes ({len(d.get('notes') or [])})")
-    for n in d.get("notes") or []:
-        console.print(
-            Text(f"  [{n['id']}] {n['created_at'][:16].replace('T', ' ')}  ") + Text(n["text"])
-        )
-    if not d.get("notes"):
+
+
+def _detail_notes(console: Console, d: EntryDetail) -> None:
+    from rich.text import Text  # heavy: see _console
+
+    notes = d.get("notes") or []
+    _section(console, f"Notes ({len(notes)})")
+    for n in notes:
+        when = n["created_at"][:16].replace("T", " ")
+        console.print(Text(f"  [{n['id']}] {when}  ") + Text(n["text"]))
+    if not notes:
         console.print(Text(f'  none — papertrail note {d["id"]} "…"', style="dim"))
+
+
+def _detail_reproductions(console: Console, d: EntryDetail) -> None:
+    from rich.text import Text  # heavy: see _console
+
     for r in d.get("reproductions") or []:
-        console.print()
         _section(console, f"Reproduction: {r['name']} ({r['run_count']} runs)")
         console.print(Text(f"  papertrail repro {r['name']} --help", style="dim"))
         for run in r["runs"]:

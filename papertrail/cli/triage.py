@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import click
 
+from papertrail import api
+from papertrail.cli import tables
 from papertrail.cli._base import (
     EXIT_FAILED,
     cli,
@@ -15,18 +19,17 @@ from papertrail.cli._base import (
     output_options,
     paths_of,
 )
+from papertrail.models import Entry
+from papertrail.reading.export import render_csv, render_json
+from papertrail.reading.rank import render_explanation
+from papertrail.store.triage import plain_snippet
 
 LIST_SORTS = ("date", "rank")
 SEARCH_SORTS = ("relevance", "date", "rank")
 
 
-def _print_entries(
-    entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, empty: str
-) -> None:
+def _print_entries(entries: list[Entry], as_json: bool, as_csv: bool, *, empty: str) -> None:
     if as_json or as_csv:
-        from papertrail.reading.export import render_csv, render_json
-        from papertrail.store.triage import plain_snippet
-
         for e in entries:  # search hits: the highlight markers become **word**
             e.pop("title_highlighted", None)
             if "snippet" in e:
@@ -36,8 +39,6 @@ def _print_entries(
     if not entries:
         click.echo(empty, err=True)
         return
-    from papertrail.cli import tables
-
     tables.print_entries(entries, snippets=any("snippet" in e for e in entries))
 
 
@@ -59,10 +60,8 @@ def list_cmd(
         papertrail list --starred --sort rank --limit 20
         papertrail list --since 7d --kind paper --json | jq '.[].title'
     """
-    from papertrail.reading import triage as reading
-
     flt = make_filter(opts)
-    entries = guard(reading.list_entries, paths_of(ctx), flt, sort=sort, limit=limit)
+    entries = guard(api.list_entries, paths_of(ctx), flt, sort=sort, limit=limit)
     _print_entries(
         entries, as_json, as_csv, empty="No entries match. Run `papertrail fetch` to collect some."
     )
@@ -91,17 +90,10 @@ def search(
         papertrail search 'diffus* NOT video' --domain generative --unread
         papertrail search 'notes:reimplement' --json
     """
-    from papertrail.reading import triage as reading
-
     flt = make_filter(opts)
-    entries = guard(reading.search, paths_of(ctx), query, flt, sort=sort, limit=limit)
-    _print_entries(
-        entries,
-        as_json,
-        as_csv,
-        empty=f"Nothing matches {query!r}.",
-    )
-    window = getattr(entries, "window", None)
+    found = guard(api.search, paths_of(ctx), query, flt, sort=sort, limit=limit)
+    _print_entries(found.entries, as_json, as_csv, empty=f"Nothing matches {query!r}.")
+    window = found.window
     if window:
         click.echo(
             f"More than {window:,} entries match: these are the best of the newest {window:,}. "
@@ -128,38 +120,27 @@ def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
         papertrail show https://arxiv.org/abs/1701.07875v3 --json
         papertrail show 42 --why
     """
-    from papertrail.reading import triage as reading
-
     paths = paths_of(ctx)
-    detail = guard(reading.show, paths, entry)
-    explanation = None
-    if why:
-        from papertrail.reading.rank import explain_entry
-
-        explanation = guard(explain_entry, paths, str(detail["id"]))
+    detail = guard(api.show, paths, entry)
+    explanation = guard(api.explain_entry, paths, str(detail["id"])) if why else None
     if as_json:
-        import dataclasses
-        import json
-
         if explanation is not None:
-            detail["why"] = {**dataclasses.asdict(explanation), "stale": explanation.stale}
+            parts = {**dataclasses.asdict(explanation), "stale": explanation.stale}
+            click.echo(
+                json.dumps({**detail, "why": parts}, indent=2, ensure_ascii=False, default=str)
+            )
+            return
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False, default=str))
         return
-    from papertrail.cli import tables
-
     tables.print_detail(detail)
     if explanation is not None:
-        from papertrail.reading.rank import render_explanation
-
         click.echo("")
         click.echo(render_explanation(explanation))
 
 
 def _mark_command(name: str, flag: str, on: bool, verb: str, summary: str, example: str) -> None:
     def command(ctx: click.Context, entries: tuple[str, ...]) -> None:
-        from papertrail.reading import triage as reading
-
-        result = guard(reading.mark, paths_of(ctx), entries, flag, on)
+        result = guard(api.mark, paths_of(ctx), entries, flag, on)
         for message in result.missing:
             click.echo(f"error: {message}", err=True)
         if result.ids:
@@ -211,9 +192,7 @@ def tag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
     Example:
         papertrail tag 1508.06576 to-reproduce style
     """
-    from papertrail.reading import triage as reading
-
-    added = guard(reading.tag, paths_of(ctx), entry, tags)
+    added = guard(api.tag, paths_of(ctx), entry, tags)
     click.echo(
         f"Tagged {entry}: {', '.join(added)}." if added else f"{entry} already had those tags."
     )
@@ -230,9 +209,7 @@ def untag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
     Example:
         papertrail untag 1508.06576 to-reproduce
     """
-    from papertrail.reading import triage as reading
-
-    removed = guard(reading.tag, paths_of(ctx), entry, tags, remove=True)
+    removed = guard(api.tag, paths_of(ctx), entry, tags, remove=True)
     if removed:
         click.echo(f"Removed from {entry}: {', '.join(removed)}.")
     else:
@@ -255,17 +232,15 @@ def note(ctx: click.Context, entry: str, text: str | None, delete_id: int | None
         papertrail note 1508.06576                 # list the notes
         papertrail note 1508.06576 --delete 3
     """
-    from papertrail.reading import triage as reading
-
     paths = paths_of(ctx)
     if delete_id is not None:
-        guard(reading.delete_note, paths, entry, delete_id)
+        guard(api.delete_note, paths, entry, delete_id)
         click.echo(f"Deleted note {delete_id}.")
     elif text is not None:
-        saved = guard(reading.add_note, paths, entry, text)
+        saved = guard(api.add_note, paths, entry, text)
         click.echo(f"Noted ({saved['id']}, {saved['created_at'][:16].replace('T', ' ')}).")
     else:
-        shown = guard(reading.notes, paths, entry)
+        shown = guard(api.notes, paths, entry)
         if not shown:
             click.echo(f"No notes on {entry}.", err=True)
         for n in shown:

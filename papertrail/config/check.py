@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 import yaml
@@ -218,7 +219,7 @@ class _Checker(RankingChecks):
             out.append((name, knode, vnode))
         return out
 
-    def mapping(self, node: Node, key: str | None, what: str) -> bool:
+    def mapping(self, node: Node, key: str | None, what: str) -> TypeGuard[MappingNode]:
         if isinstance(node, MappingNode):
             return True
         self.error(node, key, f"expected {what}, got {_describe(node)}")

@@ -91,7 +91,7 @@ class RankingChecks:
             if value is _BAD:
                 ok = False
                 continue
-            values[name] = value  # type: ignore[assignment]
+            values[name] = value
         return RankingWeights(**values) if ok else _BAD
 
     def phrase(self, node: Node, key: str) -> object:

@@ -45,17 +45,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from papertrail.config import (
-    Config,
-    ConfigError,
-    Settings,
-    Source,
-    is_arxiv_category,
-    load_config,
-    packaged_feeds_path,
-    parse_config,
-)
-from papertrail.config.check import _SOURCE_NAME_RE
+from papertrail.config.check import _SOURCE_NAME_RE, is_arxiv_category
+from papertrail.config.load import load_config, packaged_feeds_path, parse_config
+from papertrail.config.model import Config, ConfigError, Settings, Source
+from papertrail.config.paths import write_atomic
 from papertrail.ids import canonical_url
 
 OPML_DOCS = "https://opml.org/spec2.opml"
@@ -195,7 +188,7 @@ def parse_opml(data: bytes, *, name: str = "the OPML file") -> tuple[list[OpmlFe
     Raises OpmlError for a file that is not OPML or not well-formed XML, or
     that declares entities or external references (refused, never expanded).
     """
-    from defusedxml import DefusedXmlException
+    from defusedxml import DefusedXmlException  # third-party: only `sources import` reads OPML
     from defusedxml.ElementTree import fromstring
 
     try:
@@ -208,7 +201,7 @@ def parse_opml(data: bytes, *, name: str = "the OPML file") -> tuple[list[OpmlFe
         ) from None
     except ET.ParseError as e:
         line, column = getattr(e, "position", (None, None))
-        where = f" at line {line}, column {column + 1}" if line else ""
+        where = f" at line {line}, column {column + 1}" if line and column is not None else ""
         raise OpmlError(f"{name} is not well-formed XML{where}: {e}") from None
     if _local(root.tag).lower() != "opml":
         raise OpmlError(f"{name} is not OPML: its root element is <{_local(root.tag)}>, not <opml>")
@@ -376,10 +369,10 @@ def plan_import(
             present.append((feed.title, feed.url, known[key]))
             continue
         if key in new:  # the same feed in another folder: one source, all the tags
-            item = new[key]
-            tags = list(dict.fromkeys([*item.get("tags", []), *feed.tags]))
+            same = new[key]
+            tags = list(dict.fromkeys([*same.get("tags", []), *feed.tags]))
             if tags:
-                item["tags"] = tags
+                same["tags"] = tags
             continue
         item: dict[str, Any] = {"name": "probe", **fields}
         if feed.tags:
@@ -491,7 +484,7 @@ def _comparable(source: Source) -> Source:
 
 
 def _expected(item: dict[str, Any]) -> Source:
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
     return Source(line=0, **values)
 
 
@@ -507,8 +500,6 @@ def import_opml(
     missing). Returns what was added, already present and skipped; writes
     nothing on a dry run, when nothing is new, or when the result would not
     validate (OpmlError)."""
-    from papertrail.app import write_atomic
-
     opml_path, feeds_path = Path(opml_path), Path(feeds_path)
     target = Path(into) if into else feeds_path
     if not into and feeds_path.resolve() == packaged_feeds_path().resolve():

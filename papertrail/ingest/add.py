@@ -23,15 +23,21 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from papertrail import store
+from papertrail.config import Settings
 from papertrail.ids import parse_arxiv_id
-from papertrail.models import Record
+from papertrail.models import Record, Tagger
+from papertrail.sources.arxiv_api import ID_LIST_MAX, ApiResult, ArxivApi
+from papertrail.sources.http import USER_AGENT
+from papertrail.store.ingest import PaperRef
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 MANUAL_SOURCE = "manual"
 MENTIONED_SOURCE = "mentioned"
-ID_LIST_MAX = 100  # papertrail.sources.arxiv_api.ID_LIST_MAX (not imported: it pulls in `arxiv`)
 
 _REJECTED_ID_RE = re.compile(r"incorrect id format for\s+(\S+)", re.I)
 
@@ -50,7 +56,15 @@ class IdFetch:
     calls: int = 0
 
 
-def fetch_papers(api: Any, ids: Sequence[str], *, name: str, batch: int = ID_LIST_MAX) -> IdFetch:
+class PaperFetcher(Protocol):
+    """What fetching papers by id needs of the arXiv API (`ArxivApi`; tests use fakes)."""
+
+    def fetch_ids(self, name: str, ids: list[str]) -> ApiResult: ...
+
+
+def fetch_papers(
+    api: PaperFetcher, ids: Sequence[str], *, name: str, batch: int = ID_LIST_MAX
+) -> IdFetch:
     """Fetch version-less arXiv ids with `api.fetch_ids` (`papertrail.sources.arxiv_api.ArxivApi`),
     `batch` ids a call. Stops at the first failed call (the rest go to `failed`)."""
     out = IdFetch()
@@ -87,11 +101,8 @@ def fetch_papers(api: Any, ids: Sequence[str], *, name: str, batch: int = ID_LIS
     return out
 
 
-def arxiv_api_client(settings: Any) -> Any:
+def arxiv_api_client(settings: Settings) -> ArxivApi:
     """An `ArxivApi` configured by feeds.yml's settings (endpoint, delay, timeout, retries)."""
-    from papertrail.sources.arxiv_api import ArxivApi
-    from papertrail.sources.http import USER_AGENT
-
     return ArxivApi(
         endpoint=settings.arxiv_api_url,
         delay_seconds=settings.arxiv_delay_seconds,
@@ -114,7 +125,11 @@ class BackfillResult:
 
 
 def backfill_mentions(
-    db: Any, get_api: Callable[[], Any], tagger: Any, *, run_id: int | None
+    db: sqlite_utils.Database,
+    get_api: Callable[[], PaperFetcher],
+    tagger: Tagger,
+    *,
+    run_id: int | None,
 ) -> BackfillResult:
     """Store every mentioned arXiv paper that has no entry yet (provenance "mentioned").
 
@@ -165,8 +180,8 @@ class NotAnArxivId(Exception):
 
 @dataclass
 class AddResult:
-    added: list[dict[str, Any]] = field(default_factory=list)  # new entries: id, arxiv_id, title
-    already: list[dict[str, Any]] = field(default_factory=list)  # were there; now also "manual"
+    added: list[PaperRef] = field(default_factory=list)  # new entries
+    already: list[PaperRef] = field(default_factory=list)  # were there; now also "manual"
     unknown: list[str] = field(default_factory=list)  # arXiv does not know them
     failed: list[str] = field(default_factory=list)  # not fetched (arXiv unreachable, …)
     errors: list[str] = field(default_factory=list)
@@ -215,7 +230,9 @@ def read_id_file(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def add_papers(db: Any, api: Any, tagger: Any, ids: Sequence[str]) -> AddResult:
+def add_papers(
+    db: sqlite_utils.Database, api: PaperFetcher, tagger: Tagger, ids: Sequence[str]
+) -> AddResult:
     """Add papers by version-less id with provenance "manual"; see the module docstring."""
     out = AddResult()
     present = store.papers_by_arxiv_id(db, ids)
@@ -233,21 +250,3 @@ def add_papers(db: Any, api: Any, tagger: Any, ids: Sequence[str]) -> AddResult:
     out.added = [stored[i] for i in wanted if i in stored]
     out.unknown, out.failed, out.errors = got.unknown, got.failed, got.errors
     return out
-
-
-def add(paths: Any, inputs: Sequence[str], *, id_file: Path | None = None) -> AddResult:
-    """`papertrail add`: parse every input first (a bad one adds nothing), then add."""
-    from papertrail.sources.domains import DomainTagger
-
-    items = [(f"argument {n}", text) for n, text in enumerate(inputs, 1)]
-    if id_file is not None:
-        items += read_id_file(id_file)
-    if not items:
-        raise NotAnArxivId("no ids given: pass arXiv ids or URLs, or --file FILE")
-    ids = parse_id_inputs(items)
-    config = paths.config()
-    db = store.open_db(paths.db)
-    try:
-        return add_papers(db, arxiv_api_client(config.settings), DomainTagger(config.domains), ids)
-    finally:
-        db.close()

@@ -2,7 +2,7 @@
 
 Shape of a run:
 
-    lock the database (a second fetch exits with FetchLocked)
+    lock the database (a second fetch exits with store.FetchLocked)
     sync `sources` with feeds.yml, start a `fetch_runs` row
     thread A: asyncio fetch of every feed / arxiv-rss source (papertrail.sources.http)
     thread B: the arXiv API lane, one query at a time, >= 3 s apart
@@ -26,24 +26,46 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Literal
 
 from papertrail import store
-from papertrail.config import Config, Source
+from papertrail.config import Config, Settings, Source
+from papertrail.ingest.add import (
+    MENTIONED_SOURCE,
+    BackfillResult,
+    PaperFetcher,
+    arxiv_api_client,
+    backfill_mentions,
+)
 from papertrail.models import ParsedFeed
+from papertrail.sources.arxiv_api import ApiResult, ArxivApi
 from papertrail.sources.domains import DomainTagger
+from papertrail.sources.http import FetchRequest, FetchResult, fetch_all
+from papertrail.sources.mailbox import MailboxError, MailboxResult, read_mailbox
+from papertrail.sources.parse import FeedParseError, parse_feed
+from papertrail.store.queries import SourceState
 
-EventHandler = Callable[[str, str, dict[str, Any]], None]
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
-class FetchLocked(Exception):
-    """Another fetch holds the database."""
+@dataclass(frozen=True)
+class FetchEvent:
+    """Progress of a run, for a progress bar (`run_fetch(on_event=...)`)."""
+
+    kind: Literal["start", "skipped", "source", "backfill", "done"]
+    source: str = ""  # the source's name ("mentioned" for the backfill)
+    total: int = 0  # start: how many sources will be fetched
+    status: str = ""  # source: ok | not-modified | error
+    error: str | None = None
+    new: int = 0  # source, backfill: new entries
+    seconds: float = 0.0  # source: time to save it; backfill: time it took
+
+
+EventHandler = Callable[[FetchEvent], None]
 
 
 @dataclass
@@ -80,27 +102,6 @@ class FetchReport:
         }
 
 
-def lock_path(db_path: Path) -> Path:
-    return Path(f"{db_path}.lock")
-
-
-@contextmanager
-def database_lock(db_path: Path, what: str = "fetch") -> Iterator[None]:
-    """Hold the reading list's writer lock (fetch, import, harvest); FetchLocked if taken."""
-    lock = FileLock(str(lock_path(db_path)), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise FetchLocked(
-            f"another papertrail fetch or import is already running on {db_path} "
-            f"(lock file {lock_path(db_path)}); wait for it to finish, then run the {what} again"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def run_fetch(
     db_path: Path,
     config: Config,
@@ -108,127 +109,240 @@ def run_fetch(
     only: list[str] | None = None,
     on_event: EventHandler | None = None,
 ) -> FetchReport:
-    """Fetch every enabled source of `config` into the database at `db_path`."""
-    with database_lock(db_path, "fetch"):
-        db = store.open_db(db_path)
+    """Fetch every enabled source of `config` (or `only` these) into the database at
+    `db_path`. Raises store.FetchLocked when another fetch or import holds it,
+    KeyError for a name in `only` that feeds.yml does not have."""
+    with store.database_lock(db_path, "fetch"), store.connected(db_path) as db:
+        if only:
+            unknown = sorted(set(only) - {s.name for s in config.sources})
+            if unknown:
+                raise KeyError(f"no source named {', '.join(unknown)} in {config.path}")
+        return _Run(db, config, on_event or (lambda event: None)).go(only)
+
+
+# What the lanes hand the writer: a source's result, or a lane that died of a bug.
+@dataclass(frozen=True)
+class _Http:
+    result: FetchResult
+
+
+@dataclass(frozen=True)
+class _Api:
+    name: str
+    result: ApiResult
+
+
+@dataclass(frozen=True)
+class _Mail:
+    name: str
+    result: MailboxResult | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Crash:
+    names: list[str]
+    error: str
+
+
+_Message = _Http | _Api | _Mail | _Crash
+_Results = queue.Queue[_Message]
+
+
+class _Run:
+    """One run's state: the lanes feed `results`; this thread, the only writer, saves."""
+
+    def __init__(self, db: sqlite_utils.Database, config: Config, on_event: EventHandler):
+        self.db, self.config, self.on_event = db, config, on_event
+        self.settings: Settings = config.settings
+        self.tagger = DomainTagger(config.domains)
+        store.sync_sources(db, config)
+        self.run_id = store.start_run(db)
+        self.report = FetchReport(
+            run_id=self.run_id, previous_run=store.previous_completed_run(db, self.run_id)
+        )
+        # One ArxivApi for the run: its client spaces the API lane and the backfill alike.
+        self._api: ArxivApi | None = None
+
+    def api(self) -> ArxivApi:
+        if self._api is None:
+            self._api = arxiv_api_client(self.settings)
+        return self._api
+
+    def go(self, only: list[str] | None) -> FetchReport:
+        wanted = [s for s in self.config.sources if s.enabled and (not only or s.name in only)]
+        states = {s.name: store.source_state(self.db, s.name) or SourceState() for s in wanted}
+        active = [s for s in wanted if not self._skip_paused(s, states[s.name])]
+        self.on_event(FetchEvent("start", total=len(active)))
+        results: _Results = queue.Queue()
+        workers = self._start_lanes(active, states, results)
+        self._save_results(active, results)
+        for w in workers:
+            w.join(timeout=5)
+        self._backfill()
+        store.finish_run(self.db, self.run_id, self.report.totals)
+        self.on_event(FetchEvent("done"))
+        return self.report
+
+    def _skip_paused(self, source: Source, state: SourceState) -> bool:
+        """A source paused after repeated failures gets a 'skipped' log row, not a fetch."""
+        if not state.get("paused"):
+            return False
+        error = (
+            f"paused after {state.get('consecutive_failures')} consecutive failures "
+            f"(last: {state.get('last_error')}); run `papertrail sources enable {source.name}`"
+        )
+        outcome = store.SourceOutcome(source=source.name, status="skipped", error=error)
+        store.save_source_result(self.db, run_id=self.run_id, outcome=outcome)
+        self.report.sources.append(SourceReport(source.name, "skipped", error=error))
+        self.on_event(FetchEvent("skipped", source.name, error=error))
+        return True
+
+    def _start_lanes(
+        self, active: list[Source], states: dict[str, SourceState], results: _Results
+    ) -> list[threading.Thread]:
+        http_sources = [s for s in active if s.kind in ("feed", "arxiv-rss")]
+        api_sources = [s for s in active if s.kind == "arxiv"]
+        mail_sources = [s for s in active if s.kind == "mailbox"]
+        workers = []
+        if http_sources:
+            workers.append(
+                _start(_http_lane, http_sources, results, states=states, settings=self.settings)
+            )
+        if api_sources:
+            workers.append(_start(_api_lane, api_sources, results, api=self.api()))
+        if mail_sources:
+            # Read here: the main thread owns the connection (the lane gets plain sets).
+            seen = {s.name: store.post_guids(self.db, s.name) for s in mail_sources}
+            base = Path(self.config.path).parent
+            workers.append(
+                _start(_mailbox_lane, mail_sources, results, base=base, seen=seen, states=states)
+            )
+        return workers
+
+    def _save_results(self, active: list[Source], results: _Results) -> None:
+        """Save each source's result as it arrives, until every source has one."""
+        by_name = {s.name: s for s in active}
+        pending = len(active)
+        while pending:
+            batch = [results.get()]
+            while len(batch) < 64:
+                try:
+                    batch.append(results.get_nowait())
+                except queue.Empty:
+                    break
+            # Results that arrived together share one commit (a run of 304s costs one
+            # fsync-free WAL commit instead of hundreds); each source still gets its
+            # own savepoint, so a failure rolls back that source alone.
+            with self.db.atomic():
+                for message in batch:
+                    pending -= self._save_message(message, by_name)
+
+    def _save_message(self, message: _Message, by_name: dict[str, Source]) -> int:
+        """Save one lane message; how many sources it settled."""
+        if isinstance(message, _Crash):  # a lane died of a bug: fail its remaining sources
+            done = {r.name for r in self.report.sources}
+            failed = [name for name in message.names if name not in done]
+            for name in failed:
+                outcome = store.SourceOutcome(source=name, status="error", error=message.error)
+                self._save(by_name[name], outcome, None)
+            return len(failed)
+        if isinstance(message, _Http):
+            source = by_name[message.result.key]
+            self._save(source, *_from_http(source, message.result))
+        elif isinstance(message, _Api):
+            source = by_name[message.name]
+            self._save(source, *_from_api(source, message.result))
+        else:
+            source = by_name[message.name]
+            self._save(source, *_from_mailbox(source, message.result, message.error))
+        return 1
+
+    def _save(
+        self, source: Source, outcome: store.SourceOutcome, parsed: ParsedFeed | None
+    ) -> None:
+        """A source's entries, state and log row, atomically; a failure to save is logged."""
+        started = time.monotonic()
+        db, run_id, max_failures = self.db, self.run_id, self.settings.max_failures
         try:
-            return _run(db, config, only=only, on_event=on_event or (lambda *a: None))
-        finally:
-            db.close()
-
-
-def _run(db: Any, config: Config, *, only: list[str] | None, on_event: EventHandler) -> FetchReport:
-    if only:
-        unknown = sorted(set(only) - {s.name for s in config.sources})
-        if unknown:
-            raise KeyError(f"no source named {', '.join(unknown)} in {config.path}")
-    store.sync_sources(db, config)
-    run_id = store.start_run(db)
-    report = FetchReport(run_id=run_id, previous_run=store.previous_completed_run(db, run_id))
-    tagger = DomainTagger(config.domains)
-    settings = config.settings
-
-    wanted = [s for s in config.sources if s.enabled and (not only or s.name in only)]
-    states = {s.name: store.source_state(db, s.name) or {} for s in wanted}
-    active: list[Source] = []
-    for source in wanted:
-        state = states[source.name]
-        if state.get("paused"):
+            stats = store.save_source_result(
+                db, run_id=run_id, outcome=outcome, records=parsed.records if parsed else (),
+                tagger=self.tagger, source_tags=source.tags, max_failures=max_failures,
+            )  # fmt: skip
+        except Exception as e:  # noqa: BLE001 - the transaction rolled back; log the failure and go on
             outcome = store.SourceOutcome(
                 source=source.name,
-                status="skipped",
-                error=(
-                    f"paused after {state.get('consecutive_failures')} consecutive failures "
-                    f"(last: {state.get('last_error')}); run `papertrail sources enable {source.name}`"
-                ),
+                status="error",
+                url=outcome.url,
+                http_status=outcome.http_status,
+                error=f"could not save entries: {type(e).__name__}: {e}",
             )
-            store.save_source_result(db, run_id=run_id, outcome=outcome)
-            report.sources.append(SourceReport(source.name, "skipped", error=outcome.error))
-            on_event("skipped", source.name, {"error": outcome.error})
-        else:
-            active.append(source)
+            stats = store.save_source_result(
+                db, run_id=run_id, outcome=outcome, max_failures=max_failures
+            )
+        report = SourceReport(
+            name=source.name,
+            status=outcome.status,
+            error=outcome.error,
+            warnings=list(outcome.warnings),
+            new_papers=stats.new_papers,
+            new_posts=stats.new_posts,
+            updated_versions=stats.updated_versions,
+            moved_to=outcome.permanent_url if outcome.status != "error" else None,
+        )
+        self.report.sources.append(report)
+        self.on_event(
+            FetchEvent(
+                "source",
+                source.name,
+                status=report.status,
+                error=report.error,
+                new=stats.new,
+                seconds=time.monotonic() - started,
+            )  # fmt: skip
+        )
 
-    on_event("start", "", {"total": len(active)})
-    results: queue.Queue[tuple[str, Any]] = queue.Queue()
-    http_sources = [s for s in active if s.kind in ("feed", "arxiv-rss")]
-    api_sources = [s for s in active if s.kind == "arxiv"]
-    mail_sources = [s for s in active if s.kind == "mailbox"]
-    # One ArxivApi for the run: its client spaces the API lane and the backfill alike.
-    api: list[Any] = []
-    workers = []
-    if http_sources:
-        workers.append(_start(_http_lane, http_sources, states, settings, results))
-    if api_sources:
-        api.append(_arxiv_api(settings))
-        workers.append(_start(_api_lane, api_sources, api[0], results))
-    if mail_sources:
-        # Read here: the main thread owns the connection (the lane gets plain sets).
-        seen = {s.name: store.post_guids(db, s.name) for s in mail_sources}
-        base = Path(config.path).parent
-        workers.append(_start(_mailbox_lane, mail_sources, base, seen, states, results))
-
-    by_name = {s.name: s for s in active}
-    pending = len(active)
-    while pending:
-        batch = [results.get()]
-        while len(batch) < 64:
-            try:
-                batch.append(results.get_nowait())
-            except queue.Empty:
-                break
-        # Results that arrived together share one commit (a run of 304s costs one
-        # fsync-free WAL commit instead of hundreds); each source still gets its
-        # own savepoint, so a failure rolls back that source alone.
-        with db.atomic():
-            for kind, item in batch:
-                if kind == "crash":  # a lane died of a bug: fail its remaining sources
-                    for name in item["names"]:
-                        if not any(r.name == name for r in report.sources):
-                            pending -= 1
-                            failed = store.SourceOutcome(
-                                source=name, status="error", error=item["error"]
-                            )
-                            _save(
-                                db,
-                                run_id,
-                                by_name[name],
-                                tagger,
-                                settings,
-                                report,
-                                on_event,
-                                failed,
-                                None,
-                            )
-                    continue
-                pending -= 1
-                if kind == "http":
-                    source = by_name[item.key]
-                    outcome, parsed = _from_http(source, item)
-                elif kind == "api":
-                    source = by_name[item[0]]
-                    outcome, parsed = _from_api(source, item[1])
-                else:
-                    source = by_name[item[0]]
-                    outcome, parsed = _from_mailbox(source, item[1], item[2])
-                _save(db, run_id, source, tagger, settings, report, on_event, outcome, parsed)
-    for w in workers:
-        w.join(timeout=5)
-    _backfill(db, run_id, tagger, settings, api, report, on_event)
-    store.finish_run(db, run_id, report.totals)
-    on_event("done", "", report.totals)
-    return report
+    def _backfill(self) -> None:
+        """Fetch the mentioned papers the reading list lacks; problems become warnings."""
+        started = time.monotonic()
+        get_api: Callable[[], PaperFetcher] = self.api
+        try:
+            res = backfill_mentions(self.db, get_api, self.tagger, run_id=self.run_id)
+        except Exception as e:  # noqa: BLE001 - the sources are saved; never fail the run here
+            res = BackfillResult(warnings=[f"mentions backfill failed: {type(e).__name__}: {e}"])
+        if not res.missing and not res.warnings:
+            return
+        self.report.sources.append(
+            SourceReport(
+                name=MENTIONED_SOURCE,
+                status="backfill",
+                warnings=res.warnings,
+                new_papers=res.new_papers,
+            )
+        )
+        self.on_event(
+            FetchEvent(
+                "backfill",
+                MENTIONED_SOURCE,
+                new=res.new_papers,
+                seconds=time.monotonic() - started,
+            )  # fmt: skip
+        )
 
 
-def _start(target: Callable[..., None], sources: list[Source], *args: Any) -> threading.Thread:
-    results = args[-1]
+# ------------------------------------------------------------------ the lanes
+
+
+def _start(
+    target: Callable[..., None], sources: list[Source], results: _Results, **kwargs: object
+) -> threading.Thread:
+    """Run a lane in a thread; a lane that dies reports its sources as failed."""
 
     def guarded() -> None:
         try:
-            target(sources, *args)
+            target(sources, results, **kwargs)
         except BaseException as e:  # noqa: BLE001 - reported to the writer, which fails those sources
-            results.put(
-                ("crash", {"names": [s.name for s in sources], "error": f"internal error: {e!r}"})
-            )
+            results.put(_Crash([s.name for s in sources], f"internal error: {e!r}"))
 
     thread = threading.Thread(target=guarded, name=target.__name__, daemon=True)
     thread.start()
@@ -236,14 +350,17 @@ def _start(target: Callable[..., None], sources: list[Source], *args: Any) -> th
 
 
 def _http_lane(
-    sources: list[Source], states: dict[str, dict], settings: Any, results: queue.Queue
+    sources: list[Source],
+    results: _Results,
+    *,
+    states: dict[str, SourceState],
+    settings: Settings,
 ) -> None:
-    from papertrail.sources.http import FetchRequest, fetch_all
-
+    """Feeds and arXiv RSS over HTTP, concurrently, with the stored validators."""
     requests = [
         FetchRequest(
             key=s.name,
-            url=states[s.name].get("fetch_url") or s.fetch_url(settings),
+            url=states[s.name].get("fetch_url") or s.fetch_url(settings) or "",
             etag=states[s.name].get("etag"),
             last_modified=states[s.name].get("last_modified"),
         )
@@ -258,39 +375,27 @@ def _http_lane(
             max_body_bytes=settings.max_body_bytes,
             max_retries=settings.max_retries,
             max_retry_after=settings.max_retry_after,
-            on_result=lambda r: results.put(("http", r)),
+            on_result=lambda r: results.put(_Http(r)),
         )
     )
 
 
-def _arxiv_api(settings: Any) -> Any:
-    from papertrail.ingest.add import arxiv_api_client
-
-    return arxiv_api_client(settings)
-
-
-def _api_lane(sources: list[Source], api: Any, results: queue.Queue) -> None:
+def _api_lane(sources: list[Source], results: _Results, *, api: ArxivApi) -> None:
+    """arXiv API searches, one at a time (the client keeps them >= 3 s apart)."""
     for source in sources:
-        results.put(
-            (
-                "api",
-                (
-                    source.name,
-                    api.search(source.name, source.api_query(), source.max_results or 50),
-                ),
-            )
-        )
+        query = source.api_query()
+        results.put(_Api(source.name, api.search(source.name, query, source.max_results or 50)))
 
 
 def _mailbox_lane(
     sources: list[Source],
+    results: _Results,
+    *,
     base: Path,
     seen: dict[str, set[str]],
-    states: dict[str, dict],
-    results: queue.Queue,
+    states: dict[str, SourceState],
 ) -> None:
-    from papertrail.sources.mailbox import MailboxError, read_mailbox
-
+    """Local mailboxes: only messages the reading list does not have are parsed."""
     for source in sources:
         try:
             res = read_mailbox(
@@ -298,16 +403,19 @@ def _mailbox_lane(
                 seen=seen[source.name],
                 previous_state=states[source.name].get("etag"),
             )
-            results.put(("mailbox", (source.name, res, None)))
+            results.put(_Mail(source.name, res, None))
         except MailboxError as e:
-            results.put(("mailbox", (source.name, None, str(e))))
+            results.put(_Mail(source.name, None, str(e)))
         except Exception as e:  # noqa: BLE001 - a reader bug on one mailbox must not stop the others
             error = f"could not read mailbox {source.path}: {type(e).__name__}: {e}"
-            results.put(("mailbox", (source.name, None, error)))
+            results.put(_Mail(source.name, None, error))
+
+
+# ------------------------------------------------------------------ results -> outcomes
 
 
 def _from_mailbox(
-    source: Source, res: Any, error: str | None
+    source: Source, res: MailboxResult | None, error: str | None
 ) -> tuple[store.SourceOutcome, ParsedFeed | None]:
     outcome = store.SourceOutcome(source=source.name, status="ok", url=source.path, error=error)
     if error is not None or res is None:
@@ -325,54 +433,7 @@ def _from_mailbox(
     return outcome, res.parsed
 
 
-def _backfill(
-    db: Any,
-    run_id: int,
-    tagger: DomainTagger,
-    settings: Any,
-    api: list[Any],
-    report: FetchReport,
-    on_event: EventHandler,
-) -> None:
-    """Fetch the mentioned papers the reading list lacks; problems become warnings."""
-    from papertrail.ingest.add import MENTIONED_SOURCE, BackfillResult, backfill_mentions
-
-    def get_api() -> Any:
-        if not api:
-            api.append(_arxiv_api(settings))
-        return api[0]
-
-    started = time.monotonic()
-    try:
-        res = backfill_mentions(db, get_api, tagger, run_id=run_id)
-    except Exception as e:  # noqa: BLE001 - the sources are saved; never fail the run here
-        res = BackfillResult(warnings=[f"mentions backfill failed: {type(e).__name__}: {e}"])
-    if not res.missing and not res.warnings:
-        return
-    report.sources.append(
-        SourceReport(
-            name=MENTIONED_SOURCE,
-            status="backfill",
-            warnings=res.warnings,
-            new_papers=res.new_papers,
-        )
-    )
-    on_event(
-        "backfill",
-        MENTIONED_SOURCE,
-        {
-            "missing": res.missing,
-            "new": res.new_papers,
-            "unknown": len(res.unknown),
-            "calls": res.calls,
-            "duration_s": time.monotonic() - started,
-        },
-    )
-
-
-def _from_http(source: Source, r: Any) -> tuple[store.SourceOutcome, ParsedFeed | None]:
-    from papertrail.sources.parse import FeedParseError, parse_feed
-
+def _from_http(source: Source, r: FetchResult) -> tuple[store.SourceOutcome, ParsedFeed | None]:
     outcome = store.SourceOutcome(
         source=source.name,
         status="ok",
@@ -401,17 +462,15 @@ def _from_http(source: Source, r: Any) -> tuple[store.SourceOutcome, ParsedFeed 
         outcome.etag = outcome.last_modified = None
         return outcome, None
     except Exception as e:  # noqa: BLE001 - a parser bug on one feed must not stop the others
-        outcome.status, outcome.error = (
-            "error",
-            f"could not parse {outcome.url}: {type(e).__name__}: {e}",
-        )
+        outcome.status = "error"
+        outcome.error = f"could not parse {outcome.url}: {type(e).__name__}: {e}"
         outcome.etag = outcome.last_modified = None
         return outcome, None
     outcome.warnings = list(parsed.warnings)
     return outcome, parsed
 
 
-def _from_api(source: Source, res: Any) -> tuple[store.SourceOutcome, ParsedFeed | None]:
+def _from_api(source: Source, res: ApiResult) -> tuple[store.SourceOutcome, ParsedFeed | None]:
     outcome = store.SourceOutcome(
         source=source.name,
         status="error" if res.error else "ok",
@@ -424,59 +483,3 @@ def _from_api(source: Source, res: Any) -> tuple[store.SourceOutcome, ParsedFeed
     )
     # Results fetched before a mid-query error are still good papers: keep them.
     return outcome, ParsedFeed(records=res.records, warnings=list(res.warnings))
-
-
-def _save(
-    db: Any,
-    run_id: int,
-    source: Source,
-    tagger: DomainTagger,
-    settings: Any,
-    report: FetchReport,
-    on_event: EventHandler,
-    outcome: store.SourceOutcome,
-    parsed: ParsedFeed | None,
-) -> None:
-    started = time.monotonic()
-    try:
-        stats = store.save_source_result(
-            db,
-            run_id=run_id,
-            outcome=outcome,
-            records=parsed.records if parsed else (),
-            tagger=tagger,
-            source_tags=source.tags,
-            max_failures=settings.max_failures,
-        )
-    except Exception as e:  # noqa: BLE001 - the transaction rolled back; log the failure and go on
-        outcome = store.SourceOutcome(
-            source=source.name,
-            status="error",
-            url=outcome.url,
-            http_status=outcome.http_status,
-            error=f"could not save entries: {type(e).__name__}: {e}",
-        )
-        stats = store.save_source_result(
-            db, run_id=run_id, outcome=outcome, max_failures=settings.max_failures
-        )
-    sr = SourceReport(
-        name=source.name,
-        status=outcome.status,
-        error=outcome.error,
-        warnings=list(outcome.warnings),
-        new_papers=stats.new_papers,
-        new_posts=stats.new_posts,
-        updated_versions=stats.updated_versions,
-        moved_to=outcome.permanent_url if outcome.status != "error" else None,
-    )
-    report.sources.append(sr)
-    on_event(
-        "source",
-        source.name,
-        {
-            "status": sr.status,
-            "new": stats.new,
-            "error": sr.error,
-            "save_s": time.monotonic() - started,
-        },
-    )

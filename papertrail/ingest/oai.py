@@ -38,11 +38,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from papertrail.sources.oai_client import OaiClient, Wait, check_endpoint  # noqa: F401 (re-exported)
-from papertrail.sources.oai_parse import (  # noqa: F401 (re-exported)
+from papertrail import store
+from papertrail.models import Tagger
+from papertrail.sources.oai_client import OaiClient, Wait, check_endpoint
+from papertrail.sources.oai_parse import (
     _DATE,
     _SET_SPEC,
     DEFAULT_ENDPOINT,
@@ -53,13 +54,23 @@ from papertrail.sources.oai_parse import (  # noqa: F401 (re-exported)
     OaiError,
     OaiPage,
     OaiProtocolError,
-    from_oai,
     parse_oai_page,
 )
+from papertrail.store.bulk import BulkStats, save_papers
 
+if TYPE_CHECKING:
+    import sqlite_utils
 
-class HarvestLocked(Exception):
-    """Another harvest holds the database."""
+__all__ = [
+    "HarvestProgress",
+    "HarvestResult",
+    "OaiClient",
+    "OaiError",
+    "check_day",
+    "check_set_spec",
+    "harvest",
+    "resolve_endpoint",
+]
 
 
 # ----------------------------------------------------------------- checks
@@ -122,6 +133,17 @@ class HarvestProgress:
     datestamp: str | None = None  # newest record datestamp saved
     message: str = ""
 
+    def line(self) -> str:
+        """One line for the terminal: a page's counts, or the wait / restart message."""
+        if self.event != "page":
+            return f"  {self.message}"
+        of = f" of {self.complete_list_size:,}" if self.complete_list_size else ""
+        through = f", through {self.datestamp}" if self.datestamp else ""
+        return (
+            f"  page {self.page}: {self.records:,}{of} records ({self.new:,} new, "
+            f"{self.updated:,} updated, {self.unchanged:,} unchanged{through})"
+        )
+
 
 @dataclass
 class HarvestResult:
@@ -141,6 +163,26 @@ class HarvestResult:
     restarts: int = 0  # expired tokens restarted from the last datestamp
     warnings: list[str] = field(default_factory=list)
 
+    def summary(self) -> str:
+        """What the harvest did, in one sentence (`papertrail import oai` prints it)."""
+        window = f"{self.from_ or 'the start'} to {self.until or 'today'}"
+        what = f"set {self.set_spec}" if self.set_spec else "all sets"
+        parts = [
+            f"{self.new:,} new",
+            f"{self.updated:,} updated",
+            f"{self.unchanged:,} unchanged",
+        ]
+        if self.deleted:
+            parts.append(f"{self.deleted:,} deleted at arXiv (kept here)")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} unreadable (skipped)")
+        resumed = " (resumed)" if self.resumed else ""
+        return (
+            f"Harvested {self.records:,} records in {self.pages} pages from {self.endpoint}, "
+            f"{what}, {window}{resumed}: {', '.join(parts)}. Next harvest starts from "
+            f"{self.next_from}."
+        )
+
 
 def _list_params(from_: str | None, until: str | None, set_spec: str | None) -> dict[str, str]:
     params = {"verb": "ListRecords", "metadataPrefix": METADATA_PREFIX}
@@ -153,17 +195,18 @@ def _list_params(from_: str | None, until: str | None, set_spec: str | None) -> 
     return params
 
 
-def _next_from(state: Any) -> str:
+def _next_from(state: store.HarvestState) -> str:
     """Where the harvest after a finished one starts: its `until`, or the day before it started."""
     if state.last_until:
         return state.last_until
+    assert state.started_at is not None
     started = datetime.fromisoformat(state.started_at).astimezone(timezone.utc).date()
     return (started - timedelta(days=1)).isoformat()
 
 
 def harvest(
-    db: Any,
-    tagger: Any,
+    db: sqlite_utils.Database,
+    tagger: Tagger,
     client: OaiClient,
     *,
     set_spec: str | None = None,
@@ -177,17 +220,45 @@ def harvest(
     An unfinished harvest of the same endpoint and set is resumed unless
     `from_`/`until` ask for another window. Raises OaiError (the state is
     saved first, marked failed, so the next run goes on from there)."""
-    from papertrail import store
-    from papertrail.store.bulk import BulkStats, save_papers
-
     set_spec = check_set_spec(set_spec)
     from_ = check_day(from_, "--from")
     until = check_day(until, "--until")
     if from_ and until and from_ > until:
         raise ValueError(f"--from {from_} is after --until {until}")
-    report = on_progress or (lambda p: None)
+    start = _begin(db, client.endpoint, set_spec, from_, until)
+    result = HarvestResult(
+        endpoint=client.endpoint,
+        set_spec=set_spec,
+        from_=start.state.last_from,
+        until=start.state.last_until,
+        next_from=None,
+        resumed=start.resumed,
+        warnings=start.warnings,
+    )
+    run = _Harvest(db, tagger, client, start.state, result, on_progress, max_restarts)
+    return run.go(start.token)
 
-    name = store.harvest_name(KIND, client.endpoint, set_spec)
+
+@dataclass
+class _Start:
+    """Where a harvest begins: its state row (saved as running), and the token to resume from."""
+
+    state: store.HarvestState
+    token: str | None
+    resumed: bool
+    warnings: list[str]
+
+
+def _begin(
+    db: sqlite_utils.Database,
+    endpoint: str,
+    set_spec: str | None,
+    from_: str | None,
+    until: str | None,
+) -> _Start:
+    """Resume the unfinished harvest of this endpoint and set, or start a new one (from
+    where the last finished one ended when no --from is given); the state is saved."""
+    name = store.harvest_name(KIND, endpoint, set_spec)
     state = store.get_harvest_state(db, name)
     explicit = from_ is not None or until is not None
     warnings: list[str] = []
@@ -196,6 +267,7 @@ def harvest(
         and state.unfinished
         and (not explicit or (from_, until) == (state.last_from, state.last_until))
     )
+    token = None
     if state is not None and resumed:
         token = state.resumption_token
     else:
@@ -212,198 +284,165 @@ def harvest(
                     f"--until {until}; pass --from as well to harvest an earlier window"
                 )
         state = store.HarvestState(
-            name=name,
-            kind=KIND,
-            endpoint=client.endpoint,
-            set_spec=set_spec,
-            last_from=from_,
-            last_until=until,
-            started_at=store.utcnow(),
-            status="running",
-        )
-        token = None
+            name=name, kind=KIND, endpoint=endpoint, set_spec=set_spec, last_from=from_,
+            last_until=until, started_at=store.utcnow(), status="running",
+        )  # fmt: skip
     state.status, state.error, state.finished_at = "running", None, None
     with db.atomic():
         store.save_harvest_state(db, state)
+    return _Start(state, token, resumed, warnings)
 
-    result = HarvestResult(
-        endpoint=client.endpoint,
-        set_spec=set_spec,
-        from_=state.last_from,
-        until=state.last_until,
-        next_from=None,
-        resumed=resumed,
-        warnings=warnings,
-    )
-    totals = BulkStats()
 
-    def restart_params() -> dict[str, str]:
-        return _list_params(state.last_datestamp or state.last_from, state.last_until, set_spec)
+class _Harvest:
+    """One harvest run: fetch a page, parse it, save it with the position after it."""
 
-    params = {"verb": "ListRecords", "resumptionToken": token} if token else restart_params()
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        tagger: Tagger,
+        client: OaiClient,
+        state: store.HarvestState,
+        result: HarvestResult,
+        on_progress: Callable[[HarvestProgress], None] | None,
+        max_restarts: int,
+    ) -> None:
+        self.db, self.tagger, self.client = db, tagger, client
+        self.state, self.result = state, result
+        self.report = on_progress or (lambda p: None)
+        self.max_restarts = max_restarts
+        self.totals = BulkStats()
+        self.rejected = 0  # resumption tokens rejected in a row
+        self._client_on_wait: Callable[[Wait], None] | None = None  # the caller's, kept
 
-    client_on_wait = client.on_wait
-
-    def progress(event: str, message: str = "", page: OaiPage | None = None) -> None:
-        report(
-            HarvestProgress(
-                event,
-                result.pages,
-                state.records,
-                totals.new,
-                totals.updated,
-                totals.unchanged,
-                page.complete_list_size if page else None,
-                page.cursor if page else None,
-                state.last_datestamp,
-                message,
+    def go(self, token: str | None) -> HarvestResult:
+        """Every page, then the state marked done; on any failure the state records it."""
+        self._client_on_wait = self.client.on_wait
+        self.client.on_wait = self._on_wait
+        try:
+            self._pages(
+                {"verb": "ListRecords", "resumptionToken": token}
+                if token
+                else self._restart_params()
             )
-        )
+        except BaseException as e:
+            self._record_failure(e)
+            raise
+        finally:
+            self.client.on_wait = self._client_on_wait
+        return self._finish()
 
-    def on_wait(wait: Wait) -> None:
-        progress(
-            "wait",
-            f"waiting {wait.seconds:.0f} s ({wait.reason}; retry {wait.retry} of "
-            f"{wait.max_retries})",
-        )
-        if client_on_wait:
-            client_on_wait(wait)
-
-    client.on_wait = on_wait
-    rejected = 0  # resumption tokens rejected in a row
-    try:
+    def _pages(self, params: dict[str, str]) -> None:
         while True:
-            body = client.fetch(params)
-            url = client.url_for(params)
+            body = self.client.fetch(params)
+            url = self.client.url_for(params)
             try:
                 page = parse_oai_page(body, url=url)
             except OaiProtocolError as e:
                 if e.code != "badResumptionToken" or "resumptionToken" not in params:
                     raise
-                if rejected >= max_restarts:
-                    state.resumption_token = None  # the next run restarts straight away
-                    raise OaiError(
-                        f"{client.endpoint} rejected the resumption token {rejected + 1} "
-                        f"times in a row ({e}); run the command again later: the harvest "
-                        f"restarts from {state.last_datestamp or state.last_from or 'the start'}",
-                        code=e.code,
-                        url=url,
-                    ) from None
-                rejected += 1
-                result.restarts += 1
-                params = restart_params()
-                progress(
-                    "restart",
-                    "the resumption token has expired; restarting from "
-                    f"{params.get('from', 'the start')}",
-                )
+                params = self._restart(e, url)
                 continue
-            # The page and the position after it commit together; `state` (what
-            # a failure records) only moves on once they have.
-            saved = replace(
-                state,
-                records=state.records + len(page.records),
-                last_datestamp=max(
-                    filter(None, (state.last_datestamp, page.datestamp)), default=None
-                ),
-                resumption_token=page.token,
-            )
-            with db.atomic():
-                stats = (
-                    save_papers(db, page.records, source=SOURCE, tagger=tagger)
-                    if page.records
-                    else BulkStats()
-                )
-                store.save_harvest_state(db, saved)
-            state = saved
-            totals.add(stats)
-            result.pages += 1
-            result.records += len(page.records)
-            result.deleted += len(page.deleted)
-            result.skipped += len(page.warnings)
-            result.warnings += page.warnings
-            progress("page", page=page)
+            self._save(page)
             if "resumptionToken" in params:
-                rejected = 0  # tokens work again: only rejections in a row count
+                self.rejected = 0  # tokens work again: only rejections in a row count
             if page.token is None:
-                break
+                return
             params = {"verb": "ListRecords", "resumptionToken": page.token}
-    except BaseException as e:
+
+    def _restart_params(self) -> dict[str, str]:
+        s = self.state
+        return _list_params(s.last_datestamp or s.last_from, s.last_until, s.set_spec)
+
+    def _restart(self, e: OaiProtocolError, url: str) -> dict[str, str]:
+        """An expired resumption token: start again from the newest datestamp saved."""
+        state = self.state
+        if self.rejected >= self.max_restarts:
+            state.resumption_token = None  # the next run restarts straight away
+            raise OaiError(
+                f"{self.client.endpoint} rejected the resumption token {self.rejected + 1} "
+                f"times in a row ({e}); run the command again later: the harvest "
+                f"restarts from {state.last_datestamp or state.last_from or 'the start'}",
+                code=e.code,
+                url=url,
+            ) from None
+        self.rejected += 1
+        self.result.restarts += 1
+        params = self._restart_params()
+        self._progress(
+            "restart",
+            f"the resumption token has expired; restarting from {params.get('from', 'the start')}",
+        )
+        return params
+
+    def _save(self, page: OaiPage) -> None:
+        """The page and the position after it commit together; `state` (what a
+        failure records) only moves on once they have."""
+        state = self.state
+        saved = replace(
+            state,
+            records=state.records + len(page.records),
+            last_datestamp=max(filter(None, (state.last_datestamp, page.datestamp)), default=None),
+            resumption_token=page.token,
+        )
+        with self.db.atomic():
+            stats = (
+                save_papers(self.db, page.records, source=SOURCE, tagger=self.tagger)
+                if page.records
+                else BulkStats()
+            )
+            store.save_harvest_state(self.db, saved)
+        self.state = saved
+        self.totals.add(stats)
+        result = self.result
+        result.pages += 1
+        result.records += len(page.records)
+        result.deleted += len(page.deleted)
+        result.skipped += len(page.warnings)
+        result.warnings += page.warnings
+        self._progress("page", page=page)
+
+    def _record_failure(self, e: BaseException) -> None:
+        state = self.state
         state.status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
         state.error = str(e) or type(e).__name__
         state.finished_at = store.utcnow()
-        with db.atomic():
-            store.save_harvest_state(db, state)
-        raise
-    finally:
-        client.on_wait = client_on_wait
+        with self.db.atomic():
+            store.save_harvest_state(self.db, state)
 
-    state.status, state.error = "done", None
-    state.finished_at = store.utcnow()
-    state.resumption_token = None
-    state.last_datestamp = _next_from(state)
-    with db.atomic():
-        store.save_harvest_state(db, state)
-    result.new, result.updated, result.unchanged = totals.new, totals.updated, totals.unchanged
-    result.next_from = state.last_datestamp
-    return result
+    def _finish(self) -> HarvestResult:
+        state, result = self.state, self.result
+        state.status, state.error = "done", None
+        state.finished_at = store.utcnow()
+        state.resumption_token = None
+        state.last_datestamp = _next_from(state)
+        with self.db.atomic():
+            store.save_harvest_state(self.db, state)
+        result.new, result.updated = self.totals.new, self.totals.updated
+        result.unchanged = self.totals.unchanged
+        result.next_from = state.last_datestamp
+        return result
 
+    def _progress(self, event: str, message: str = "", page: OaiPage | None = None) -> None:
+        self.report(
+            HarvestProgress(
+                event,
+                self.result.pages,
+                self.state.records,
+                self.totals.new,
+                self.totals.updated,
+                self.totals.unchanged,
+                page.complete_list_size if page else None,
+                page.cursor if page else None,
+                self.state.last_datestamp,
+                message,
+            )
+        )
 
-def oai_lock_path(db_path: Path) -> Path:
-    return Path(f"{db_path}.oai.lock")
-
-
-def import_oai(
-    paths: Any,
-    *,
-    set_spec: str | None = None,
-    from_: str | None = None,
-    until: str | None = None,
-    endpoint: str | None = None,
-    interval: float = 3.0,
-    on_progress: Callable[[HarvestProgress], None] | None = None,
-    client_factory: Callable[..., OaiClient] = OaiClient,
-) -> HarvestResult:
-    """`papertrail import oai`: check the options, lock the database, harvest.
-
-    Domains come from the feeds file's rules (as for every entry). Raises
-    ValueError for a bad option (nothing is fetched), HarvestLocked when a
-    harvest is already running on the database, OaiError when the harvest
-    cannot go on (what was saved stays saved)."""
-    from filelock import FileLock, Timeout
-
-    from papertrail import store
-    from papertrail.sources.domains import DomainTagger
-
-    endpoint = resolve_endpoint(endpoint)
-    check_set_spec(set_spec)
-    check_day(from_, "--from")
-    check_day(until, "--until")
-    config = paths.config()
-    lock = FileLock(str(oai_lock_path(paths.db)), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise HarvestLocked(
-            f"another OAI-PMH harvest is already running on {paths.db} (lock file "
-            f"{oai_lock_path(paths.db)}); wait for it to finish"
-        ) from None
-    try:
-        db = store.open_db(paths.db)
-        try:
-            with client_factory(endpoint, interval=interval) as client:
-                result = harvest(
-                    db,
-                    DomainTagger(config.domains),
-                    client,
-                    set_spec=set_spec,
-                    from_=from_,
-                    until=until,
-                    on_progress=on_progress,
-                )
-            store.maintain_search_index(db)
-            return result
-        finally:
-            db.close()
-    finally:
-        lock.release()
+    def _on_wait(self, wait: Wait) -> None:
+        self._progress(
+            "wait",
+            f"waiting {wait.seconds:.0f} s ({wait.reason}; retry {wait.retry} of "
+            f"{wait.max_retries})",
+        )
+        if self._client_on_wait:
+            self._client_on_wait(wait)

@@ -28,16 +28,23 @@ import os
 import queue
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from papertrail.models import SNAPSHOT_SOURCE
+from papertrail.config import DomainRule
+from papertrail.models import SNAPSHOT_SOURCE, Tagger
 from papertrail.sources.arxiv_meta import MetaError, from_snapshot
+from papertrail.sources.domains import DomainTagger
+from papertrail.store import imports as q
 from papertrail.store.bulk import BulkStats, PaperItem, paper_item, save_items
+from papertrail.store.schema import max_entry_id
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SOURCE = SNAPSHOT_SOURCE
 KIND = "arxiv-snapshot"
@@ -130,7 +137,7 @@ def open_snapshot(path: Path) -> tuple[IO[bytes], int, Callable[[], int], Callab
     raw.seek(0)
     size = os.fstat(raw.fileno()).st_size
     if magic[:2] == b"\x1f\x8b":
-        stream: IO[bytes] = io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)  # type: ignore[arg-type]
+        stream: IO[bytes] = io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)
         return stream, size, raw.tell, raw.close
     if magic == b"PK\x03\x04":
         try:
@@ -149,7 +156,7 @@ def open_snapshot(path: Path) -> tuple[IO[bytes], int, Callable[[], int], Callab
                 f"{path}: expected one .json file inside the zip, found {names} — "
                 "unzip it and pass the .json file"
             )
-        counting = _Counting(zf.open(members[0]))  # type: ignore[arg-type]
+        counting = _Counting(zf.open(members[0]))
         stream = io.BufferedReader(counting, 1 << 20)
 
         def close() -> None:
@@ -157,7 +164,7 @@ def open_snapshot(path: Path) -> tuple[IO[bytes], int, Callable[[], int], Callab
             raw.close()
 
         return stream, members[0].file_size, lambda: counting.count, close
-    stream = io.BufferedReader(raw, 1 << 20)  # type: ignore[arg-type]
+    stream = io.BufferedReader(raw, 1 << 20)
     return stream, size, raw.tell, raw.close
 
 
@@ -166,7 +173,7 @@ Batch = tuple[int, int, list[PaperItem], list[tuple[int, str]]]  # (last line, b
 
 def read_batches(
     path: Path,
-    tagger: Any,
+    tagger: Tagger,
     *,
     skip_lines: int = 0,
     batch: int = BATCH,
@@ -214,11 +221,15 @@ def read_batches(
 
 
 def _reader_process(
-    path: str, rules: Any, skip: int, batch: int, part: int, parts: int, out: Any
+    path: str,
+    rules: Sequence[DomainRule],
+    skip: int,
+    batch: int,
+    part: int,
+    parts: int,
+    out: mp.Queue[Batch | str | None],
 ) -> None:
     """Child process: read, parse, tag; send batches (None at the end, or an error string)."""
-    from papertrail.sources.domains import DomainTagger
-
     try:
         tagger = DomainTagger(rules)
         for b in read_batches(
@@ -233,12 +244,12 @@ def _reader_process(
 
 
 def _parallel_batches(
-    path: Path, rules: Any, skip: int, batch: int, readers: int
+    path: Path, rules: Sequence[DomainRule], skip: int, batch: int, readers: int
 ) -> Iterator[Batch]:
     """Batches from `readers` child processes, in file order (batch k from reader k mod n)."""
     ctx = mp.get_context("spawn")
     # Bounded queues: a reader cannot run ahead and fill memory.
-    queues = [ctx.Queue(maxsize=2) for _ in range(readers)]
+    queues: list[mp.Queue[Batch | str | None]] = [ctx.Queue(maxsize=2) for _ in range(readers)]
     procs = [
         ctx.Process(
             target=_reader_process, args=(str(path), rules, skip, batch, k, readers, queues[k]),
@@ -277,9 +288,9 @@ def _parallel_batches(
 
 
 def import_snapshot(
-    db: Any,
+    db: sqlite_utils.Database,
     path: Path,
-    rules: Any,
+    rules: Sequence[DomainRule],
     *,
     restart: bool = False,
     workers: int = 2,
@@ -291,11 +302,43 @@ def import_snapshot(
     `rules` are the domain rules (config.domains). `workers=0` reads in this
     process (tests, small files); N > 0 starts N reader processes, each
     parsing every N-th batch (two keep both cores of a small machine busy)."""
-    from papertrail.sources.domains import DomainTagger
-    from papertrail.store import imports as q
-    from papertrail.store.ranking import max_entry_id
-
     path = Path(path)
+    st = _stat(path)
+    previous = (
+        None
+        if restart
+        else q.resumable_import(db, KIND, str(path.resolve()), st.st_size, st.st_mtime)
+    )
+    skip = previous["lines"] if previous else 0
+    _, total, _, close = open_snapshot(path)
+    close()
+    reserved = _reservation(db, path, total, previous)
+    run_id = q.start_import(
+        db, KIND, str(path.resolve()), st.st_size, st.st_mtime, resume=previous, reserved=reserved
+    )
+    report = ImportReport(path, run_id, resumed_from=skip)
+    if previous:
+        report.bad_lines = previous["bad_lines"]
+    batches = (
+        _parallel_batches(path, rules, skip, batch, workers)
+        if workers > 0
+        else read_batches(path, DomainTagger(rules), skip_lines=skip, batch=batch)
+    )
+    start = time.perf_counter()
+    try:
+        _write(db, batches, report, reserved, total, on_progress)
+    except BaseException as e:
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        q.finish_import(db, run_id, status, error=str(e) or type(e).__name__)
+        raise
+    finally:
+        report.seconds = time.perf_counter() - start
+    q.finish_import(db, run_id, "done")
+    return report
+
+
+def _stat(path: Path) -> os.stat_result:
+    """The snapshot file's size and mtime (its identity for resuming); SnapshotError if unusable."""
     try:
         st = path.stat()
     except OSError as e:
@@ -305,52 +348,44 @@ def import_snapshot(
         ) from None
     if path.is_dir():
         raise SnapshotError(f"{path} is a folder — pass the snapshot file itself")
-    previous = (
-        None
-        if restart
-        else q.resumable_import(db, KIND, str(path.resolve()), st.st_size, st.st_mtime)
-    )
-    skip = previous["lines"] if previous else 0
-    _, total, _, close = open_snapshot(path)
-    close()
-    reserved = None
+    return st
+
+
+def _reservation(
+    db: sqlite_utils.Database, path: Path, total: int, previous: dict[str, Any] | None
+) -> tuple[int, int] | None:
+    """The entry ids kept for old-style papers (see OLD_STYLE_SLOTS): a resumed import's,
+    or new ones on a fresh import into a list without them."""
     if previous and previous["reserved_lo"] is not None:
-        reserved = (previous["reserved_lo"], previous["reserved_hi"])
-    elif not previous and not q.has_old_style_papers(db):
-        uncompressed = total * (4 if _is_gzip(path) else 1)
-        slots = min(OLD_STYLE_SLOTS, uncompressed // BYTES_PER_LINE // 5)
-        if slots:
-            lo = max_entry_id(db) + 1
-            reserved = (lo, lo + slots - 1)
-    run_id = q.start_import(
-        db, KIND, str(path.resolve()), st.st_size, st.st_mtime, resume=previous, reserved=reserved
-    )
-    report = ImportReport(path, run_id, resumed_from=skip)
-    if previous:
-        report.bad_lines = previous["bad_lines"]
-    start = time.perf_counter()
-    batches = (
-        _parallel_batches(path, rules, skip, batch, workers)
-        if workers > 0
-        else read_batches(path, DomainTagger(rules), skip_lines=skip, batch=batch)
-    )
-    try:
-        for last_line, done_bytes, items, bad in batches:
-            with db.atomic():
-                stats = save_items(db.conn, items, source=SOURCE, reserved=reserved)
-                q.record_batch(db, run_id, last_line, stats, bad, BAD_EXAMPLES)
-            report.stats.add(stats)
-            report.lines = last_line - skip
-            report.bad_lines += len(bad)
-            room = BAD_EXAMPLES - len(report.bad_examples)
-            report.bad_examples += bad[:room]
-            if on_progress:
-                on_progress(Progress(done_bytes, total, last_line, report.stats, report.bad_lines))
-    except BaseException as e:
-        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-        q.finish_import(db, run_id, status, error=str(e) or type(e).__name__)
-        raise
-    finally:
-        report.seconds = time.perf_counter() - start
-    q.finish_import(db, run_id, "done")
-    return report
+        return (previous["reserved_lo"], previous["reserved_hi"])
+    if previous or q.has_old_style_papers(db):
+        return None
+    uncompressed = total * (4 if _is_gzip(path) else 1)
+    slots = min(OLD_STYLE_SLOTS, uncompressed // BYTES_PER_LINE // 5)
+    if not slots:
+        return None
+    lo = max_entry_id(db) + 1
+    return (lo, lo + slots - 1)
+
+
+def _write(
+    db: sqlite_utils.Database,
+    batches: Iterator[Batch],
+    report: ImportReport,
+    reserved: tuple[int, int] | None,
+    total: int,
+    on_progress: Callable[[Progress], None] | None,
+) -> None:
+    """Save each batch with the import's position after it, in one transaction."""
+    skip = report.resumed_from
+    for last_line, done_bytes, items, bad in batches:
+        with db.atomic():
+            stats = save_items(db.conn, items, source=SOURCE, reserved=reserved)
+            q.record_batch(db, report.run_id, last_line, stats, bad, BAD_EXAMPLES)
+        report.stats.add(stats)
+        report.lines = last_line - skip
+        report.bad_lines += len(bad)
+        room = BAD_EXAMPLES - len(report.bad_examples)
+        report.bad_examples += bad[:room]
+        if on_progress:
+            on_progress(Progress(done_bytes, total, last_line, report.stats, report.bad_lines))

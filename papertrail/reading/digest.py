@@ -19,14 +19,14 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from rich.cells import cell_len, chop_cells
-from rich.color import ColorSystem
-from rich.style import Style
+from papertrail import __version__
+from papertrail.models import Entry
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
 FALLBACK_DOMAIN = "other"  # entries no domain rule speaks for (archive imports outside ML)
@@ -58,8 +58,8 @@ class Digest:
     since: str | None  # window start; None = "since the previous fetch"
     until: str | None
     domain_order: list[str]
-    entries: list[dict[str, Any]]  # sorted within domains by the caller
-    updates: list[dict[str, Any]] = field(default_factory=list)  # entry dicts + "previous_version"
+    entries: list[Entry]  # sorted within domains by the caller
+    updates: list[Entry] = field(default_factory=list)  # new versions of starred papers
     summary: FetchSummary | None = None
     hidden: int = 0  # entries in the window left out by the block rules in feeds.yml
 
@@ -67,15 +67,15 @@ class Digest:
 # ---------------------------------------------------------------- grouping
 
 
-def _primary_domain(entry: dict[str, Any]) -> str:
+def _primary_domain(entry: Mapping[str, Any]) -> str:
     domains = entry.get("domains") or []
     return str(domains[0]) if domains else FALLBACK_DOMAIN
 
 
-def group_by_domain(digest: Digest) -> list[tuple[str, list[dict[str, Any]]]]:
+def group_by_domain(digest: Digest) -> list[tuple[str, list[Entry]]]:
     """Each entry once, under its first domain; groups in `domain_order`, unknown
     domains after it alphabetically, empty groups omitted; papers before posts."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[Entry]] = {}
     seen: set[Any] = set()
     for entry in digest.entries:
         key = entry.get("id")
@@ -105,7 +105,7 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def _authors(entry: dict[str, Any]) -> str:
+def _authors(entry: Mapping[str, Any]) -> str:
     names = [_clean(a) for a in entry.get("authors") or []]
     shown = ", ".join(names[:MAX_AUTHORS])
     return f"{shown} et al." if len(names) > MAX_AUTHORS else shown
@@ -134,7 +134,7 @@ def _safe_url(url: Any) -> str | None:
     return None
 
 
-def _arxiv_links(entry: dict[str, Any]) -> tuple[str, str, str] | None:
+def _arxiv_links(entry: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """(label, abs URL, pdf URL) for an entry with an arXiv id."""
     arxiv_id = _clean(entry.get("arxiv_id"))
     if not arxiv_id:
@@ -145,7 +145,7 @@ def _arxiv_links(entry: dict[str, Any]) -> tuple[str, str, str] | None:
     return label, ARXIV_ABS + path, ARXIV_PDF + path
 
 
-def _link(entry: dict[str, Any]) -> str | None:
+def _link(entry: Mapping[str, Any]) -> str | None:
     """Where the entry's title should point: its URL, else its arXiv abs page."""
     url = _safe_url(entry.get("url"))
     if url:
@@ -154,7 +154,7 @@ def _link(entry: dict[str, Any]) -> str | None:
     return links[1] if links else None
 
 
-def _counts(entries: list[dict[str, Any]]) -> str:
+def _counts(entries: Sequence[Mapping[str, Any]]) -> str:
     papers = sum(1 for e in entries if e.get("kind") == "paper")
     parts = []
     if papers:
@@ -164,7 +164,7 @@ def _counts(entries: list[dict[str, Any]]) -> str:
     return ", ".join(parts)
 
 
-def _mentions(entry: dict[str, Any]) -> str:
+def _mentions(entry: Mapping[str, Any]) -> str:
     n = int(entry.get("mentioned_by") or 0)
     return f"mentioned by {n} sources" if n >= 2 else ""
 
@@ -195,7 +195,7 @@ def _nothing_new(digest: Digest) -> str:
     return "Nothing new since the last fetch."
 
 
-def _version_change(entry: dict[str, Any]) -> str:
+def _version_change(entry: Mapping[str, Any]) -> str:
     prev, new = entry.get("previous_version"), entry.get("version")
     return f"v{prev or '?'} → v{new or '?'}"
 
@@ -252,6 +252,8 @@ class _Line:
 
 def _wrap(text: str, width: int) -> list[str]:
     """Greedy word wrap by terminal cells; words wider than a line (CJK titles) are chopped."""
+    from rich.cells import cell_len, chop_cells  # heavy (~20 ms): only the text format needs it
+
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
@@ -271,6 +273,10 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _emit(lines: list[_Line], *, color: bool, width: int) -> str:
+    from rich.cells import cell_len  # heavy: see _wrap
+    from rich.color import ColorSystem
+    from rich.style import Style
+
     out: list[str] = []
     for line in lines:
         first = " " * max(line.indent - cell_len(line.mark), 0) + line.mark
@@ -284,7 +290,7 @@ def _emit(lines: list[_Line], *, color: bool, width: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _text_entry(entry: dict[str, Any], *, update: bool = False) -> list[_Line]:
+def _text_entry(entry: Mapping[str, Any], *, update: bool = False) -> list[_Line]:
     title = _clean(entry.get("title")) or "(untitled)"
     lines: list[_Line] = []
     if entry.get("kind") == "post" and not update:
@@ -311,6 +317,8 @@ def _text_entry(entry: dict[str, Any], *, update: bool = False) -> list[_Line]:
 
 
 def _heading(text: str, rule: str, style: str, width: int) -> list[_Line]:
+    from rich.cells import cell_len  # heavy: see _wrap
+
     return [_Line(text, style), _Line(rule * min(cell_len(text), width), style, wrap=False)]
 
 
@@ -362,7 +370,7 @@ def _md_link(text: str, url: str | None) -> str:
     return f"[{text}]({_md_url(url)})" if url else text
 
 
-def _md_entry(entry: dict[str, Any], *, update: bool = False) -> str:
+def _md_entry(entry: Mapping[str, Any], *, update: bool = False) -> str:
     title = _md_link(f"**{_md(entry.get('title')) or '(untitled)'}**", _link(entry))
     parts: list[str] = []
     if entry.get("kind") == "post" and not update:
@@ -433,7 +441,7 @@ def _span(cls: str, content_html: str) -> str:
     return f'<span class="{cls}">{content_html}</span>' if content_html else ""
 
 
-def _html_entry(entry: dict[str, Any], *, update: bool = False) -> str:
+def _html_entry(entry: Mapping[str, Any], *, update: bool = False) -> str:
     is_post = entry.get("kind") == "post" and not update
     title = _a(f"<strong>{_h(entry.get('title')) or '(untitled)'}</strong>", _link(entry))
     parts: list[str] = []
@@ -511,7 +519,7 @@ _JSON_KEYS = (
 )
 
 
-def _json_entry(entry: dict[str, Any]) -> dict[str, Any]:
+def _json_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {**dict.fromkeys(_JSON_KEYS), **entry}
 
 
@@ -555,7 +563,7 @@ def _rfc3339(value: Any, fallback: str) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def _atom_id(entry: dict[str, Any], *, update: bool = False) -> str:
+def _atom_id(entry: Mapping[str, Any], *, update: bool = False) -> str:
     """The arXiv abs URL for a paper (versioned for an update, so a reader shows
     the new version as a new item); a tag: URI from the post's URL otherwise."""
     if links := _arxiv_links(entry):
@@ -565,7 +573,7 @@ def _atom_id(entry: dict[str, Any], *, update: bool = False) -> str:
     return _ATOM_TAG + "post:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
 
 
-def _atom_entry(feed: ET.Element, entry: dict[str, Any], *, update: bool, fallback: str) -> None:
+def _atom_entry(feed: ET.Element, entry: Mapping[str, Any], *, update: bool, fallback: str) -> None:
     el = ET.SubElement(feed, "entry")
     ET.SubElement(el, "id").text = _x(_atom_id(entry, update=update))
     title = _x(entry.get("title")) or "(untitled)"
@@ -593,8 +601,6 @@ def render_atom(digest: Digest, *, self_url: str | None = None) -> str:
     """The digest as an Atom 1.0 feed (RFC 4287) a feed reader can subscribe to:
     one entry per digest entry, then one per updated starred paper. `self_url`
     is where the feed will be served, when known (rel="self")."""
-    from papertrail import __version__
-
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     generated = _rfc3339(digest.generated_at, now)
     feed = ET.Element("feed", xmlns=ATOM_NS)

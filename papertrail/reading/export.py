@@ -31,11 +31,12 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from papertrail.models import Entry
 from papertrail.reading.digest import (
     _CONTROL,
     _JSON_KEYS,
@@ -80,7 +81,7 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 # ---------------------------------------------------------------- shared
 
 
-def _date(entry: dict[str, Any]) -> datetime | None:
+def _date(entry: Mapping[str, Any]) -> datetime | None:
     """When the entry was published (else first seen), or None if unreadable."""
     for key in ("published", "first_seen"):
         value = entry.get(key)
@@ -99,12 +100,12 @@ def _host(url: str | None) -> str:
     return host.removeprefix("www.")
 
 
-def _abs_url(entry: dict[str, Any]) -> str | None:
+def _abs_url(entry: Mapping[str, Any]) -> str | None:
     links = _arxiv_links(entry)
     return links[1] if links else _safe_url(entry.get("url"))
 
 
-def _keywords(entry: dict[str, Any]) -> list[str]:
+def _keywords(entry: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(_clean(k) for k in [*entry["domains"], *entry["tags"]] if k))
 
 
@@ -130,7 +131,7 @@ def _surname(name: str) -> str:
     return parts[-1] if parts else ""
 
 
-def _base_key(entry: dict[str, Any]) -> str:
+def _base_key(entry: Mapping[str, Any]) -> str:
     author = next((_ascii_word(_surname(a)) for a in entry.get("authors") or []), "")
     if not author:  # no author, or a name with no Latin letters (松岡)
         author = _ascii_word(_host(_safe_url(entry.get("url"))).split(".")[0]) or "anon"
@@ -145,7 +146,7 @@ def _base_key(entry: dict[str, Any]) -> str:
     return f"{author}{year}{word}"
 
 
-def citation_keys(entries: Sequence[dict[str, Any]]) -> list[str]:
+def citation_keys(entries: Sequence[Entry]) -> list[str]:
     """One unique BibTeX key per entry, in order. When several entries share a
     key, the one with the lowest id (the longest in the reading list) keeps it
     and the others get 'a', 'b', … so existing citations keep pointing at the
@@ -219,7 +220,7 @@ def _bib_name(name: str) -> str:
     return f"{{{text}}}" if re.search(r"\band\b", text, re.IGNORECASE) else text
 
 
-def _bib_entry(entry: dict[str, Any], key: str) -> str:
+def _bib_entry(entry: Mapping[str, Any], key: str) -> str:
     fields: list[tuple[str, str]] = []
     date = _date(entry)
     is_paper = entry.get("kind") == "paper" and entry.get("arxiv_id")
@@ -259,7 +260,7 @@ def _bib_entry(entry: dict[str, Any], key: str) -> str:
     return "\n".join(lines)
 
 
-def render_bibtex(entries: Sequence[dict[str, Any]]) -> str:
+def render_bibtex(entries: Sequence[Entry]) -> str:
     """BibTeX `@misc` entries, blank-line separated ('' for no entries)."""
     keys = citation_keys(entries)
     text = "\n\n".join(_bib_entry(e, k) for e, k in zip(entries, keys, strict=True))
@@ -269,7 +270,7 @@ def render_bibtex(entries: Sequence[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- ris
 
 
-def _ris_entry(entry: dict[str, Any], key: str) -> str:
+def _ris_entry(entry: Mapping[str, Any], key: str) -> str:
     is_paper = entry.get("kind") == "paper" and entry.get("arxiv_id")
     lines: list[tuple[str, str]] = [("TY", "RPRT" if is_paper else "ELEC"), ("ID", key)]
     lines += [("AU", _clean(a)) for a in entry.get("authors") or [] if _clean(a)]
@@ -299,7 +300,7 @@ def _ris_entry(entry: dict[str, Any], key: str) -> str:
     return body + "ER  - \n"
 
 
-def render_ris(entries: Sequence[dict[str, Any]]) -> str:
+def render_ris(entries: Sequence[Entry]) -> str:
     """RIS records separated by a blank line ('' for no entries)."""
     keys = citation_keys(entries)
     return "\n".join(_ris_entry(e, k) for e, k in zip(entries, keys, strict=True))
@@ -308,7 +309,7 @@ def render_ris(entries: Sequence[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- json / csv
 
 
-def render_json(entries: Sequence[dict[str, Any]]) -> str:
+def render_json(entries: Sequence[Entry]) -> str:
     """A JSON array of entries shaped like the digest's JSON entries."""
     data = [_json_entry(e) for e in entries]
     return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
@@ -336,13 +337,13 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
-def csv_columns(entries: Sequence[dict[str, Any]]) -> list[str]:
+def csv_columns(entries: Sequence[Entry]) -> list[str]:
     """EXPORT_FIELDS, then any further fields the entries carry (sorted)."""
     extra = sorted({k for e in entries for k in e} - set(EXPORT_FIELDS))
     return [*EXPORT_FIELDS, *extra]
 
 
-def render_csv(entries: Sequence[dict[str, Any]]) -> str:
+def render_csv(entries: Sequence[Entry]) -> str:
     """CSV with a header row; lists joined with '; ', booleans true/false."""
     columns = csv_columns(entries)
     out = io.StringIO()
@@ -356,7 +357,7 @@ def render_csv(entries: Sequence[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- markdown
 
 
-def _md_entry(entry: dict[str, Any]) -> str:
+def _md_entry(entry: Mapping[str, Any]) -> str:
     title = _md_link(f"**{_md(entry.get('title')) or '(untitled)'}**", _link(entry))
     parts = [title]
     authors = [_clean(a) for a in entry.get("authors") or [] if _clean(a)]
@@ -376,7 +377,7 @@ def _md_entry(entry: dict[str, Any]) -> str:
     return "- " + " — ".join(parts)
 
 
-def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
+def render_markdown(entries: Sequence[Entry]) -> str:
     n = len(entries)
     out = [f"# Reading list — {n} {'entry' if n == 1 else 'entries'}", ""]
     out += [_md_entry(e) for e in entries]
@@ -385,7 +386,7 @@ def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
 
 # ---------------------------------------------------------------- entry point
 
-RENDERERS: dict[str, Callable[[Sequence[dict[str, Any]]], str]] = {
+RENDERERS: dict[str, Callable[[Sequence[Entry]], str]] = {
     "bibtex": render_bibtex,
     "ris": render_ris,
     "markdown": render_markdown,
@@ -394,7 +395,7 @@ RENDERERS: dict[str, Callable[[Sequence[dict[str, Any]]], str]] = {
 }
 
 
-def render(entries: Sequence[dict[str, Any]], fmt: str) -> str:
+def render(entries: Sequence[Entry], fmt: str) -> str:
     """`entries` (dicts from papertrail.store.find_entries) as `fmt` (one of FORMATS)."""
     try:
         renderer = RENDERERS[fmt]

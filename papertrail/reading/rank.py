@@ -48,20 +48,21 @@ import functools
 import json
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from papertrail.config import Config, Ranking
+from papertrail.models import Entry
 from papertrail.store import ranking as q
+from papertrail.store.schema import max_entry_id
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-    from papertrail.app import Paths
-    from papertrail.config import Config, Ranking
 
 PARTS = ("mentions", "authors", "keywords", "recency", "similarity")
 PROFILE_TERMS = 40  # terms kept to describe what the reader starred
@@ -212,9 +213,9 @@ def build_profile(db: sqlite_utils.Database, ranking: Ranking) -> Profile:
     # The word shown for a stem (and queried: the index stems it back): its most frequent.
     surface: dict[str, str] = {}
     for word in sorted(vocabulary, key=lambda w: (-word_counts[w], len(w), w)):
-        stem = stem_of.get(word)
-        if stem is not None:
-            surface.setdefault(stem, word)
+        term = stem_of.get(word)
+        if term is not None:
+            surface.setdefault(term, word)
     candidates = sorted(share, key=lambda t: (-share[t], t))[:PROFILE_CANDIDATES]
     n_entries, df = q.document_frequencies(db, candidates)
     scored = []
@@ -365,7 +366,7 @@ def rescore_recent(db: sqlite_utils.Database, config: Config) -> int:
     seconds, so there only the entries dated within `RECENT_DAYS` of the
     newest one, and the starred ones, are rescored: older entries' recency is
     below 0.3 % of its weight, and `papertrail rank` rescores everything."""
-    if q.max_entry_id(db) <= LARGE_LIST:
+    if max_entry_id(db) <= LARGE_LIST:
         return rescore(db, config)
     return rescore(db, config, q.recent_ids(db, RECENT_DAYS))
 
@@ -390,8 +391,8 @@ def live_scores(
 
 
 def rank_digest_entries(
-    db: sqlite_utils.Database, config: Config, entries: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], int]:
+    db: sqlite_utils.Database, config: Config, entries: list[Entry]
+) -> tuple[list[Entry], int]:
     """The digest's entries best first (newest first among equals), each with its
     `score`, leaving out the ones a block rule hides; and how many those were."""
     scores = live_scores(db, config, [e["id"] for e in entries if e.get("id") is not None])
@@ -416,11 +417,28 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         raise KeyError(f"no entry with short id {entry_id} — `papertrail list` shows the ids")
     _, day, starred, stored_score, stored_hidden, authors_json = rows[0]
     r = config.ranking
-    w = r.weights
     ref_day = q.reference_day(db)
     names = _names(authors_json)
-    parts = []
+    parts = (
+        _mentions_part(db, r, entry_id),
+        _authors_part(r, names),
+        _keywords_part(db, r, entry_id),
+        _recency_part(r, ref_day, day),
+        _similarity_part(db, r, entry_id),
+    )
+    return Explanation(
+        entry_id=entry_id,
+        title=q.entry_title(db, entry_id) or "",
+        total=round(sum(p.contribution for p in parts), DECIMALS),
+        parts=parts,
+        hidden_by=None if starred else _block_rule(db, r, entry_id, names),
+        stored_score=stored_score,
+        stored_hidden_by=stored_hidden,
+        as_of=_date(ref_day) if ref_day is not None else None,
+    )
 
+
+def _mentions_part(db: sqlite_utils.Database, r: Ranking, entry_id: int) -> Part:
     sources = q.entry_source_names(db, entry_id)
     n = len(sources)
     listed = ", ".join(sources)
@@ -430,8 +448,10 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         why = f"from one source only ({listed})"
     else:
         why = "from no source (added by hand)"
-    parts.append(_part("mentions", math.log(n) if n > 1 else 0.0, w.mentions, why))
+    return _part("mentions", math.log(n) if n > 1 else 0.0, r.weights.mentions, why)
 
+
+def _authors_part(r: Ranking, names: set[str]) -> Part:
     followed = [a for a in r.follow_authors if normalize_name(a) in names]
     followed = list({normalize_name(a): a for a in reversed(followed)}.values())[::-1]
     if followed:
@@ -440,8 +460,10 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         why = "by none of the authors you follow"
     else:
         why = "no follow_authors in feeds.yml"
-    parts.append(_part("authors", float(len(followed)), w.authors, why))
+    return _part("authors", float(len(followed)), r.weights.authors, why)
 
+
+def _keywords_part(db: sqlite_utils.Database, r: Ranking, entry_id: int) -> Part:
     hits = set(q.matching_queries(db, [phrase_query(p) for p, _ in r.boost], entry_id))
     matched = [(p, b) for p, b in r.boost if phrase_query(p) in hits]
     if matched:
@@ -450,8 +472,10 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         why = "matches none of the boosted keywords"
     else:
         why = "no boost keywords in feeds.yml"
-    parts.append(_part("keywords", sum(b for _, b in matched), w.keywords, why))
+    return _part("keywords", sum(b for _, b in matched), r.weights.keywords, why)
 
+
+def _recency_part(r: Ranking, ref_day: float | None, day: float | None) -> Part:
     raw = _recency(ref_day, day, r.recency_half_life_days)
     if ref_day is not None and day is not None:
         age = max(ref_day - day, 0.0)
@@ -461,8 +485,10 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         )
     else:
         why = "no date"
-    parts.append(_part("recency", raw, w.recency, why))
+    return _part("recency", raw, r.weights.recency, why)
 
+
+def _similarity_part(db: sqlite_utils.Database, r: Ranking, entry_id: int) -> Part:
     profile = build_profile(db, r)
     stems = list(profile.weights)
     hits = set(q.matching_queries(db, [query for query, _ in profile.queries()], entry_id))
@@ -489,30 +515,20 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         )
     else:
         why = f"shares none of the {len(stems)} terms typical of {basis}"
-    parts.append(_part("similarity", raw, w.similarity, why))
+    return _part("similarity", raw, r.weights.similarity, why)
 
-    hidden = None
-    if not starred:
-        block_hits = set(
-            q.matching_queries(db, [phrase_query(p) for p in r.block.keywords], entry_id)
-        )
-        hidden = next(
-            (f"keyword: {p}" for p in r.block.keywords if phrase_query(p) in block_hits), None
-        )
-        if hidden is None:
-            hidden = next(
-                (f"author: {a}" for a in r.block.authors if normalize_name(a) in names), None
-            )
-    return Explanation(
-        entry_id=entry_id,
-        title=q.entry_title(db, entry_id) or "",
-        total=round(sum(p.contribution for p in parts), DECIMALS),
-        parts=tuple(parts),
-        hidden_by=hidden,
-        stored_score=stored_score,
-        stored_hidden_by=stored_hidden,
-        as_of=_date(ref_day) if ref_day is not None else None,
+
+def _block_rule(
+    db: sqlite_utils.Database, r: Ranking, entry_id: int, names: set[str]
+) -> str | None:
+    """The block rule in feeds.yml that hides the entry now, if any (keywords first)."""
+    block_hits = set(q.matching_queries(db, [phrase_query(p) for p in r.block.keywords], entry_id))
+    keyword = next(
+        (f"keyword: {p}" for p in r.block.keywords if phrase_query(p) in block_hits), None
     )
+    if keyword is not None:
+        return keyword
+    return next((f"author: {a}" for a in r.block.authors if normalize_name(a) in names), None)
 
 
 def _part(name: str, raw: float, weight: float, why: str) -> Part:
@@ -573,8 +589,6 @@ class RankReport:
 
 def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
     """Rescore everything and say what came of it (`papertrail rank`)."""
-    import time
-
     start = time.perf_counter()
     scored, inputs = _rescore(db, config)
     seconds = time.perf_counter() - start
@@ -586,27 +600,3 @@ def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
         profile_terms=len(inputs.profile.weights),
         seconds=seconds,
     )
-
-
-def rank_reading_list(paths: Paths) -> RankReport:
-    """`papertrail rank`: load feeds.yml, open the reading list, rescore everything."""
-    from papertrail.store import open_db
-
-    config = paths.config()
-    db = open_db(paths.db)
-    try:
-        return rank_all(db, config)
-    finally:
-        db.close()
-
-
-def explain_entry(paths: Paths, token: str) -> Explanation:
-    """`papertrail show --why TOKEN`: the explanation for an arXiv id, URL or short id."""
-    from papertrail.store import open_db, resolve_entry
-
-    config = paths.config()
-    db = open_db(paths.db)
-    try:
-        return explain(db, config, resolve_entry(db, token))
-    finally:
-        db.close()

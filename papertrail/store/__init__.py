@@ -62,6 +62,14 @@ from papertrail.store.ingest import (
     remember_unknown_ids,
     unknown_arxiv_ids,
 )
+from papertrail.store.lock import (
+    FetchLocked,
+    HarvestLocked,
+    database_lock,
+    harvest_lock,
+    lock_path,
+    oai_lock_path,
+)
 from papertrail.store.queries import (
     count_entries,
     enable_source,
@@ -104,6 +112,8 @@ from papertrail.store.schema import (
     MIGRATIONS,
     SCHEMA_VERSION_TABLE,
     DatabaseError,
+    connected,
+    max_entry_id,
     migrate,
     open_db,
     utcnow,
@@ -120,6 +130,14 @@ from papertrail.store.writer import (
 )
 
 __all__ = [
+    "FetchLocked",
+    "HarvestLocked",
+    "connected",
+    "database_lock",
+    "harvest_lock",
+    "lock_path",
+    "max_entry_id",
+    "oai_lock_path",
     "maintain_search_index",
     "HarvestState",
     "get_harvest_state",

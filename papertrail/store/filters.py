@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
+from papertrail.ids import canonical_url, parse_arxiv_id
+from papertrail.models import Entry
 from papertrail.store.queries import query_entries
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SORTS = ("date", "rank")
 KINDS = ("paper", "post")
@@ -154,9 +157,9 @@ def select_ids(
     return [r[0] for r in db.execute(sql, params)]
 
 
-def entries_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+def entries_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> list[Entry]:
     """Full entry dicts for `ids`, in the order given."""
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, Entry] = {}
     chunk = 500  # stay far below SQLite's bound-parameter limit
     for i in range(0, len(ids), chunk):
         part = list(ids[i : i + chunk])
@@ -171,7 +174,7 @@ def find_entries(
     *,
     sort: str = "date",
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Entry]:
     """Entries matching `flt`, sorted, at most `limit` of them."""
     return entries_by_ids(db, select_ids(db, flt, sort=sort, limit=limit))
 
@@ -196,7 +199,6 @@ def resolve_entry(db: sqlite_utils.Database, token: str) -> int:
     """The entry id for an arXiv id in any form (1508.06576, arXiv:1508.06576v2,
     https://arxiv.org/abs/..., /pdf/..., math/0309136), a post or paper URL, or
     a short id (the integer `papertrail list` shows). Raises EntryNotFound."""
-    from papertrail.ids import canonical_url, parse_arxiv_id
 
     text = token.strip()
     if text.lstrip("#").isdigit():

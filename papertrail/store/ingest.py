@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from papertrail.store.schema import utcnow
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # An id the API did not know is asked for again after a day (a paper announced
 # today can lag behind in the API), at most this many times in all.
@@ -71,16 +72,25 @@ def unknown_arxiv_ids(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     return {r["arxiv_id"]: r for r in db.query("SELECT * FROM unknown_arxiv_ids")}
 
 
-def papers_by_arxiv_id(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+class PaperRef(TypedDict):
+    """A paper in the reading list, named: its short id, arXiv id, version and title."""
+
+    id: int
+    arxiv_id: str
+    version: int | None
+    title: str
+
+
+def papers_by_arxiv_id(db: sqlite_utils.Database, ids: Sequence[str]) -> dict[str, PaperRef]:
     """{arxiv_id: {id, arxiv_id, version, title}} for the ids that have an entry."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, PaperRef] = {}
     for chunk in _chunks(list(dict.fromkeys(ids))):
         sql = (
             "SELECT id, arxiv_id, version, title FROM entries "
             f"WHERE arxiv_id IN ({', '.join('?' * len(chunk))})"
         )
         for row in db.query(sql, list(chunk)):
-            out[row["arxiv_id"]] = row
+            out[row["arxiv_id"]] = cast(PaperRef, row)
     return out
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from papertrail.config import Config
 
 
-from papertrail.models import PSEUDO_SOURCES
+from papertrail.models import PSEUDO_SOURCES, Entry
 from papertrail.store.schema import utcnow
 
 # ------------------------------------------------------------------- sources
@@ -46,22 +46,39 @@ def sync_sources(db: sqlite_utils.Database, config: Config) -> None:
                 db.execute("UPDATE sources SET in_config = 1 WHERE name = ?", [source.name])
 
 
-def source_state(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
+class SourceState(TypedDict, total=False):
+    """A row of `sources`: a source's fetch state (see the module docstring of `store`)."""
+
+    name: str
+    kind: str
+    config_url: str | None
+    fetch_url: str | None
+    etag: str | None
+    last_modified: str | None
+    in_config: int | bool
+    last_fetch_at: str | None
+    last_success_at: str | None
+    last_status: str | None
+    last_http_status: int | None
+    last_error: str | None
+    consecutive_failures: int
+    paused: int
+    paused_at: str | None
+    entries: int  # `list_sources` only: entries this source surfaced
+
+
+def source_state(db: sqlite_utils.Database, name: str) -> SourceState | None:
     rows = list(db.query("SELECT * FROM sources WHERE name = ?", [name]))
-    return rows[0] if rows else None
+    return cast(SourceState, rows[0]) if rows else None
 
 
-def list_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Every source with its last fetch, newest-first log row folded in."""
-    return list(
-        db.query(
-            """
-            SELECT s.*,
-                   (SELECT COUNT(*) FROM provenance p WHERE p.source = s.name) AS entries
-            FROM sources s ORDER BY s.in_config DESC, s.name
-            """
-        )
-    )
+def list_sources(db: sqlite_utils.Database) -> list[SourceState]:
+    """Every source with its fetch state and how many entries it surfaced."""
+    sql = """
+        SELECT s.*, (SELECT COUNT(*) FROM provenance p WHERE p.source = s.name) AS entries
+        FROM sources s ORDER BY s.in_config DESC, s.name
+    """
+    return [cast(SourceState, row) for row in db.query(sql)]
 
 
 def enable_source(db: sqlite_utils.Database, name: str) -> bool:
@@ -82,7 +99,8 @@ def start_run(db: sqlite_utils.Database) -> int:
         # A run still marked running was killed: say so, so the log is honest.
         db.execute("UPDATE fetch_runs SET status = 'interrupted' WHERE status = 'running'")
         cur = db.execute("INSERT INTO fetch_runs (started_at) VALUES (?)", [utcnow()])
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None
+    return cur.lastrowid
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict[str, int]) -> None:
@@ -137,25 +155,23 @@ FROM entries e
 """.replace("{PSEUDO}", _PSEUDO_SQL)
 
 
-def _entry_row(row: dict[str, Any]) -> dict[str, Any]:
+def _entry_row(row: dict[str, Any]) -> Entry:
     for col in ("authors", "categories", "domains", "sources", "tags"):
         row[col] = json.loads(row[col]) if row.get(col) else []
     row["links"] = json.loads(row["links"]) if row.get("links") else {}
     row["starred"] = bool(row.pop("starred_at", None))
     row["read"] = bool(row.pop("read_at", None))
-    return row
+    return cast(Entry, row)
 
 
-def query_entries(
-    db: sqlite_utils.Database, where: str, params: Sequence[Any] = ()
-) -> list[dict[str, Any]]:
+def query_entries(db: sqlite_utils.Database, where: str, params: Sequence[Any] = ()) -> list[Entry]:
     # `+e.kind`: sorting on the kind index would walk the whole table; the WHERE
     # clause's own index (a first_seen window, a run) is the one to use.
     sql = f"{_ENTRY_SELECT} WHERE {where} ORDER BY +e.kind, COALESCE(e.published, e.first_seen) DESC, e.id DESC"
     return [_entry_row(r) for r in db.query(sql, list(params))]
 
 
-def entries_since_run(db: sqlite_utils.Database, after_run: int) -> list[dict[str, Any]]:
+def entries_since_run(db: sqlite_utils.Database, after_run: int) -> list[Entry]:
     """Entries first seen in a run after `after_run` (what is new since the previous fetch)."""
     return query_entries(db, "e.first_seen_run > ?", [after_run])
 
@@ -167,19 +183,17 @@ def _window(column: str, since: str, until: str | None) -> tuple[str, list[str]]
     return f"{column} IS NOT NULL AND {column} >= ?", [since]
 
 
-def entries_between(
-    db: sqlite_utils.Database, since: str, until: str | None = None
-) -> list[dict[str, Any]]:
+def entries_between(db: sqlite_utils.Database, since: str, until: str | None = None) -> list[Entry]:
     return query_entries(db, *_window("e.first_seen", since, until))
 
 
-def starred_updates_since_run(db: sqlite_utils.Database, after_run: int) -> list[dict[str, Any]]:
+def starred_updates_since_run(db: sqlite_utils.Database, after_run: int) -> list[Entry]:
     return query_entries(db, "e.starred_at IS NOT NULL AND e.version_updated_run > ?", [after_run])
 
 
 def starred_updates_between(
     db: sqlite_utils.Database, since: str, until: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[Entry]:
     where, params = _window("e.version_updated_at", since, until)
     return query_entries(db, f"e.starred_at IS NOT NULL AND {where}", params)
 

@@ -9,11 +9,13 @@ SQL and handed to `papertrail.reading.rank`, which does the arithmetic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from papertrail.models import BULK_SOURCES, PSEUDO_SOURCES
+from papertrail.store import recent_fts
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Provenance names papertrail itself writes (a paper added by hand, a paper
 # backfilled because a post linked it): not "another source" talking about it.
@@ -256,8 +258,6 @@ def document_frequencies(
     N is the whole list, or on a very large list its newest entries: FTS5 counts
     a term by walking its whole doclist, and the index of recent entries
     (db/recent_fts.py) has doclists 27x shorter at 2.7 M entries."""
-    from papertrail.store import recent_fts
-
     floor = recent_fts.floor(db)
     table = "entries_fts" if floor is None else recent_fts.TABLE
     if floor is None:
@@ -275,12 +275,6 @@ def document_frequencies(
         if row:
             out[term] = int(row[0])
     return int(n), out
-
-
-def max_entry_id(db: sqlite_utils.Database) -> int:
-    """The largest entry id: the size of the reading list, from the primary key alone."""
-    (n,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
-    return int(n)
 
 
 def recent_ids(db: sqlite_utils.Database, days: float) -> list[int]:

@@ -24,10 +24,12 @@ so a killed process leaves the old index or the new one.
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+from papertrail.store.schema import max_entry_id
 
-from papertrail.store.ranking import max_entry_id
+if TYPE_CHECKING:
+    import sqlite_utils
 
 TABLE = "entries_fts_recent"
 STATE = "search_recent"

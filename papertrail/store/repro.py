@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import sqlite_utils
-
-from papertrail.models import Record
+from papertrail.models import Record, ReproductionLink, ReproRun
 from papertrail.store.schema import utcnow
 from papertrail.store.writer import EntryWriter
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 REPRO_SOURCE = "reproductions"  # provenance of paper entries added from a reproduction's constants
 
@@ -80,7 +81,8 @@ def start_repro_run(
                VALUES (?, ?, ?, 'running', ?, ?, ?, ?)""",
             [reproduction, arxiv_id, utcnow(), _json(config), artifacts_dir, code_version, device],
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
 
 def finish_repro_run(
@@ -125,7 +127,7 @@ def repro_runs(
     reproduction: str | None = None,
     arxiv_id: str | None = None,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ReproRun]:
     """Runs, newest first; config and metrics decoded."""
     where, params = [], []
     if reproduction:
@@ -143,38 +145,49 @@ def repro_runs(
     return [_decode(r) for r in db.query(sql, params)]
 
 
-def latest_repro_runs(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, Any]]]:
+def latest_repro_runs(db: sqlite_utils.Database) -> dict[str, dict[str, ReproRun]]:
     """Per reproduction: its latest real run ("run") and latest dry run ("dry_run")."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    out: dict[str, dict[str, ReproRun]] = {}
     rows = db.query(
         """SELECT * FROM repro_runs WHERE id IN (
                SELECT MAX(id) FROM repro_runs
                GROUP BY reproduction, COALESCE(json_extract(config, '$.dry_run'), 0))"""
     )
-    for r in rows:
-        r = _decode(r)
-        kind = "dry_run" if r["config"].get("dry_run") else "run"
-        out.setdefault(r["reproduction"], {})[kind] = r
+    for row in rows:
+        run = _decode(row)
+        kind = "dry_run" if run["config"].get("dry_run") else "run"
+        out.setdefault(run["reproduction"], {})[kind] = run
     return out
 
 
-def reproductions_for_paper(db: sqlite_utils.Database, arxiv_id: str) -> list[dict[str, Any]]:
-    """The reproductions implementing a paper (for `papertrail show`)."""
-    return list(
-        db.query(
-            """SELECT r.* FROM reproductions r JOIN reproduction_papers p ON p.reproduction = r.name
-               WHERE p.arxiv_id = ? ORDER BY r.name""",
-            [arxiv_id],
-        )
+def reproductions_for_paper(
+    db: sqlite_utils.Database, arxiv_id: str | None, *, runs: int = 5
+) -> list[ReproductionLink]:
+    """The reproductions implementing a paper, each with its latest `runs` runs (newest
+    first) and how many it has had (for `papertrail show`)."""
+    if not arxiv_id:
+        return []
+    rows = db.query(
+        """SELECT r.* FROM reproductions r JOIN reproduction_papers p ON p.reproduction = r.name
+           WHERE p.arxiv_id = ? ORDER BY r.name""",
+        [arxiv_id],
     )
+    out = []
+    for row in rows:
+        (count,) = db.execute(
+            "SELECT COUNT(*) FROM repro_runs WHERE reproduction = ?", [row["name"]]
+        ).fetchone()
+        recent = repro_runs(db, reproduction=row["name"], limit=runs)
+        out.append(cast(ReproductionLink, {**row, "runs": recent, "run_count": count}))
+    return out
 
 
 def _json(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _decode(row: dict[str, Any]) -> ReproRun:
     row = dict(row)
     for key in ("config", "metrics"):
         row[key] = json.loads(row[key] or "{}")
-    return row
+    return cast(ReproRun, row)

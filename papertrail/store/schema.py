@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 if TYPE_CHECKING:
-    pass
+    import sqlite_utils
 
 
 SCHEMA_VERSION_TABLE = "_migrations"
@@ -30,6 +29,8 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
 
     Raises DatabaseError, naming the file and what to do, when the directory
     cannot be created or the file is not an SQLite database."""
+    import sqlite_utils  # heavy (~220 ms): `papertrail --help` must not pay for it
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,22 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
             "is it another kind of file? Pass another location with --db or PAPERTRAIL_DB"
         ) from None
     return db
+
+
+def max_entry_id(db: sqlite_utils.Database) -> int:
+    """The largest entry id: the size of the reading list, from the primary key alone."""
+    (n,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+    return int(n)
+
+
+@contextmanager
+def connected(path: Path | str) -> Iterator[sqlite_utils.Database]:
+    """`open_db`, closed again when the block ends."""
+    db = open_db(path)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 # ---------------------------------------------------------------- migrations
@@ -192,7 +209,7 @@ def _install_entries_fts(db: sqlite_utils.Database, columns: list[str]) -> None:
     """FTS5 over `columns` of entries (external content), with the trigger set we want."""
     for trigger in ("entries_ai", "entries_ad", "entries_au"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    db["entries"].enable_fts(
+    db.table("entries").enable_fts(
         columns, fts_version="FTS5", create_triggers=True, tokenize="porter unicode61", replace=True
     )
     # New rows are indexed in bulk by EntryWriter.save (one INSERT ... SELECT per
@@ -236,7 +253,7 @@ def _m002_reading_list(db: sqlite_utils.Database) -> None:
         """
     )
     _install_entries_fts(db, ["title", "summary", "notes_text"])
-    db["entries"].rebuild_fts()
+    db.table("entries").rebuild_fts()
 
 
 def _m003_reproductions(db: sqlite_utils.Database) -> None:

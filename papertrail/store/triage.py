@@ -7,14 +7,16 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import sqlite_utils
-
+from papertrail.models import Entry, EntryDetail, Note
 from papertrail.store import recent_fts
 from papertrail.store.filters import EntryFilter, entries_by_ids, order_by
-from papertrail.store.repro import repro_runs, reproductions_for_paper
+from papertrail.store.repro import reproductions_for_paper
 from papertrail.store.schema import utcnow
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 FLAGS = {"read": "read_at", "starred": "starred_at"}
 
@@ -77,7 +79,7 @@ def remove_tags(db: sqlite_utils.Database, entry_id: int, tags: Sequence[str]) -
     return removed
 
 
-def add_note(db: sqlite_utils.Database, entry_id: int, text: str) -> dict[str, Any]:
+def add_note(db: sqlite_utils.Database, entry_id: int, text: str) -> Note:
     """Append a timestamped note; the entry's notes_text (searched by FTS) follows."""
     now = utcnow()
     with db.atomic():
@@ -85,7 +87,7 @@ def add_note(db: sqlite_utils.Database, entry_id: int, text: str) -> dict[str, A
             "INSERT INTO notes (entry_id, text, created_at) VALUES (?, ?, ?)", [entry_id, text, now]
         )
         _refresh_notes_text(db, entry_id)
-    return {"id": cur.lastrowid, "entry_id": entry_id, "text": text, "created_at": now}
+    return {"id": int(cur.lastrowid or 0), "text": text, "created_at": now}
 
 
 def delete_note(db: sqlite_utils.Database, entry_id: int, note_id: int) -> bool:
@@ -108,11 +110,15 @@ def _refresh_notes_text(db: sqlite_utils.Database, entry_id: int) -> None:
 # ------------------------------------------------------------------- show
 
 
-def entry_detail(db: sqlite_utils.Database, entry_id: int) -> dict[str, Any]:
+def entry_detail(db: sqlite_utils.Database, entry_id: int) -> EntryDetail:
     """Everything known about one entry: the entry dict plus versions, the sources
     that surfaced it, posts mentioning it, papers it mentions, notes, reproductions."""
-    (entry,) = entries_by_ids(db, [entry_id])
-    q = lambda sql, params: list(db.query(sql, params))  # noqa: E731
+    (row,) = entries_by_ids(db, [entry_id])
+    entry = cast(EntryDetail, row)
+
+    def q(sql: str, params: list[object]) -> list[Any]:
+        return list(db.query(sql, params))
+
     entry["versions"] = q(
         "SELECT version, first_seen, source FROM entry_versions WHERE entry_id = ? ORDER BY version",
         [entry_id],
@@ -144,21 +150,8 @@ def entry_detail(db: sqlite_utils.Database, entry_id: int) -> dict[str, Any]:
            WHERE m.post_id = ? ORDER BY m.arxiv_id""",
         [entry_id],
     )
-    entry["reproductions"] = reproductions_for(db, entry.get("arxiv_id"))
+    entry["reproductions"] = reproductions_for_paper(db, entry.get("arxiv_id"))
     return entry
-
-
-def reproductions_for(db: sqlite_utils.Database, arxiv_id: str | None) -> list[dict[str, Any]]:
-    """The reproductions implementing a paper, each with its latest runs (newest first)."""
-    if not arxiv_id:
-        return []
-    repros = reproductions_for_paper(db, arxiv_id)
-    for r in repros:
-        r["runs"] = repro_runs(db, reproduction=r["name"], limit=5)
-        (r["run_count"],) = db.execute(
-            "SELECT COUNT(*) FROM repro_runs WHERE reproduction = ?", [r["name"]]
-        ).fetchone()
-    return repros
 
 
 # ------------------------------------------------------------------- search
@@ -198,7 +191,7 @@ def fts_query(query: str) -> str:
 SEARCH_WINDOW = 1000
 
 
-class SearchHits(list):
+class SearchHits(list[Entry]):
     """The entries a search found; `window` is set when only the newest
     SEARCH_WINDOW matches were ranked (more matched)."""
 
@@ -227,7 +220,7 @@ def search(
     *,
     sort: str = "relevance",
     limit: int | None = 50,
-) -> list[dict[str, Any]]:
+) -> SearchHits:
     """Entries matching `query` (FTS5 over title, summary/post text and notes), best
     bm25 first by default, each with `snippet` (hits between HIT_START/HIT_END) and
     `relevance` (the negated bm25 score: higher is better).

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from papertrail.ids import canonical_url
 from papertrail.models import ANNOUNCE_REPLACE, BULK_SOURCES, Record
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     pass
 
 

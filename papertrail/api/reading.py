@@ -1,0 +1,189 @@
+"""The reading list as a library: list, search, show, export; read/star, tag, note; explain.
+
+Each function opens the database named by `Paths`, does one thing and returns
+data; the CLI (papertrail/cli/triage.py) only formats it, and the browser calls
+the same functions, so an action has one write path (starring always rescores).
+Entries are named the way users type them: arXiv ids in any form, URLs, or
+short ids (`papertrail.store.resolve_entry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from papertrail import store
+from papertrail.config import Paths
+from papertrail.models import Entry, EntryDetail, Note
+from papertrail.reading.rank import Explanation, after_feedback, explain
+from papertrail.store import triage
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+DEFAULT_LIMIT = 50
+
+
+def make_filter(
+    *,
+    domains: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    kind: str | None = None,
+    unread: bool = False,
+    starred: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+    include_hidden: bool = True,
+) -> store.EntryFilter:
+    """An EntryFilter from what a user typed (`since`/`until` as 24h, 7d, 2w or a date)."""
+    return store.EntryFilter(
+        domains=tuple(domains),
+        tags=tuple(tags),
+        sources=tuple(sources),
+        kind=kind,
+        unread=unread,
+        starred=starred,
+        since=store.parse_since(since) if since else None,
+        until=store.parse_since(until) if until else None,
+        include_hidden=include_hidden,
+    )
+
+
+def list_entries(
+    paths: Paths,
+    flt: store.EntryFilter | None = None,
+    *,
+    sort: str = "date",
+    limit: int | None = DEFAULT_LIMIT,
+) -> list[Entry]:
+    """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first)."""
+    with store.connected(paths.db) as db:
+        return store.find_entries(db, flt or store.EntryFilter(), sort=sort, limit=limit)
+
+
+def select(
+    paths: Paths,
+    tokens: Sequence[str],
+    flt: store.EntryFilter | None = None,
+    *,
+    limit: int | None = None,
+) -> list[Entry]:
+    """What `export` writes: the entries `tokens` name (arXiv ids, URLs, short ids), in
+    the order typed and narrowed by `flt`; without tokens, every entry `flt` picks,
+    newest first. Raises ValueError naming every token that names nothing."""
+    flt = flt or store.EntryFilter()
+    with store.connected(paths.db) as db:
+        if not tokens:
+            return store.find_entries(db, flt, limit=limit)
+        resolved = store.resolve_entries(db, tokens)
+        if resolved.missing:
+            raise ValueError("nothing was exported:\n  " + "\n  ".join(resolved.missing))
+        picked = {e["id"] for e in store.find_entries(db, replace(flt, ids=resolved.ids))}
+        return store.entries_by_ids(db, [i for i in resolved.ids if i in picked][:limit])
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The entries a search found, best first (each with `relevance` and `snippet`)."""
+
+    entries: list[Entry]
+    window: int | None = None  # set when only the newest `window` matches were ranked
+
+
+def search(
+    paths: Paths,
+    query: str,
+    flt: store.EntryFilter | None = None,
+    *,
+    sort: str = "relevance",
+    limit: int | None = DEFAULT_LIMIT,
+) -> SearchResult:
+    """`papertrail search`: FTS5 over titles, text and notes; raises
+    `store.SearchSyntaxError` (a ValueError) with advice."""
+    with store.connected(paths.db) as db:
+        hits = triage.search(db, query, flt or store.EntryFilter(), sort=sort, limit=limit)
+    return SearchResult(list(hits), hits.window)
+
+
+def show(paths: Paths, token: str) -> EntryDetail:
+    """`papertrail show`: everything known about one entry (see store.triage.entry_detail)."""
+    with store.connected(paths.db) as db:
+        return triage.entry_detail(db, store.resolve_entry(db, token))
+
+
+def explain_entry(paths: Paths, token: str) -> Explanation:
+    """`papertrail show --why`: the parts of an entry's rank score, in numbers and words."""
+    config = paths.config()
+    with store.connected(paths.db) as db:
+        return explain(db, config, store.resolve_entry(db, token))
+
+
+@dataclass
+class MarkResult:
+    changed: int = 0  # entries whose mark changed
+    ids: list[int] = field(default_factory=list)  # every entry named
+    missing: list[str] = field(default_factory=list)  # one message per token naming nothing
+
+
+def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult:
+    """read/unread (flag 'read') or star/unstar (flag 'starred') every entry named;
+    tokens that name nothing are reported in `missing`, the rest are still marked."""
+    with store.connected(paths.db) as db:
+        resolved = store.resolve_entries(db, tokens)
+        changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
+        if resolved.ids and flag == "starred":
+            _rescore_after_feedback(paths, db, resolved.ids)
+    return MarkResult(changed=changed, ids=resolved.ids, missing=resolved.missing)
+
+
+def _rescore_after_feedback(paths: Paths, db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Starring changes what "like what you starred" means; let the ranker catch up."""
+    after_feedback(db, paths.config(), ids)
+
+
+def clean_tags(tags: Sequence[str]) -> list[str]:
+    """Tags as stored: surrounding space trimmed, inner whitespace as '-', no duplicates."""
+    out: list[str] = []
+    for raw in tags:
+        tag = "-".join(raw.split())
+        if not tag:
+            raise ValueError("a tag cannot be empty")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def tag(paths: Paths, token: str, tags: Sequence[str], *, remove: bool = False) -> list[str]:
+    """`papertrail tag` / `untag`: add (or remove) tags on one entry; the tags that changed."""
+    clean = clean_tags(tags)
+    with store.connected(paths.db) as db:
+        entry_id = store.resolve_entry(db, token)
+        if remove:
+            return triage.remove_tags(db, entry_id, clean)
+        return triage.add_tags(db, entry_id, clean)
+
+
+def add_note(paths: Paths, token: str, text: str) -> Note:
+    """`papertrail note ENTRY TEXT`: a timestamped note, searchable with the entry."""
+    text = text.strip()
+    if not text:
+        raise ValueError('the note is empty: papertrail note ID "what you want to remember"')
+    with store.connected(paths.db) as db:
+        return triage.add_note(db, store.resolve_entry(db, token), text)
+
+
+def delete_note(paths: Paths, token: str, note_id: int) -> None:
+    """`papertrail note ENTRY --delete N`; KeyError when the entry has no such note."""
+    with store.connected(paths.db) as db:
+        entry_id = store.resolve_entry(db, token)
+        if not triage.delete_note(db, entry_id, note_id):
+            raise KeyError(
+                f"entry {entry_id} has no note {note_id} — `papertrail show {token}` lists them"
+            )
+
+
+def notes(paths: Paths, token: str) -> list[Note]:
+    """`papertrail note ENTRY`: the entry's notes, oldest first."""
+    return show(paths, token).get("notes", [])

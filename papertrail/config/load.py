@@ -1,0 +1,75 @@
+"""Finding and reading ``feeds.yml``: where it is looked for, and `load_config`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+import yaml
+
+from papertrail.config.check import _Checker, _Loader, _yaml_syntax_error
+from papertrail.config.model import (
+    APP_NAME,
+    FEEDS_FILENAME,
+    PACKAGED_FEEDS_FILENAME,
+    Config,
+    ConfigError,
+)
+
+
+def user_config_path() -> Path:
+    """``feeds.yml`` in the user's config directory (it may not exist)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / FEEDS_FILENAME
+
+
+def packaged_feeds_path() -> Path:
+    """The default ``feeds.yml`` shipped inside the package."""
+    return Path(__file__).parent / PACKAGED_FEEDS_FILENAME
+
+
+def default_feeds_path(cwd: Path | None = None) -> Path:
+    """``./feeds.yml`` if it exists, else the user config dir's, else the packaged default."""
+    local = Path.cwd() / FEEDS_FILENAME if cwd is None else Path(cwd) / FEEDS_FILENAME
+    if local.is_file():
+        return local
+    user = user_config_path()
+    if user.is_file():
+        return user
+    return packaged_feeds_path()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; raises `ConfigError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            path,
+            message=(
+                "file not found; create it (copy the packaged default_feeds.yml "
+                "as a starting point) or point papertrail at another file"
+            ),
+        ) from None
+    except OSError as exc:
+        raise ConfigError(path, message=f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, line, message="the file is not valid UTF-8; save it as UTF-8"
+        ) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate configuration text (``path`` is only used in messages and `Config.path`)."""
+    path = Path(path)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_syntax_error(path, exc, text) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - reader errors without a mark
+        raise ConfigError(path, message=f"invalid YAML: {exc}") from None
+    return _Checker(path).config(root)
