@@ -1,3 +1,5 @@
+"""`python -m papertrail`: the command line. May import: cli."""
+
 from papertrail.cli import cli
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ arXiv identifiers (https://info.arxiv.org/help/arxiv_identifier.html):
   paper and arXiv's API answers with the latter), so the version-less id we
   return drops it: ``math.GT/0309136`` -> ``math/0309136``. Only the real
   pre-2007 archive names are accepted.
+
+May import: nothing of papertrail's (every stage uses it).
 """
 
 from __future__ import annotations

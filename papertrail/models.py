@@ -5,6 +5,8 @@ stage may use it. Ingest is fetch -> parse -> save: parsers return
 `ParsedFeed`s of `Record`s (or `ArxivMeta` for arXiv's bulk metadata) and the
 store saves them, tagged by a `Tagger`. Reads return `Entry` dicts: JSON-shaped
 records (what `--json` prints), typed key by key.
+
+May import: nothing of papertrail's (every stage uses it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class Record:
 
     Papers carry a version-less `arxiv_id` (e.g. "1508.06576" or
     "math.GT/0309136") and their `version` (int, None when unknown).
-    Posts carry `guid` and `url`; `db` keys them per source by
+    Posts carry `guid` and `url`; the store keys them per source by
     guid -> canonical url -> content hash.
     All datetimes are ISO 8601 strings in UTC ("2026-04-27T00:00:00+00:00").
     `summary` is plain text (HTML stripped, whitespace collapsed).

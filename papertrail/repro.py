@@ -4,6 +4,9 @@ A reproduction is a package `reproductions/<pkg>/` whose `__init__` declares
 `NAME`, `TITLE` and `PAPERS` (see `reproductions/__init__.py`) and whose
 `run` module has an `Args` dataclass and `run(args, ctx) -> RunResult`.
 Nothing here imports torch: the run module imports it when it runs.
+
+May import: sources, store, config, models, ids, and `reproductions.common`
+(the reproductions themselves are found by name, `discover`).
 """
 
 from __future__ import annotations

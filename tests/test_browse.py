@@ -34,9 +34,10 @@ from papertrail.browse.config import COLUMN_LABELS, LARGE_LIST, build_metadata
 from papertrail.browse.guard import refusal
 from papertrail.cli import cli
 from papertrail.ingest import snapshot
+from papertrail.models import BULK_SOURCES
 from papertrail.sources import oai_parse
 from papertrail.store import open_db
-from papertrail.store.browse import BULK_SOURCES, READ_QUERIES, unread_by_domain_newest
+from papertrail.store.browse import READ_QUERIES, unread_by_domain_newest
 
 HOSTILE = Path(__file__).parent / "fixtures" / "handmade" / "hostile-blog_atom.xml"
 MENTIONED = "2604.26951"  # the API fixture's paper that the hostile post links

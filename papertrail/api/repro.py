@@ -54,6 +54,11 @@ class ReproShown:
     refresh: Refresh
 
 
+def discover_reproductions() -> dict[str, Reproduction]:
+    """Every reproduction in `reproductions/`, by name (imports no torch)."""
+    return repro.discover()
+
+
 def list_reproductions(paths: Paths, *, refresh: bool = False) -> ReproListing:
     """`papertrail repro list`: each reproduction with its papers, smoke test and last run."""
     repros = repro.discover()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from papertrail import __version__, api, store
-from papertrail.config import ConfigError, Paths, write_atomic
+from papertrail import __version__, api
+
+if TYPE_CHECKING:
+    from papertrail.config import Paths
+    from papertrail.store import EntryFilter
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,16 +34,16 @@ class Locked(click.ClickException):
 
 
 def paths_of(ctx: click.Context) -> Paths:
-    return Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
+    return api.Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
 
 
 def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a library function, mapping its exceptions to CLI errors."""
     try:
         return fn(*args, **kwargs)
-    except store.DatabaseError as e:
+    except api.DatabaseError as e:
         raise click.ClickException(str(e)) from e
-    except ConfigError as e:
+    except api.ConfigError as e:
         raise ConfigProblem(f"{e}\nNothing was fetched; fix the file and run again.") from e
     except KeyError as e:
         raise click.ClickException(str(e.args[0]) if e.args else str(e)) from e
@@ -78,7 +81,7 @@ def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
 def emit(text: str, output: Path | None) -> None:
     """Print to stdout, or write the file atomically and say so on stderr."""
     if output:
-        write_atomic(output, text if text.endswith("\n") else text + "\n")
+        api.write_atomic(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text.rstrip("\n"))
@@ -124,7 +127,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def make_filter(opts: dict[str, Any]) -> store.EntryFilter:
+def make_filter(opts: dict[str, Any]) -> EntryFilter:
     return guard(
         api.make_filter,
         domains=opts["domains"],

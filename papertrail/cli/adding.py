@@ -8,7 +8,6 @@ import click
 
 from papertrail import api
 from papertrail.cli._base import EXIT_FAILED, cli, guard, paths_of
-from papertrail.ingest.add import NotAnArxivId
 
 
 @cli.command()
@@ -37,7 +36,7 @@ def add(ctx: click.Context, ids: tuple[str, ...], id_file: Path | None) -> None:
     """
     try:
         result = guard(api.add, paths_of(ctx), list(ids), id_file=id_file)
-    except NotAnArxivId as e:
+    except api.NotAnArxivId as e:
         raise click.UsageError(str(e)) from e  # exit code 2, like a bad feeds.yml
     for p in result.added:
         click.echo(f"added    #{p['id']}  {p['arxiv_id']}  {p['title']}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import webbrowser
-
 import click
 
 from papertrail import browse as browsing
@@ -48,6 +46,8 @@ def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None
             click.echo(f"{host} is not a loopback address: read-only, no triage queries.", err=True)
         click.echo("Press Ctrl-C to stop.", err=True)
         if open_browser:
+            import webbrowser  # ~6 ms (it imports subprocess): only --open needs it
+
             webbrowser.open(url)
 
     try:

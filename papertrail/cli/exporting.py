@@ -10,8 +10,14 @@ import click
 from papertrail import api
 from papertrail.cli._base import cli, emit, filter_options, guard, make_filter, paths_of
 from papertrail.cli.fetching import sources
-from papertrail.reading.export import FORMATS as EXPORT_FORMATS
-from papertrail.reading.export import render
+
+EXPORT_FORMATS = (
+    "bibtex",
+    "ris",
+    "markdown",
+    "json",
+    "csv",
+)  # reading.export.FORMATS (a test checks)
 
 
 @cli.command("export")
@@ -57,7 +63,7 @@ def export_cmd(
     found = guard(api.select, paths_of(ctx), entries, make_filter(opts), limit=limit)
     if not found:
         click.echo("No entries match; the export is empty.", err=True)
-    text = render(found, fmt)
+    text = api.render_export(found, fmt)
     if output:
         emit(text, output)
         click.echo(f"{len(found)} entries exported.", err=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from papertrail import api, store
+from papertrail import api
 from papertrail.cli._base import (
     EXIT_FAILED,
     FORMATS,
@@ -21,16 +21,17 @@ from papertrail.cli._base import (
     guard,
     paths_of,
 )
-from papertrail.ingest.fetch import FetchEvent
-from papertrail.reading.digest import Digest, render, render_summary
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from papertrail.ingest.fetch import FetchEvent
+    from papertrail.reading.digest import Digest
+
 
 def _render(digest: Digest, fmt: str, output: Path | None) -> str:
     color = fmt == "text" and output is None and sys.stdout.isatty()
-    return render(digest, fmt, color=color)
+    return api.render_digest(digest, fmt, color=color)
 
 
 @cli.command()
@@ -65,14 +66,14 @@ def fetch(
     progress = _Progress() if sys.stderr.isatty() else None
     try:
         outcome = guard(api.fetch, paths, only=list(only) or None, on_event=progress)
-    except store.FetchLocked as e:
+    except api.FetchLocked as e:
         raise Locked(str(e)) from e
     finally:
         if progress:
             progress.close()
     digest = outcome.digest
     if quiet and fmt == "text" and digest.summary is not None:
-        emit(render_summary(digest.summary), output)
+        emit(api.render_summary(digest.summary), output)
     else:
         if quiet:  # machine formats keep their shape, minus the entries
             digest = replace(digest, entries=[], updates=[])

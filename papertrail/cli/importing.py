@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from papertrail import api, store
+from papertrail import api
 from papertrail.cli._base import EXIT_FAILED, Locked, cli, guard, paths_of
-from papertrail.ingest.snapshot import Progress, SnapshotError
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
     from rich.progress import TaskID
+
+    from papertrail.ingest.snapshot import Progress
 
 
 @cli.group("import")
@@ -68,9 +69,9 @@ def arxiv_snapshot(ctx: click.Context, file: Path, restart: bool, workers: int) 
             workers=workers,
             on_progress=progress,
         )
-    except store.FetchLocked as e:
+    except api.FetchLocked as e:
         raise Locked(str(e)) from e
-    except SnapshotError as e:
+    except api.SnapshotError as e:
         raise click.ClickException(str(e)) from e
     except KeyboardInterrupt:
         click.echo(

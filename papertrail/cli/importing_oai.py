@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from papertrail import api, store
+from papertrail import api
 from papertrail.cli._base import EXIT_FAILED, Locked, guard, paths_of
 from papertrail.cli.importing import import_group
-from papertrail.ingest.oai import HarvestProgress
-from papertrail.sources.oai_parse import OaiError
+
+if TYPE_CHECKING:
+    from papertrail.ingest.oai import HarvestProgress
 
 
 @import_group.command("oai")
@@ -85,9 +88,9 @@ def import_oai(
             interval=delay,
             on_progress=on_progress,
         )
-    except store.HarvestLocked as e:
+    except api.HarvestLocked as e:
         raise Locked(str(e)) from e
-    except OaiError as e:
+    except api.OaiError as e:
         click.echo(f"Error: the harvest stopped: {e}", err=True)
         ctx.exit(EXIT_FAILED)
         return

@@ -19,12 +19,11 @@ import click
 
 from papertrail import api
 from papertrail.cli._base import ConfigProblem, cli, guard, paths_of
-from papertrail.repro import Reproduction, ReproError, discover
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from papertrail.repro import ReproArgs
+    from papertrail.repro import ReproArgs, Reproduction
 
 
 def _say_refresh(refresh: api.Refresh) -> None:
@@ -51,12 +50,12 @@ class ReproGroup(click.Group):
     """`list` and `show`, plus one command per reproduction, built when asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*sorted(self.commands), *discover()]
+        return [*sorted(self.commands), *api.discover_reproductions()]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
-        found = discover()
+        found = api.discover_reproductions()
         return build_command(found[name]) if name in found else None
 
 
@@ -249,7 +248,7 @@ def _run(
             paths_of(ctx), found, args, device=device, seed=seed, dry_run=dry_run,
             on_progress=progress, on_log=progress.log,
         )  # fmt: skip
-    except ReproError as e:  # torch missing, or the run failed (recorded)
+    except api.ReproError as e:  # torch missing, or the run failed (recorded)
         raise click.ClickException(str(e)) from e
     except ValueError as e:
         raise ConfigProblem(

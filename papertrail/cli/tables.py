@@ -12,13 +12,14 @@ import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from papertrail.models import Entry, EntryDetail
-from papertrail.reading.digest import _CONTROL, _clean
-from papertrail.store.triage import HIT_END, HIT_START
+from papertrail.text import CONTROL, HIT_END, HIT_START
+from papertrail.text import clean as _clean
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
+
+    from papertrail.models import Entry, EntryDetail
 
 
 def _console() -> Console:
@@ -52,7 +53,7 @@ def highlighted(snippet: str, style: str = "dim") -> Text:
     bold = False
     for part in snippet.replace(HIT_END, HIT_START).split(HIT_START):
         out.append(
-            _CONTROL.sub(" ", part).replace("\n", " ").replace("\t", " "), "bold" if bold else ""
+            CONTROL.sub(" ", part).replace("\n", " ").replace("\t", " "), "bold" if bold else ""
         )
         bold = not bold
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,10 +19,10 @@ from papertrail.cli._base import (
     output_options,
     paths_of,
 )
-from papertrail.models import Entry
-from papertrail.reading.export import render_csv, render_json
-from papertrail.reading.rank import render_explanation
-from papertrail.store.triage import plain_snippet
+from papertrail.text import plain_snippet
+
+if TYPE_CHECKING:
+    from papertrail.models import Entry
 
 LIST_SORTS = ("date", "rank")
 SEARCH_SORTS = ("relevance", "date", "rank")
@@ -34,7 +34,7 @@ def _print_entries(entries: list[Entry], as_json: bool, as_csv: bool, *, empty: 
             e.pop("title_highlighted", None)
             if "snippet" in e:
                 e["snippet"] = plain_snippet(e["snippet"])
-        click.echo((render_json if as_json else render_csv)(entries).rstrip("\n"))
+        click.echo((api.render_json if as_json else api.render_csv)(entries).rstrip("\n"))
         return
     if not entries:
         click.echo(empty, err=True)
@@ -135,7 +135,7 @@ def show(ctx: click.Context, entry: str, as_json: bool, why: bool) -> None:
     tables.print_detail(detail)
     if explanation is not None:
         click.echo("")
-        click.echo(render_explanation(explanation))
+        click.echo(api.render_explanation(explanation))
 
 
 def _mark_command(name: str, flag: str, on: bool, verb: str, summary: str, example: str) -> None:

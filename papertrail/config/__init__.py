@@ -21,7 +21,9 @@ and node helpers in `nodes`; `load` finds and reads the file; `paths` says
 where the reading list and feeds.yml are (`Paths`); `opml` turns the sources
 into OPML and back.
 
-This module must stay cheap to import: no httpx / feedparser / arxiv here.
+This package must stay cheap to import: no httpx / feedparser / arxiv here.
+
+May import: models, ids.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Fetch -> parse -> save, as everywhere else:
 * `parse_oai_page` is pure: bytes in, an `OaiPage` out. OAI ``<error>``
   answers become `OaiProtocolError`; ``noRecordsMatch`` is not an error for
   us, just a page with no records.
-* `harvest` saves each page and the harvest state (`db.harvest`) in one
+* `harvest` saves each page and the harvest state (`store.harvest`) in one
   transaction, so a killed harvest resumes from the last saved resumption
   token. When the endpoint no longer knows that token (tokens expire:
   ``badResumptionToken``) the harvest restarts from the newest datestamp it

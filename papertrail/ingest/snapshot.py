@@ -7,7 +7,7 @@ a stream, one JSON object per line. Two processes share the work:
 - a **reader** process decompresses, parses (orjson), maps each line to a
   paper (`arxiv_meta.from_snapshot`), tags its domains and encodes the row —
   the CPU-heavy half;
-- this process writes batches into SQLite (`db.bulk.save_items`: rows, the
+- this process writes batches into SQLite (`store.bulk.save_items`: rows, the
   full-text index, domains, versions, provenance), one transaction each.
 
 A bad line (not JSON, no id, unreadable field) is counted and reported with
@@ -52,7 +52,7 @@ BATCH = 5000
 BAD_EXAMPLES = 20  # bad lines remembered with their message (all are counted)
 # Old-style papers (hep-th/9901001, 1991 to March 2007) come last in the snapshot.
 # A fresh import keeps entry ids below the new-style ones for them, so entry ids
-# follow arXiv's chronology, which bounded search relies on (db/triage.py). arXiv
+# follow arXiv's chronology, which bounded search relies on (store/triage.py). arXiv
 # has ~440k of them and makes no more; the reservation is sized from the file
 # (at most a fifth of its estimated lines) and anything beyond it is appended.
 OLD_STYLE_SLOTS = 600_000
@@ -82,7 +82,7 @@ class ImportReport:
     bad_lines: int = 0
     bad_examples: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
-    search_index: str | None = None  # what db.maintain_search_index did afterwards
+    search_index: str | None = None  # what store.maintain_search_index did afterwards
 
     def summary(self) -> str:
         s = self.stats

@@ -1,6 +1,6 @@
 """Render the daily digest: data in, string out.
 
-`db` builds a `Digest` (entries already sorted within each domain, most
+`api.build_digest` builds a `Digest` (entries already sorted within each domain, most
 discussed first); `render` turns it into text for the terminal, Markdown,
 a standalone HTML page, JSON, or an Atom feed. Nothing here does I/O.
 
@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from papertrail import __version__
 from papertrail.models import Entry
+from papertrail.text import clean
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
 FALLBACK_DOMAIN = "other"  # entries no domain rule speaks for (archive imports outside ML)
@@ -91,14 +92,7 @@ def group_by_domain(digest: Digest) -> list[tuple[str, list[Entry]]]:
 
 # ---------------------------------------------------------------- shared helpers
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _clean(value: Any) -> str:
-    """Feed text as one safe line: no control/bidi characters, whitespace collapsed."""
-    if value is None:
-        return ""
-    return " ".join(_CONTROL.sub(" ", str(value)).split())
+_clean = clean  # the renderers below use the short name
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

@@ -38,7 +38,6 @@ from urllib.parse import urlsplit
 
 from papertrail.models import Entry
 from papertrail.reading.digest import (
-    _CONTROL,
     _JSON_KEYS,
     _arxiv_links,
     _clean,
@@ -48,6 +47,7 @@ from papertrail.reading.digest import (
     _md_link,
     _safe_url,
 )
+from papertrail.text import CONTROL
 
 FORMATS = ("bibtex", "ris", "markdown", "json", "csv")
 
@@ -331,7 +331,7 @@ def _csv_text(value: Any) -> str:
 
 
 def _csv_cell(value: Any) -> str:
-    text = _CONTROL.sub("", _csv_text(value).replace("\r\n", "\n"))
+    text = CONTROL.sub("", _csv_text(value).replace("\r\n", "\n"))
     if text.startswith(_FORMULA_START):
         text = "'" + text  # not a formula when opened in a spreadsheet
     return text

@@ -1,4 +1,4 @@
-"""The reading list on disk: the one module that owns SQL.
+"""The reading list on disk: the one package that owns SQL (save, and every read).
 
 Schema (created by the migrations at the bottom, each run once and recorded
 in `_migrations`):
@@ -32,10 +32,15 @@ in `_migrations`):
 - `entries_fts`  FTS5 over title, summary and notes_text, kept in sync by triggers.
 - `entries_fts_recent` / `search_recent`  on lists above 300k entries only: the
                  same index over the newest entries, for fast search ranking
-                 (db/recent_fts.py).
+                 (store/recent_fts.py).
 
 Every write happens inside `Database.atomic()` so a killed process leaves
-each source either fully saved or untouched.
+each source either fully saved or untouched. `lock` holds the writer locks
+(one fetch or import at a time). sqlite-utils is imported where a database is
+opened (`schema.open_db`); the rest only names its type.
+
+May import: config, models, ids (never sources: records arrive as `models`
+types, tagged through the `models.Tagger` protocol).
 """
 
 from papertrail.store.filters import (

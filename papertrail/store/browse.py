@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from papertrail.models import BULK_SOURCES
+from papertrail.store.schema import NOT_BULK
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -29,7 +29,6 @@ def _ago(modifier: str) -> str:
 # which is not news, so "this week" leaves it out; the partial index
 # idx_provenance_recent (migration 008) is defined with this very predicate,
 # so the query can use it.
-NOT_BULK = f"source NOT IN ({', '.join(repr(s) for s in BULK_SOURCES)})"
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from papertrail.models import BULK_SOURCES
+
 if TYPE_CHECKING:
     import sqlite_utils
 
 
 SCHEMA_VERSION_TABLE = "_migrations"
+# Provenance rows that are not archive imports (the partial index of migration 008 and the
+# browse queries it serves use this very predicate).
+NOT_BULK = f"source NOT IN ({', '.join(repr(s) for s in BULK_SOURCES)})"
 
 
 def utcnow() -> str:
@@ -431,10 +436,8 @@ def _m007_scale_indexes(db: sqlite_utils.Database) -> None:
 def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
     """Datasette's canned queries on the whole of arXiv: "most mentioned this week"
     reads provenance by date without the archive imports' rows (a partial index
-    with the query's own predicate, db/browse.NOT_BULK), and "unread by domain"
+    with the query's own predicate, NOT_BULK), and "unread by domain"
     walks each domain's entries by id (the domain index gains entry_id)."""
-    from papertrail.store.browse import NOT_BULK
-
     db.executescript(
         f"""
         CREATE INDEX IF NOT EXISTS idx_provenance_recent ON provenance(last_seen)

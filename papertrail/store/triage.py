@@ -14,15 +14,13 @@ from papertrail.store import recent_fts
 from papertrail.store.filters import EntryFilter, entries_by_ids, order_by
 from papertrail.store.repro import reproductions_for_paper
 from papertrail.store.schema import utcnow
+from papertrail.text import HIT_END, HIT_START
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 FLAGS = {"read": "read_at", "starred": "starred_at"}
 
-# Snippet highlight markers: control characters no feed text keeps (parse strips them),
-# so the CLI can turn them into bold, Markdown or nothing without ambiguity.
-HIT_START, HIT_END = "\x02", "\x03"
 
 # bm25 column weights: a hit in the title counts most, then the user's own notes.
 _BM25 = "bm25(entries_fts, 10.0, 1.0, 4.0)"
@@ -304,11 +302,6 @@ def _highlights(
             [match],
         )
     }
-
-
-def plain_snippet(text: str | None, start: str = "**", end: str = "**") -> str:
-    """A highlighted snippet for JSON/CSV/Markdown: hits as **word**."""
-    return (text or "").replace(HIT_START, start).replace(HIT_END, end)
 
 
 def _explain_fts_error(query: str, error: str) -> str:

@@ -1,0 +1,59 @@
+"""`papertrail digest`: the entries of a time window, grouped by domain and ranked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from papertrail import store
+from papertrail.config import Config, Paths
+from papertrail.reading.digest import Digest, FetchSummary
+from papertrail.reading.rank import rank_digest_entries
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+def build_digest(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    after_run: int | None = None,
+    summary: FetchSummary | None = None,
+) -> Digest:
+    """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`."""
+    if since is not None:
+        entries = store.entries_between(db, since, until)
+        updates = store.starred_updates_between(db, since, until)
+    else:
+        entries = store.entries_since_run(db, after_run or 0)
+        updates = store.starred_updates_since_run(db, after_run or 0)
+    # Best score first within each domain (digest.group_by_domain keeps this order);
+    # entries hidden by a block rule in feeds.yml are left out (still in the database).
+    entries, hidden = rank_digest_entries(db, config, entries)
+    today = datetime.now(timezone.utc)
+    return Digest(
+        title=f"papertrail digest — {today:%Y-%m-%d}",
+        generated_at=today.isoformat(timespec="seconds"),
+        since=since,
+        until=until,
+        domain_order=[d.name for d in config.domains],
+        entries=entries,
+        updates=updates,
+        summary=summary,
+        hidden=hidden,
+    )
+
+
+def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
+    """`papertrail digest`: the entries first seen in a window (24h, 7d, 2w or a date)."""
+    config = paths.config()
+    with store.connected(paths.db) as db:
+        return build_digest(
+            db,
+            config,
+            since=store.parse_since(since),
+            until=store.parse_since(until) if until else None,
+        )
