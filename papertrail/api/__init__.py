@@ -21,7 +21,7 @@ feedparser, email) or sqlite-utils. The `TYPE_CHECKING` block below is the
 same list as real imports, for type checkers, editors and the layout test;
 `_WHERE` must match it (tests/test_layout.py checks both ways).
 
-May import: ingest, reading, repro, store, sources, config, models, ids (it sits
+May import: ingest, reading, repro, store, sources, config, models, ids, text (it sits
 above every stage; only browse and cli import it).
 """
 

@@ -18,7 +18,7 @@ The SQL (the `reading_list` view and the canned queries) lives in papertrail.sto
 never immutable, so a fetch can write while the browser is open and a reload
 shows the new entries. Datasette and uvicorn are imported only when a server is made.
 
-May import: api, reading, store, config, models, ids.
+May import: api, reading, store, config, models, ids, text.
 """
 
 from __future__ import annotations

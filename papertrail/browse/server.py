@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papertrail import store
-from papertrail.browse import DEFAULT_HOST, DEFAULT_PORT
 from papertrail.browse.config import MAIN_VIEW, PLUGIN, SETTINGS, build_metadata
 from papertrail.store.browse import entry_count
 
@@ -149,11 +148,12 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(
     db_path: Path,
     *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
+    host: str,
+    port: int,
     on_ready: Callable[[str, ReadyInfo], None] | None = None,
 ) -> None:
-    """Serve the reading list until interrupted.
+    """Serve the reading list on `host`:`port` (the CLI's defaults: browse.DEFAULT_HOST,
+    DEFAULT_PORT) until interrupted.
 
     `on_ready(url, info)` is called once the socket listens (before the first
     request), with the reading list's URL and its ReadyInfo."""

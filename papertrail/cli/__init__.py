@@ -7,8 +7,8 @@ themselves on the `cli` group when imported below. `papertrail --help` stays
 fast because the library imports its heavy third-party packages (httpx,
 feedparser, arxiv, sqlite-utils, rich, torch) only where it uses them.
 
-May import: every papertrail package (nothing imports it); the only package that
-imports click.
+May import: api, browse, text at run time, and config, store, ingest, reading, repro,
+models for annotations. Nothing imports it; it is the only package that imports click.
 """
 
 from papertrail.cli import (

@@ -112,7 +112,13 @@ def filter_options(default_limit: int | None = 50) -> Callable[..., Any]:
         ),
     ]
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return stacked(options)
+
+
+def stacked(options: list[Callable[[Any], Any]]) -> Callable[[Callable[..., Any]], Any]:
+    """One decorator for a list of click options, in the order they are written."""
+
+    def decorate(fn: Callable[..., Any]) -> Any:
         for option in reversed(options):
             fn = option(fn)
         return fn

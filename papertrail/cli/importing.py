@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress as Bar
     from rich.progress import TaskID
 
-    from papertrail.ingest.snapshot import Progress
+    from papertrail.ingest.snapshot import ImportReport, Progress
 
 
 @cli.group("import")
@@ -82,6 +82,13 @@ def arxiv_snapshot(ctx: click.Context, file: Path, restart: bool, workers: int) 
     finally:
         if progress:
             progress.close()
+    _print_report(report, file)
+    if report.lines and report.bad_lines == report.lines:
+        ctx.exit(EXIT_FAILED)  # not one readable line: probably not a snapshot at all
+
+
+def _print_report(report: ImportReport, file: Path) -> None:
+    """The summary on stdout; the bad lines (the first few, then a count) on stderr."""
     click.echo(report.summary())
     for line_no, message in report.bad_examples:
         click.echo(f"  {file}:{line_no}: {message}", err=True)
@@ -89,8 +96,6 @@ def arxiv_snapshot(ctx: click.Context, file: Path, restart: bool, workers: int) 
         click.echo(
             f"  … and {report.bad_lines - len(report.bad_examples):,} more bad lines", err=True
         )
-    if report.lines and report.bad_lines == report.lines:
-        ctx.exit(EXIT_FAILED)  # not one readable line: probably not a snapshot at all
 
 
 class _Progress:

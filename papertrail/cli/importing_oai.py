@@ -7,39 +7,44 @@ from typing import TYPE_CHECKING
 import click
 
 from papertrail import api
-from papertrail.cli._base import EXIT_FAILED, Locked, guard, paths_of
+from papertrail.cli._base import EXIT_FAILED, Locked, guard, paths_of, stacked
 from papertrail.cli.importing import import_group
 
 if TYPE_CHECKING:
-    from papertrail.ingest.oai import HarvestProgress
+    from papertrail.ingest.oai import HarvestProgress, HarvestResult
+
+
+_OPTIONS = [
+    click.option(
+        "--set", "set_spec", metavar="SET", help="Only this OAI set, e.g. cs, math, physics:hep-ex."
+    ),
+    click.option(
+        "--from",
+        "from_",
+        metavar="YYYY-MM-DD",
+        help="Records changed on or after this day (default: where the last harvest of the same "
+        "endpoint and set ended; the first harvest takes everything).",
+    ),
+    click.option("--until", metavar="YYYY-MM-DD", help="Records changed on or before this day."),
+    click.option(
+        "--endpoint",
+        metavar="URL",
+        help="OAI-PMH base URL (default: $PAPERTRAIL_OAI_ENDPOINT, else https://oaipmh.arxiv.org/oai).",
+    ),
+    click.option(
+        "--delay",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        default=3.0,
+        show_default=True,
+        help="Seconds between requests (never less than 3 for arxiv.org).",
+    ),
+    click.option("--quiet", "-q", is_flag=True, help="Print only the summary, not each page."),
+]
 
 
 @import_group.command("oai")
-@click.option(
-    "--set", "set_spec", metavar="SET", help="Only this OAI set, e.g. cs, math, physics:hep-ex."
-)
-@click.option(
-    "--from",
-    "from_",
-    metavar="YYYY-MM-DD",
-    help="Records changed on or after this day (default: where the last harvest of the same "
-    "endpoint and set ended; the first harvest takes everything).",
-)
-@click.option("--until", metavar="YYYY-MM-DD", help="Records changed on or before this day.")
-@click.option(
-    "--endpoint",
-    metavar="URL",
-    help="OAI-PMH base URL (default: $PAPERTRAIL_OAI_ENDPOINT, else https://oaipmh.arxiv.org/oai).",
-)
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    default=3.0,
-    show_default=True,
-    help="Seconds between requests (never less than 3 for arxiv.org).",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print only the summary, not each page.")
+@stacked(_OPTIONS)
 @click.pass_context
 def import_oai(
     ctx: click.Context,
@@ -94,6 +99,11 @@ def import_oai(
         click.echo(f"Error: the harvest stopped: {e}", err=True)
         ctx.exit(EXIT_FAILED)
         return
+    _print_result(result)
+
+
+def _print_result(result: HarvestResult) -> None:
+    """The first 20 warnings (and how many more) on stderr, the summary on stdout."""
     for warning in result.warnings[:20]:
         click.echo(f"warning: {warning}", err=True)
     if len(result.warnings) > 20:

@@ -508,35 +508,9 @@ def import_opml(
             "./feeds.yml or your user config directory (see `papertrail config`) and import "
             "again, or import into a separate file with --into FILE"
         )
-    try:
-        data = opml_path.read_bytes()
-    except OSError as e:
-        raise OpmlError(f"cannot read {opml_path}: {e.strerror or e}") from None
-    feeds, notes = parse_opml(data, name=str(opml_path))
-    if not feeds:
-        raise OpmlError(f"{opml_path} lists no feeds: none of its outlines has an xmlUrl")
-
-    try:
-        main = load_config(feeds_path)
-        existing: list[tuple[Source, Settings]] = [(s, main.settings) for s in main.sources]
-        settings = main.settings
-        text = ""
-        if into is None:
-            text = feeds_path.read_bytes().decode("utf-8-sig")
-            old_sources = main.sources
-        elif target.exists():
-            other = load_config(target)
-            existing += [(s, other.settings) for s in other.sources]
-            settings = other.settings
-            text = target.read_bytes().decode("utf-8-sig")
-            old_sources = other.sources
-        else:
-            settings = Settings()
-            old_sources = ()
-    except ConfigError as e:
-        raise OpmlError(f"{e}\nNothing was imported; fix the file first.") from None
-
-    new, present, skipped = plan_import(feeds, existing, settings, target=target)
+    feeds, notes = _read_opml(opml_path)
+    current = _current_sources(feeds_path, target, into)
+    new, present, skipped = plan_import(feeds, current.existing, current.settings, target=target)
     result = ImportResult(
         opml=opml_path,
         target=target,
@@ -549,6 +523,7 @@ def import_opml(
         return result
     today = today or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     comment = f"imported from {opml_path.name} by `papertrail sources import` on {today}"
+    text = current.text
     if into is not None and not target.exists():
         text = (
             "# Sources imported from an OPML file. Use it on its own with\n"
@@ -556,6 +531,60 @@ def import_opml(
             "# or copy the items below into the sources: list of your feeds.yml.\n"
         )
     new_text = append_sources(text, new, comment=comment)
+    _check_appended(new_text, target, current.sources, new)
+    if not dry_run:
+        real = target.resolve()  # a symlinked feeds.yml (dotfiles) stays a symlink
+        mode = real.stat().st_mode if real.exists() else None
+        write_atomic(real, new_text)
+        if mode is not None:
+            os.chmod(real, stat.S_IMODE(mode))
+        result.written = True
+    return result
+
+
+def _read_opml(opml_path: Path) -> tuple[list[OpmlFeed], list[str]]:
+    """The feeds of an OPML file and notes on what is not one; OpmlError when none."""
+    try:
+        data = opml_path.read_bytes()
+    except OSError as e:
+        raise OpmlError(f"cannot read {opml_path}: {e.strerror or e}") from None
+    feeds, notes = parse_opml(data, name=str(opml_path))
+    if not feeds:
+        raise OpmlError(f"{opml_path} lists no feeds: none of its outlines has an xmlUrl")
+    return feeds, notes
+
+
+@dataclass
+class _Current:
+    """What the file being added to holds now, and every source already configured."""
+
+    text: str  # the target file's text ("" when it does not exist yet)
+    sources: tuple[Source, ...]  # the target's sources
+    settings: Settings  # the target's settings
+    existing: list[tuple[Source, Settings]]  # feeds.yml's sources and the target's
+
+
+def _current_sources(feeds_path: Path, target: Path, into: Path | None) -> _Current:
+    try:
+        main = load_config(feeds_path)
+        existing: list[tuple[Source, Settings]] = [(s, main.settings) for s in main.sources]
+        if into is None:
+            text = feeds_path.read_bytes().decode("utf-8-sig")
+            return _Current(text, main.sources, main.settings, existing)
+        if not target.exists():
+            return _Current("", (), Settings(), existing)
+        other = load_config(target)
+        existing += [(s, other.settings) for s in other.sources]
+        text = target.read_bytes().decode("utf-8-sig")
+        return _Current(text, other.sources, other.settings, existing)
+    except ConfigError as e:
+        raise OpmlError(f"{e}\nNothing was imported; fix the file first.") from None
+
+
+def _check_appended(
+    new_text: str, target: Path, old_sources: Sequence[Source], new: list[dict[str, Any]]
+) -> None:
+    """OpmlError unless the new text validates and keeps every old source as it was."""
     try:
         merged = parse_config(new_text, target)
     except ConfigError as e:
@@ -568,11 +597,3 @@ def import_opml(
             f"could not append to the sources: list of {target} without changing the sources "
             "already there, so nothing was written; import into a separate file with --into FILE"
         )
-    if not dry_run:
-        real = target.resolve()  # a symlinked feeds.yml (dotfiles) stays a symlink
-        mode = real.stat().st_mode if real.exists() else None
-        write_atomic(real, new_text)
-        if mode is not None:
-            os.chmod(real, stat.S_IMODE(mode))
-        result.written = True
-    return result

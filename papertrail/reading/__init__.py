@@ -6,5 +6,5 @@ explains it; `digest` renders a `Digest` as text, Markdown, HTML, JSON or
 Atom; `export` renders entries as BibTeX, RIS, Markdown, JSON or CSV. The
 renderers are pure; `rank` reads and writes scores through `papertrail.store`.
 
-May import: store, config, models, ids.
+May import: store, config, models, ids, text.
 """

@@ -39,7 +39,7 @@ each source either fully saved or untouched. `lock` holds the writer locks
 (one fetch or import at a time). sqlite-utils is imported where a database is
 opened (`schema.open_db`); the rest only names its type.
 
-May import: config, models, ids (never sources: records arrive as `models`
+May import: config, models, ids, text (never sources: records arrive as `models`
 types, tagged through the `models.Tagger` protocol).
 """
 

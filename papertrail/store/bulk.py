@@ -33,7 +33,7 @@ from papertrail.store.schema import utcnow
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from papertrail.models import ArxivMeta
+    from papertrail.models import ArxivMeta, Tagger
 
 # One paper, as `save_items` takes it:
 # (arxiv_id, meta_hash, fields, versions, domains) where `fields` follows
@@ -133,7 +133,7 @@ def paper_item(meta: ArxivMeta, domains: list[str], hash_: str | None = None) ->
 
 
 def save_papers(
-    db: sqlite_utils.Database, metas: Sequence[ArxivMeta], *, source: str, tagger: Any
+    db: sqlite_utils.Database, metas: Sequence[ArxivMeta], *, source: str, tagger: Tagger
 ) -> BulkStats:
     """Tag and upsert `metas` in one transaction (the OAI-PMH harvest's entry point)."""
     items = [paper_item(m, tagger.tag_archive(m.record)) for m in metas]
@@ -169,32 +169,53 @@ def save_items(
         else:
             changed.append((found[0], item))
     if new:
-        (next_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM entries").fetchone()
-        next_old = hi = 0
-        if reserved is not None:
-            lo, hi = reserved
-            next_id = max(next_id, hi + 1)
-            (next_old,) = conn.execute(
-                "SELECT COALESCE(MAX(id) + 1, ?) FROM entries WHERE id BETWEEN ? AND ?",
-                [lo, lo, hi],
-            ).fetchone()
-        rows = []
-        ids = []
-        for aid, hash_, fields, _, _ in new:
-            if next_old and next_old <= hi and "/" in aid:
-                entry_id, next_old = next_old, next_old + 1
-            else:
-                entry_id, next_id = next_id, next_id + 1
-            published = fields[_F["published"]]
-            rows.append((entry_id, f"arxiv:{aid}", aid, *fields, hash_, published or now, now))
-            ids.append(entry_id)
-        conn.executemany(_INSERT, rows)
-        conn.executemany(
-            "INSERT INTO entries_fts (rowid, title, summary, notes_text) VALUES (?, ?, ?, '')",
-            [(r[0], r[4], r[6]) for r in rows],
-        )
-        _children(conn, list(zip(ids, new, strict=True)), source, now)
+        _insert_new(conn, new, source, now, reserved)
         stats.new = len(new)
+    if changed:
+        _update_changed(conn, changed, source, now)
+        stats.updated = len(changed)
+    return stats
+
+
+def _insert_new(
+    conn: sqlite3.Connection,
+    new: list[PaperItem],
+    source: str,
+    now: str,
+    reserved: tuple[int, int] | None,
+) -> None:
+    """Insert papers the list lacks: entries, their full-text rows, then the child rows."""
+    (next_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM entries").fetchone()
+    next_old = hi = 0
+    if reserved is not None:
+        lo, hi = reserved
+        next_id = max(next_id, hi + 1)
+        (next_old,) = conn.execute(
+            "SELECT COALESCE(MAX(id) + 1, ?) FROM entries WHERE id BETWEEN ? AND ?",
+            [lo, lo, hi],
+        ).fetchone()
+    rows = []
+    ids = []
+    for aid, hash_, fields, _, _ in new:
+        if next_old and next_old <= hi and "/" in aid:
+            entry_id, next_old = next_old, next_old + 1
+        else:
+            entry_id, next_id = next_id, next_id + 1
+        published = fields[_F["published"]]
+        rows.append((entry_id, f"arxiv:{aid}", aid, *fields, hash_, published or now, now))
+        ids.append(entry_id)
+    conn.executemany(_INSERT, rows)
+    conn.executemany(
+        "INSERT INTO entries_fts (rowid, title, summary, notes_text) VALUES (?, ?, ?, '')",
+        [(r[0], r[4], r[6]) for r in rows],
+    )
+    _children(conn, list(zip(ids, new, strict=True)), source, now)
+
+
+def _update_changed(
+    conn: sqlite3.Connection, changed: list[tuple[int, PaperItem]], source: str, now: str
+) -> None:
+    """Rewrite papers whose metadata hash changed (text, version, rule-made domains)."""
     for entry_id, (_, hash_, f, _, _) in changed:
         params = dict(zip(_FIELDS, f, strict=True))
         conn.execute(_UPDATE, {**params, "meta_hash": hash_, "now": now, "id": entry_id})
@@ -204,10 +225,7 @@ def save_items(
         if version is not None:
             conn.execute(_BUMP_VERSION, [version, f[_F["guid"]], now, entry_id, version])
         conn.execute("DELETE FROM entry_domains WHERE entry_id = ? AND origin = 'rule'", [entry_id])
-    if changed:
-        _children(conn, changed, source, now)
-        stats.updated = len(changed)
-    return stats
+    _children(conn, changed, source, now)
 
 
 def _children(

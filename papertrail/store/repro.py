@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from papertrail.models import Record, ReproductionLink, ReproRun
+from papertrail.models import Record, ReproductionLink, ReproRun, Tagger
 from papertrail.store.schema import utcnow
 from papertrail.store.writer import EntryWriter
 
@@ -49,7 +49,7 @@ def missing_papers(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> list[
 
 
 def save_paper_records(
-    db: sqlite_utils.Database, records: Sequence[Record], tagger: Any, source: str = REPRO_SOURCE
+    db: sqlite_utils.Database, records: Sequence[Record], tagger: Tagger, source: str = REPRO_SOURCE
 ) -> int:
     """Save paper records (new ones added, existing ones refreshed); returns how many were new."""
     with db.atomic():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from papertrail.ids import canonical_url
-from papertrail.models import ANNOUNCE_REPLACE, BULK_SOURCES, Record
+from papertrail.models import ANNOUNCE_REPLACE, BULK_SOURCES, Record, Tagger
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -146,7 +146,7 @@ class EntryWriter:
     """Saves records inside the caller's transaction. Keeps no state between sources."""
 
     def __init__(
-        self, db: sqlite_utils.Database, tagger: Any, run_id: int | None, now: str | None = None
+        self, db: sqlite_utils.Database, tagger: Tagger, run_id: int | None, now: str | None = None
     ):
         self.db = db
         self.conn: sqlite3.Connection = db.conn
@@ -167,6 +167,21 @@ class EntryWriter:
             for r in records
         ]
         existing = self._lookup(keys)
+        new, kept = self._sort(records, keys, existing, stats)
+        if new:
+            self._insert(source, new, existing, source_tags)
+        self._link(source, kept, existing)
+        return stats
+
+    def _sort(
+        self,
+        records: list[Record],
+        keys: list[str],
+        existing: dict[str, tuple[int, int | None]],
+        stats: SaveStats,
+    ) -> tuple[dict[str, Record], list[tuple[str, Record]]]:
+        """New records by key, and every record kept (new or known); known papers
+        move to a newer version here, and `existing` follows."""
         new: dict[str, Record] = {}
         kept: list[tuple[str, Record]] = []
         for record, key in zip(records, keys, strict=True):
@@ -191,18 +206,33 @@ class EntryWriter:
                 else:
                     stats.new_posts += 1
             kept.append((key, record))
+        return new, kept
 
-        if new:
-            (max_before,) = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
-            self.conn.executemany(_INSERT_ENTRY, [self._row(source, k, r) for k, r in new.items()])
-            self.conn.execute(
-                "INSERT INTO entries_fts (rowid, title, summary, notes_text) "
-                "SELECT id, title, summary, notes_text FROM entries WHERE id > ?",
-                [max_before],
-            )
-            existing.update(self._lookup(list(new)))
-            self._tag_new([(existing[k][0], r) for k, r in new.items()], source_tags)
+    def _insert(
+        self,
+        source: str,
+        new: dict[str, Record],
+        existing: dict[str, tuple[int, int | None]],
+        source_tags: Sequence[str],
+    ) -> None:
+        """New entries, their full-text rows and domains; `existing` learns their ids."""
+        (max_before,) = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+        self.conn.executemany(_INSERT_ENTRY, [self._row(source, k, r) for k, r in new.items()])
+        self.conn.execute(
+            "INSERT INTO entries_fts (rowid, title, summary, notes_text) "
+            "SELECT id, title, summary, notes_text FROM entries WHERE id > ?",
+            [max_before],
+        )
+        existing.update(self._lookup(list(new)))
+        self._tag_new([(existing[k][0], r) for k, r in new.items()], source_tags)
 
+    def _link(
+        self,
+        source: str,
+        kept: list[tuple[str, Record]],
+        existing: dict[str, tuple[int, int | None]],
+    ) -> None:
+        """Provenance, versions and mentions for every record the source listed."""
         provenance, versions, mentions = [], [], []
         for key, r in kept:
             entry_id = existing[key][0]
@@ -220,7 +250,6 @@ class EntryWriter:
             "INSERT OR IGNORE INTO mentions (post_id, arxiv_id, first_seen) VALUES (?, ?, ?)",
             mentions,
         )
-        return stats
 
     def _domain_rows(
         self,
@@ -344,15 +373,18 @@ def save_source_result(
     run_id: int,
     outcome: SourceOutcome,
     records: Sequence[Record] = (),
-    tagger: Any = None,
+    tagger: Tagger | None = None,
     source_tags: Sequence[str] = (),
     max_failures: int = 5,
 ) -> SaveStats:
-    """Save one source's entries, its fetch state and its log row in ONE transaction."""
+    """Save one source's entries, its fetch state and its log row in ONE transaction
+    (`tagger` tags the entries: needed when there are `records`)."""
     now = utcnow()
     stats = SaveStats()
     with db.atomic():
         if records:  # a failed source may still carry what it got before failing
+            if tagger is None:
+                raise ValueError("save_source_result: records to save need a tagger")
             stats = EntryWriter(db, tagger, run_id, now).save(outcome.source, records, source_tags)
         _record_outcome(db, run_id, outcome, stats, now, max_failures)
     return stats
@@ -420,7 +452,7 @@ def _record_outcome(
 # ----------------------------------------------------------------- retagging
 
 
-def retag_all(db: sqlite_utils.Database, tagger: Any, batch: int = 2000) -> int:
+def retag_all(db: sqlite_utils.Database, tagger: Tagger, batch: int = 2000) -> int:
     """Re-apply the domain rules to every stored entry (keeps user/source domains)."""
     count = 0
     writer = EntryWriter(db, tagger, None)
