@@ -272,7 +272,8 @@ def make_args(repro: Reproduction, values: dict[str, object]) -> ReproArgs:
     return args
 
 
-ProgressFn = Callable[[str, int, int, dict[str, Any]], None]  # reproductions.common.ProgressFn
+# (task, done, total, metrics) as reproductions.common.ProgressFn reports them (metrics: numbers, words)
+ProgressFn = Callable[[str, int, int, dict[str, object]], None]
 
 
 def run_reproduction(

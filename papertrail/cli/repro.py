@@ -278,7 +278,7 @@ class _Progress:
         else:
             click.echo(message, err=True)
 
-    def __call__(self, task: str, done: int, total: int, metrics: dict[str, Any]) -> None:
+    def __call__(self, task: str, done: int, total: int, metrics: dict[str, object]) -> None:
         info = " ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()
         )
