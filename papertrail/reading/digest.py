@@ -19,7 +19,7 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -68,7 +68,7 @@ class Digest:
 # ---------------------------------------------------------------- grouping
 
 
-def _primary_domain(entry: Mapping[str, Any]) -> str:
+def _primary_domain(entry: Entry) -> str:
     domains = entry.get("domains") or []
     return str(domains[0]) if domains else FALLBACK_DOMAIN
 
@@ -99,7 +99,7 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def _authors(entry: Mapping[str, Any]) -> str:
+def _authors(entry: Entry) -> str:
     names = [_clean(a) for a in entry.get("authors") or []]
     shown = ", ".join(names[:MAX_AUTHORS])
     return f"{shown} et al." if len(names) > MAX_AUTHORS else shown
@@ -128,7 +128,7 @@ def _safe_url(url: Any) -> str | None:
     return None
 
 
-def _arxiv_links(entry: Mapping[str, Any]) -> tuple[str, str, str] | None:
+def _arxiv_links(entry: Entry) -> tuple[str, str, str] | None:
     """(label, abs URL, pdf URL) for an entry with an arXiv id."""
     arxiv_id = _clean(entry.get("arxiv_id"))
     if not arxiv_id:
@@ -139,7 +139,7 @@ def _arxiv_links(entry: Mapping[str, Any]) -> tuple[str, str, str] | None:
     return label, ARXIV_ABS + path, ARXIV_PDF + path
 
 
-def _link(entry: Mapping[str, Any]) -> str | None:
+def _link(entry: Entry) -> str | None:
     """Where the entry's title should point: its URL, else its arXiv abs page."""
     url = _safe_url(entry.get("url"))
     if url:
@@ -148,7 +148,7 @@ def _link(entry: Mapping[str, Any]) -> str | None:
     return links[1] if links else None
 
 
-def _counts(entries: Sequence[Mapping[str, Any]]) -> str:
+def _counts(entries: Sequence[Entry]) -> str:
     papers = sum(1 for e in entries if e.get("kind") == "paper")
     parts = []
     if papers:
@@ -158,7 +158,7 @@ def _counts(entries: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(parts)
 
 
-def _mentions(entry: Mapping[str, Any]) -> str:
+def _mentions(entry: Entry) -> str:
     n = int(entry.get("mentioned_by") or 0)
     return f"mentioned by {n} sources" if n >= 2 else ""
 
@@ -189,7 +189,7 @@ def _nothing_new(digest: Digest) -> str:
     return "Nothing new since the last fetch."
 
 
-def _version_change(entry: Mapping[str, Any]) -> str:
+def _version_change(entry: Entry) -> str:
     prev, new = entry.get("previous_version"), entry.get("version")
     return f"v{prev or '?'} → v{new or '?'}"
 
@@ -284,7 +284,7 @@ def _emit(lines: list[_Line], *, color: bool, width: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _text_entry(entry: Mapping[str, Any], *, update: bool = False) -> list[_Line]:
+def _text_entry(entry: Entry, *, update: bool = False) -> list[_Line]:
     title = _clean(entry.get("title")) or "(untitled)"
     lines: list[_Line] = []
     if entry.get("kind") == "post" and not update:
@@ -364,7 +364,7 @@ def _md_link(text: str, url: str | None) -> str:
     return f"[{text}]({_md_url(url)})" if url else text
 
 
-def _md_entry(entry: Mapping[str, Any], *, update: bool = False) -> str:
+def _md_entry(entry: Entry, *, update: bool = False) -> str:
     title = _md_link(f"**{_md(entry.get('title')) or '(untitled)'}**", _link(entry))
     parts: list[str] = []
     if entry.get("kind") == "post" and not update:
@@ -435,7 +435,7 @@ def _span(cls: str, content_html: str) -> str:
     return f'<span class="{cls}">{content_html}</span>' if content_html else ""
 
 
-def _html_entry(entry: Mapping[str, Any], *, update: bool = False) -> str:
+def _html_entry(entry: Entry, *, update: bool = False) -> str:
     is_post = entry.get("kind") == "post" and not update
     title = _a(f"<strong>{_h(entry.get('title')) or '(untitled)'}</strong>", _link(entry))
     parts: list[str] = []
@@ -513,7 +513,7 @@ _JSON_KEYS = (
 )
 
 
-def _json_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _json_entry(entry: Entry) -> dict[str, Any]:
     return {**dict.fromkeys(_JSON_KEYS), **entry}
 
 
@@ -557,7 +557,7 @@ def _rfc3339(value: Any, fallback: str) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def _atom_id(entry: Mapping[str, Any], *, update: bool = False) -> str:
+def _atom_id(entry: Entry, *, update: bool = False) -> str:
     """The arXiv abs URL for a paper (versioned for an update, so a reader shows
     the new version as a new item); a tag: URI from the post's URL otherwise."""
     if links := _arxiv_links(entry):
@@ -567,7 +567,7 @@ def _atom_id(entry: Mapping[str, Any], *, update: bool = False) -> str:
     return _ATOM_TAG + "post:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
 
 
-def _atom_entry(feed: ET.Element, entry: Mapping[str, Any], *, update: bool, fallback: str) -> None:
+def _atom_entry(feed: ET.Element, entry: Entry, *, update: bool, fallback: str) -> None:
     el = ET.SubElement(feed, "entry")
     ET.SubElement(el, "id").text = _x(_atom_id(entry, update=update))
     title = _x(entry.get("title")) or "(untitled)"

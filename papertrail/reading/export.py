@@ -31,7 +31,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,7 +81,7 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 # ---------------------------------------------------------------- shared
 
 
-def _date(entry: Mapping[str, Any]) -> datetime | None:
+def _date(entry: Entry) -> datetime | None:
     """When the entry was published (else first seen), or None if unreadable."""
     for key in ("published", "first_seen"):
         value = entry.get(key)
@@ -100,12 +100,12 @@ def _host(url: str | None) -> str:
     return host.removeprefix("www.")
 
 
-def _abs_url(entry: Mapping[str, Any]) -> str | None:
+def _abs_url(entry: Entry) -> str | None:
     links = _arxiv_links(entry)
     return links[1] if links else _safe_url(entry.get("url"))
 
 
-def _keywords(entry: Mapping[str, Any]) -> list[str]:
+def _keywords(entry: Entry) -> list[str]:
     return list(dict.fromkeys(_clean(k) for k in [*entry["domains"], *entry["tags"]] if k))
 
 
@@ -131,7 +131,7 @@ def _surname(name: str) -> str:
     return parts[-1] if parts else ""
 
 
-def _base_key(entry: Mapping[str, Any]) -> str:
+def _base_key(entry: Entry) -> str:
     author = next((_ascii_word(_surname(a)) for a in entry.get("authors") or []), "")
     if not author:  # no author, or a name with no Latin letters (松岡)
         author = _ascii_word(_host(_safe_url(entry.get("url"))).split(".")[0]) or "anon"
@@ -220,7 +220,7 @@ def _bib_name(name: str) -> str:
     return f"{{{text}}}" if re.search(r"\band\b", text, re.IGNORECASE) else text
 
 
-def _bib_entry(entry: Mapping[str, Any], key: str) -> str:
+def _bib_entry(entry: Entry, key: str) -> str:
     fields: list[tuple[str, str]] = []
     date = _date(entry)
     is_paper = entry.get("kind") == "paper" and entry.get("arxiv_id")
@@ -270,7 +270,7 @@ def render_bibtex(entries: Sequence[Entry]) -> str:
 # ---------------------------------------------------------------- ris
 
 
-def _ris_entry(entry: Mapping[str, Any], key: str) -> str:
+def _ris_entry(entry: Entry, key: str) -> str:
     is_paper = entry.get("kind") == "paper" and entry.get("arxiv_id")
     lines: list[tuple[str, str]] = [("TY", "RPRT" if is_paper else "ELEC"), ("ID", key)]
     lines += [("AU", _clean(a)) for a in entry.get("authors") or [] if _clean(a)]
@@ -357,7 +357,7 @@ def render_csv(entries: Sequence[Entry]) -> str:
 # ---------------------------------------------------------------- markdown
 
 
-def _md_entry(entry: Mapping[str, Any]) -> str:
+def _md_entry(entry: Entry) -> str:
     title = _md_link(f"**{_md(entry.get('title')) or '(untitled)'}**", _link(entry))
     parts = [title]
     authors = [_clean(a) for a in entry.get("authors") or [] if _clean(a)]
