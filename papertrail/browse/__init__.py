@@ -43,21 +43,6 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 
-_SERVER = frozenset(
-    {
-        "TEMPLATES",
-        "PLUGIN_MODULE",
-        "BrowseError",
-        "EmptyReadingList",
-        "ReadyInfo",
-        "check_reading_list",
-        "database_name",
-        "is_loopback",
-        "make_datasette",
-        "serve",
-    }
-)
-
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
@@ -72,6 +57,8 @@ __all__ = [
     "make_datasette",
     "serve",
 ]
+# the names `server` defines, loaded on first use
+_SERVER = frozenset(__all__) - {"DEFAULT_HOST", "DEFAULT_PORT"}
 
 
 def __getattr__(name: str) -> object:
