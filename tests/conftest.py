@@ -31,15 +31,25 @@ CONTENT_TYPES = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run tests marked slow")
+    parser.addoption(
+        "--run-integration",
+        action="store_true",
+        help="run tests marked integration (real browser, kills, whole processes; CI runs them)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --run-slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    gates = {
+        "slow": config.getoption("--run-slow"),
+        "integration": config.getoption("--run-integration"),
+    }
+    for marker, wanted in gates.items():
+        if wanted:
+            continue
+        skip = pytest.mark.skip(reason=f"{marker}: run with --run-{marker}")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
