@@ -52,6 +52,21 @@ class Record:
     guid: str | None = None
     announce_type: str | None = None  # arxiv-rss only: new | cross | replace | replace-cross
     mentions: list[str] = field(default_factory=list)  # arXiv ids linked from a post
+    code_links: list[CodeLink] = field(default_factory=list)  # posts: code of the papers cited
+
+
+@dataclass(frozen=True)
+class CodeLink:
+    """A repository or artifact link found for a paper (papertrail.sources.codelinks).
+
+    `kind`: github | gitlab | codeberg | hf-model | hf-dataset | hf-space | project.
+    `found_in`: abstract | comment (the paper's own text) | post (a post citing it,
+    `arxiv_id` then names the paper)."""
+
+    url: str
+    kind: str
+    found_in: str
+    arxiv_id: str | None = None
 
 
 @dataclass
@@ -135,6 +150,14 @@ class _EntryFields(TypedDict):
     read: bool
 
 
+class CodeLinkRef(TypedDict):
+    """A paper's code or artifact link as entries carry it (`Entry["code_links"]`)."""
+
+    url: str
+    kind: str  # github | gitlab | codeberg | hf-model | hf-dataset | hf-space | project
+    found_in: str  # comment | abstract | post (the paper's own text first)
+
+
 class Entry(_EntryFields, total=False):
     """One reading-list entry (`store.find_entries`, `api.list_entries`, the digest)."""
 
@@ -142,6 +165,8 @@ class Entry(_EntryFields, total=False):
     relevance: float  # -bm25: higher is better
     snippet: str  # the passage that matched, hits between HIT_START / HIT_END
     title_highlighted: str | None
+    # papers: repository / artifact links (papertrail.sources.codelinks), best place first
+    code_links: list[CodeLinkRef]
 
 
 class ReproRun(TypedDict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from papertrail import store
 from papertrail.api.digests import build_digest
 from papertrail.config import Paths
+from papertrail.ingest.codelinks import scan_papers
 from papertrail.ingest.fetch import EventHandler, FetchReport, run_fetch
 from papertrail.reading.digest import Digest, FetchSummary
 from papertrail.reading.rank import rescore_recent
@@ -28,6 +29,7 @@ def fetch(
     config = paths.config()
     report = run_fetch(paths.db, config, only=only, on_event=on_event)
     with store.connected(paths.db) as db:
+        scan_papers(db)  # code links of the new (and, once, of every older) paper
         rescore_recent(db, config)  # new entries, new mentions, recency from the newest entry
         store.maintain_search_index(db)
         digest = build_digest(

@@ -44,6 +44,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from urllib.parse import unquote
 
+from papertrail.sources.codelinks import post_code_links
 from papertrail.ids import canonical_url, find_arxiv_ids
 from papertrail.models import ParsedFeed, Record
 from papertrail.sources.parse import SUMMARY_MAX_CHARS, html_to_text, truncate
@@ -218,6 +219,7 @@ def _record(msg: Message) -> Record:
         links={"online": url} if online and url else {},
         guid=guid,
         mentions=mentions,
+        code_links=post_code_links((html_src or "", plain or "")),
     )
 
 

@@ -41,6 +41,7 @@ from time import struct_time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from papertrail.sources.codelinks import post_code_links
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, find_arxiv_ids, parse_arxiv_id
 from papertrail.models import ParsedFeed, Record
 
@@ -452,6 +453,7 @@ def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str
         links={"comments": comments} if comments else {},
         guid=(_get(entry, "id") or "").strip() or None,
         mentions=mentions,
+        code_links=post_code_links((summary_html, content_html), link),
     )
 
 

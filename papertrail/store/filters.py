@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from papertrail.ids import canonical_url, parse_arxiv_id
 from papertrail.models import Entry
+from papertrail.store.codelinks import HAS_CODE_SQL
 from papertrail.store.queries import query_entries
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class EntryFilter:
     until: str | None = None
     include_hidden: bool = True  # False: leave out entries hidden by a block rule
     ids: Sequence[int] | None = None
+    has_code: bool = False  # only papers with a code or artifact link (issue 20)
 
     def set_filters(self) -> list[tuple[str, str, Sequence[str]]]:
         """(table, column, values) for the filters on the entry's domains, tags, sources."""
@@ -101,6 +103,8 @@ class EntryFilter:
             params.append(self.until)
         if not self.include_hidden:
             clauses.append("e.hidden_by IS NULL")
+        if self.has_code:
+            clauses.append(HAS_CODE_SQL)
         if self.ids is not None:
             clauses.append(f"e.id IN ({', '.join('?' * len(self.ids))})")
             params.extend(self.ids)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 from papertrail.models import PSEUDO_SOURCES, Entry
+from papertrail.store.codelinks import ENTRY_CODE_LINKS_SQL, decode_entry_links
 from papertrail.store.schema import utcnow
 
 # ------------------------------------------------------------------- sources
@@ -150,15 +151,17 @@ SELECT e.id, e.kind, e.title, e.url, e.arxiv_id, e.version, e.previous_version, 
             SELECT p.source AS src FROM provenance p WHERE p.entry_id = e.id
                 AND p.source NOT IN {PSEUDO}
             UNION SELECT m_post.source FROM mentions m JOIN entries m_post ON m_post.id = m.post_id
-            WHERE e.arxiv_id IS NOT NULL AND m.arxiv_id = e.arxiv_id)) AS mentioned_by
+            WHERE e.arxiv_id IS NOT NULL AND m.arxiv_id = e.arxiv_id)) AS mentioned_by,
+       {CODE_LINKS}
 FROM entries e
-""".replace("{PSEUDO}", _PSEUDO_SQL)
+""".replace("{PSEUDO}", _PSEUDO_SQL).replace("{CODE_LINKS}", ENTRY_CODE_LINKS_SQL)
 
 
 def _entry_row(row: dict[str, Any]) -> Entry:
     for col in ("authors", "categories", "domains", "sources", "tags"):
         row[col] = json.loads(row[col]) if row.get(col) else []
     row["links"] = json.loads(row["links"]) if row.get("links") else {}
+    row["code_links"] = decode_entry_links(row.get("code_links"))
     row["starred"] = bool(row.pop("starred_at", None))
     row["read"] = bool(row.pop("read_at", None))
     return cast(Entry, row)

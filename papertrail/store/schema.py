@@ -449,6 +449,35 @@ def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_code_links(db: sqlite_utils.Database) -> None:
+    """Code and artifact links of papers (papertrail.sources.codelinks), keyed by arXiv
+    id like `mentions` (a post may cite a paper not yet in the list), with the entry
+    they were found in (the paper itself, or the post); the trending view reads
+    mentions by date. Existing papers are scanned on the next fetch: `code_link_scan`
+    holds the last entry id scanned (0 here)."""
+    db.executescript(
+        """
+        CREATE TABLE code_links (
+            arxiv_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            found_in TEXT NOT NULL CHECK (found_in IN ('abstract', 'comment', 'post')),
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (arxiv_id, url, entry_id)
+        );
+        CREATE INDEX idx_code_links_entry ON code_links(entry_id);
+        CREATE TABLE code_link_scan (
+            name TEXT PRIMARY KEY,
+            last_entry_id INTEGER NOT NULL DEFAULT 0,
+            scanned_at TEXT
+        );
+        INSERT INTO code_link_scan (name, last_entry_id) VALUES ('papers', 0);
+        CREATE INDEX IF NOT EXISTS idx_mentions_first_seen ON mentions(first_seen);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -458,6 +487,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_bulk_import,
     _m007_scale_indexes,
     _m008_browse_at_scale,
+    _m010_code_links,
 ]
 
 

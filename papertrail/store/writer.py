@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     pass
 
 
+from papertrail.store import codelinks
 from papertrail.store.schema import utcnow
 
 # ---------------------------------------------------------------- saving
@@ -233,7 +234,7 @@ class EntryWriter:
         existing: dict[str, tuple[int, int | None]],
     ) -> None:
         """Provenance, versions and mentions for every record the source listed."""
-        provenance, versions, mentions = [], [], []
+        provenance, versions, mentions, code = [], [], [], []
         for key, r in kept:
             entry_id = existing[key][0]
             provenance.append((entry_id, source, self.now, self.now, r.announce_type, self.run_id))
@@ -241,6 +242,7 @@ class EntryWriter:
                 versions.append((entry_id, r.version, self.now, source))
             if r.kind == "post":
                 mentions += [(entry_id, arxiv_id, self.now) for arxiv_id in r.mentions]
+                code += codelinks.post_rows(entry_id, r.code_links, self.now)
         self.conn.executemany(_UPSERT_PROVENANCE, provenance)
         self.conn.executemany(
             "INSERT OR IGNORE INTO entry_versions (entry_id, version, first_seen, source) VALUES (?, ?, ?, ?)",
@@ -250,6 +252,7 @@ class EntryWriter:
             "INSERT OR IGNORE INTO mentions (post_id, arxiv_id, first_seen) VALUES (?, ?, ?)",
             mentions,
         )
+        codelinks.save_post_rows(self.db, code)
 
     def _domain_rows(
         self,
