@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         show_reproduction,
     )
     from papertrail.api.subscriptions import export_sources, import_sources
+    from papertrail.api.trending import build_trending, trending
     from papertrail.config import ConfigError, Paths, write_atomic
     from papertrail.ingest.add import NotAnArxivId
     from papertrail.ingest.snapshot import SnapshotError
@@ -72,6 +73,9 @@ if TYPE_CHECKING:
     from papertrail.reading.export import render_csv as render_csv
     from papertrail.reading.export import render_json as render_json
     from papertrail.reading.rank import render_explanation as render_explanation
+    from papertrail.reading.trending import Trending
+    from papertrail.reading.trending import render_text as render_trending
+    from papertrail.reading.trending import to_json as trending_json
     from papertrail.repro import Reproduction, ReproError
     from papertrail.sources.oai_parse import OaiError
     from papertrail.store import DatabaseError, FetchLocked, HarvestLocked
@@ -117,6 +121,9 @@ _WHERE: dict[str, str] = {
     "show_reproduction": "papertrail.api.repro",
     "export_sources": "papertrail.api.subscriptions",
     "import_sources": "papertrail.api.subscriptions",
+    "build_trending": "papertrail.api.trending",
+    "trending": "papertrail.api.trending",
+    "Trending": "papertrail.reading.trending",
     "ConfigError": "papertrail.config",
     "Paths": "papertrail.config",
     "write_atomic": "papertrail.config",
@@ -141,6 +148,8 @@ _RENAMED: dict[str, tuple[str, str]] = {
     "render_csv": ("papertrail.reading.export", "render_csv"),
     "render_json": ("papertrail.reading.export", "render_json"),
     "render_explanation": ("papertrail.reading.rank", "render_explanation"),
+    "render_trending": ("papertrail.reading.trending", "render_text"),
+    "trending_json": ("papertrail.reading.trending", "to_json"),
 }
 
 __all__ = [
@@ -166,9 +175,11 @@ __all__ = [
     "SearchSyntaxError",
     "SnapshotError",
     "SourceRow",
+    "Trending",
     "add",
     "add_note",
     "build_digest",
+    "build_trending",
     "check_oai_options",
     "clean_tags",
     "delete_note",
@@ -194,6 +205,7 @@ __all__ = [
     "render_export",
     "render_json",
     "render_summary",
+    "render_trending",
     "retag",
     "run_reproduction",
     "search",
@@ -202,6 +214,8 @@ __all__ = [
     "show_reproduction",
     "sources",
     "tag",
+    "trending",
+    "trending_json",
     "write_atomic",
 ]
 
