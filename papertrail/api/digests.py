@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from papertrail import store
+from papertrail.api.trending import build_trending
 from papertrail.config import Config, Paths
 from papertrail.reading.digest import Digest, FetchSummary
 from papertrail.reading.rank import rank_digest_entries
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+TRENDING_IN_DIGEST = 5  # papers in the digest's opening "Discussed this week" section
 
 
 def build_digest(
@@ -34,6 +37,9 @@ def build_digest(
     # entries hidden by a block rule in feeds.yml are left out (still in the database).
     entries, hidden = rank_digest_entries(db, config, entries)
     today = datetime.now(timezone.utc)
+    # The digest opens with what the feeds discuss: over its window, or the past week.
+    window = since or (today - timedelta(days=7)).isoformat(timespec="seconds")
+    discussed = build_trending(db, config, since=window, until=until, limit=TRENDING_IN_DIGEST)
     return Digest(
         title=f"papertrail digest — {today:%Y-%m-%d}",
         generated_at=today.isoformat(timespec="seconds"),
@@ -44,6 +50,7 @@ def build_digest(
         updates=updates,
         summary=summary,
         hidden=hidden,
+        trending=discussed.papers,
     )
 
 

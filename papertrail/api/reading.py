@@ -36,6 +36,7 @@ def make_filter(
     since: str | None = None,
     until: str | None = None,
     include_hidden: bool = True,
+    has_code: bool = False,
 ) -> store.EntryFilter:
     """An EntryFilter from what a user typed (`since`/`until` as 24h, 7d, 2w or a date)."""
     return store.EntryFilter(
@@ -48,6 +49,7 @@ def make_filter(
         since=store.parse_since(since) if since else None,
         until=store.parse_since(until) if until else None,
         include_hidden=include_hidden,
+        has_code=has_code,
     )
 
 

@@ -179,6 +179,10 @@ def _detail_fields(console: Console, d: EntryDetail) -> None:
         ("doi", d.get("doi") or ""),
         ("journal", _clean(d.get("journal_ref"))),
         ("comment", _clean(d.get("comment"))),
+        *[
+            ("code", f"{_clean(c['url'])}  ({c['kind']}, in the {c['found_in']})")
+            for c in d.get("code_links") or []
+        ],
     ]
     for label, value in rows:
         if value:

@@ -27,6 +27,8 @@ from urllib.parse import quote, urlsplit
 
 from papertrail import __version__
 from papertrail.models import Entry
+from papertrail.reading import digest_extras as extras
+from papertrail.reading.trending import TrendingPaper
 from papertrail.text import clean
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
@@ -63,6 +65,7 @@ class Digest:
     updates: list[Entry] = field(default_factory=list)  # new versions of starred papers
     summary: FetchSummary | None = None
     hidden: int = 0  # entries in the window left out by the block rules in feeds.yml
+    trending: list[TrendingPaper] = field(default_factory=list)  # the section it opens with
 
 
 # ---------------------------------------------------------------- grouping
@@ -305,6 +308,8 @@ def _text_entry(entry: Entry, *, update: bool = False) -> list[_Line]:
             lines.append(_Line(_clean(entry.get("url")), "blue", 4, wrap=False))
         if categories := ", ".join(_clean(c) for c in entry.get("categories") or []):
             lines.append(_Line(categories, "dim", 4))
+        if code := extras.code_text(entry):
+            lines.append(_Line(code, "green", 4))
     if mentions := _mentions(entry):
         lines.append(_Line(mentions, "yellow", 4))
     return lines
@@ -320,6 +325,9 @@ def _render_text(digest: Digest, *, color: bool, width: int) -> str:
     width = max(width, 40)
     lines = _heading(_clean(digest.title), "═", "bold", width)
     lines.append(_Line(f"Generated {_clean(digest.generated_at)} · {_window(digest)}", "dim"))
+    if digest.trending:
+        lines += [_Line(""), *_heading(extras.trending_title(digest.since), "─", "bold", width)]
+        lines += [_Line(t, "", i, m) for t, i, m in extras.trending_text(digest.trending)]
     groups = group_by_domain(digest)
     if not groups:
         lines += [_Line(""), _Line(_nothing_new(digest))]
@@ -378,6 +386,8 @@ def _md_entry(entry: Entry, *, update: bool = False) -> str:
             parts.append(f"{_md_link(_md(links[0]), links[1])} ([pdf]({_md_url(links[2])}))")
         if categories := ", ".join(_md(c) for c in entry.get("categories") or []):
             parts.append(categories)
+        if code := extras.code_markdown(entry):
+            parts.append(code)
     if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
         parts.append(f"link not shown: {_md(entry.get('url'))}")
     if mentions := _mentions(entry):
@@ -391,6 +401,8 @@ def _render_markdown(digest: Digest) -> str:
         "",
         f"*Generated {_md(digest.generated_at)} · {_md(_window(digest))}*",
     ]
+    if digest.trending:
+        out += ["", *extras.trending_markdown(digest.trending, _md, extras.trending_title(digest.since))]
     groups = group_by_domain(digest)
     if not groups:
         out += ["", _md(_nothing_new(digest))]
@@ -449,6 +461,7 @@ def _html_entry(entry: Entry, *, update: bool = False) -> str:
             arxiv = f"{_a(_h(links[0]), links[1])} · {_a('pdf', links[2])}"
             parts.append(_span("arxiv", arxiv))
         parts.append(_span("cats", ", ".join(_h(c) for c in entry.get("categories") or [])))
+        parts.append(extras.code_html(entry))
     if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
         parts.append(_span("meta", f"link not shown: {_h(entry.get('url'))}"))
     parts.append(_span("mentions", _h(_mentions(entry))))
@@ -475,6 +488,8 @@ def _render_html(digest: Digest) -> str:
         f"<h1>{_h(digest.title)}</h1>",
         f'<p class="meta">Generated {_h(digest.generated_at)} · {_h(_window(digest))}</p>',
     ]
+    if digest.trending:
+        out.append(extras.trending_html(digest.trending, extras.trending_title(digest.since)))
     groups = group_by_domain(digest)
     if not groups:
         out.append(f"<p>{_h(_nothing_new(digest))}</p>")
@@ -525,6 +540,7 @@ def _render_json(digest: Digest) -> str:
         "since": digest.since,
         "until": digest.until,
         "hidden": digest.hidden,
+        "trending": extras.trending_json(digest.trending),
         "entries": [_json_entry(e) for _, entries in groups for e in entries],
         "updates": [_json_entry(e) for e in digest.updates],
         "summary": dataclasses.asdict(digest.summary) if digest.summary else None,

@@ -5,7 +5,8 @@ and hands them to one of the renderers here:
 
 - BibTeX: every entry is an `@misc` (what arXiv itself exports), with
   `eprint` / `archivePrefix` / `primaryClass` for papers and `howpublished` /
-  `url` / `urldate` for posts. Field text is LaTeX-escaped, braces included
+  `url` / `urldate` for posts; a paper's code links go in a `code` field
+  (space-separated URLs), which BibTeX styles and biber skip without error. Field text is LaTeX-escaped, braces included
   (as `\\textbraceleft{}`: an escaped brace still counts for BibTeX's brace
   matching), non-ASCII stays UTF-8 (biber/biblatex, Zotero, JabRef and
   Mendeley read it). Keys are ASCII: first author's surname + year + first
@@ -71,6 +72,7 @@ EXPORT_FIELDS: tuple[str, ...] = _JSON_KEYS + (
     "mentioned_by",
     "starred",
     "read",
+    "code_links",  # the URLs, "; "-joined in CSV
 )
 
 LIST_SEPARATOR = "; "
@@ -247,6 +249,9 @@ def _bib_entry(entry: Entry, key: str) -> str:
         fields.append(("doi", _bib_verbatim(doi)))
     if journal := entry.get("journal_ref"):
         fields.append(("note", latex_escape(journal)))
+    if code := [c["url"] for c in entry.get("code_links") or []]:
+        # Not a biblatex field: BibTeX styles and biber skip unknown fields; Zotero keeps it.
+        fields.append(("code", _bib_verbatim(" ".join(code))))
     if keywords := _keywords(entry):
         fields.append(("keywords", latex_escape(", ".join(keywords))))
     if summary := entry.get("summary"):
@@ -343,6 +348,12 @@ def csv_columns(entries: Sequence[Entry]) -> list[str]:
     return [*EXPORT_FIELDS, *extra]
 
 
+def _csv_value(entry: Entry, column: str) -> Any:
+    if column == "code_links":
+        return [c["url"] for c in entry.get("code_links") or []]
+    return entry.get(column)
+
+
 def render_csv(entries: Sequence[Entry]) -> str:
     """CSV with a header row; lists joined with '; ', booleans true/false."""
     columns = csv_columns(entries)
@@ -350,7 +361,7 @@ def render_csv(entries: Sequence[Entry]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for entry in entries:
-        writer.writerow([_csv_cell(entry.get(c)) for c in columns])
+        writer.writerow([_csv_cell(_csv_value(entry, c)) for c in columns])
     return out.getvalue()
 
 
