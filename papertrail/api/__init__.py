@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from papertrail.api.digests import build_digest, digest
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
+    from papertrail.api.mailing import MailNotSent, MailSent, send_digest
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
     from papertrail.api.reading import (
         MarkResult,
@@ -61,6 +62,10 @@ if TYPE_CHECKING:
         run_reproduction,
         show_reproduction,
     )
+    from papertrail.api.schedule import ScheduleError
+    from papertrail.api.schedule import install as install_schedule
+    from papertrail.api.schedule import remove as remove_schedule
+    from papertrail.api.schedule import status as schedule_status
     from papertrail.api.subscriptions import export_sources, import_sources
     from papertrail.api.trending import build_trending, trending
     from papertrail.config import ConfigError, Paths, write_atomic
@@ -97,6 +102,9 @@ _WHERE: dict[str, str] = {
     "check_oai_options": "papertrail.api.importing",
     "import_oai": "papertrail.api.importing",
     "import_snapshot": "papertrail.api.importing",
+    "MailNotSent": "papertrail.api.mailing",
+    "MailSent": "papertrail.api.mailing",
+    "send_digest": "papertrail.api.mailing",
     "MarkResult": "papertrail.api.reading",
     "SearchResult": "papertrail.api.reading",
     "add_note": "papertrail.api.reading",
@@ -119,6 +127,7 @@ _WHERE: dict[str, str] = {
     "list_reproductions": "papertrail.api.repro",
     "run_reproduction": "papertrail.api.repro",
     "show_reproduction": "papertrail.api.repro",
+    "ScheduleError": "papertrail.api.schedule",
     "export_sources": "papertrail.api.subscriptions",
     "import_sources": "papertrail.api.subscriptions",
     "build_trending": "papertrail.api.trending",
@@ -149,6 +158,9 @@ _RENAMED: dict[str, tuple[str, str]] = {
     "render_json": ("papertrail.reading.export", "render_json"),
     "render_explanation": ("papertrail.reading.rank", "render_explanation"),
     "render_trending": ("papertrail.reading.trending", "render_text"),
+    "install_schedule": ("papertrail.api.schedule", "install"),
+    "remove_schedule": ("papertrail.api.schedule", "remove"),
+    "schedule_status": ("papertrail.api.schedule", "status"),
     "trending_json": ("papertrail.reading.trending", "to_json"),
 }
 
@@ -160,6 +172,8 @@ __all__ = [
     "FetchLocked",
     "FetchOutcome",
     "HarvestLocked",
+    "MailNotSent",
+    "MailSent",
     "MarkResult",
     "NotAnArxivId",
     "Note",
@@ -171,6 +185,7 @@ __all__ = [
     "ReproListing",
     "ReproShown",
     "Reproduction",
+    "ScheduleError",
     "SearchResult",
     "SearchSyntaxError",
     "SnapshotError",
@@ -193,6 +208,7 @@ __all__ = [
     "import_oai",
     "import_snapshot",
     "import_sources",
+    "install_schedule",
     "list_entries",
     "list_reproductions",
     "make_filter",
@@ -205,11 +221,14 @@ __all__ = [
     "render_export",
     "render_json",
     "render_summary",
+    "remove_schedule",
     "render_trending",
     "retag",
     "run_reproduction",
+    "schedule_status",
     "search",
     "select",
+    "send_digest",
     "show",
     "show_reproduction",
     "sources",

@@ -20,6 +20,7 @@ from papertrail.cli import (
     importing_oai,  # noqa: F401  (`papertrail import oai`, on importing's group)
     ranking,  # noqa: F401
     repro,  # noqa: F401
+    schedule,  # noqa: F401
     trending,  # noqa: F401
     triage,  # noqa: F401
 )

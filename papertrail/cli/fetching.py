@@ -21,6 +21,7 @@ from papertrail.cli._base import (
     guard,
     paths_of,
 )
+from papertrail.cli.mailing import EMAIL_HELP, send
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -46,9 +47,15 @@ def _render(digest: Digest, fmt: str, output: Path | None) -> str:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only the summary (and failures), not the digest."
 )
+@click.option("--email", is_flag=True, help=EMAIL_HELP)
 @click.pass_context
 def fetch(
-    ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool
+    ctx: click.Context,
+    only: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    email: bool = False,
 ) -> None:
     """Fetch every enabled source and print what is new since the previous fetch.
 
@@ -72,6 +79,8 @@ def fetch(
         if progress:
             progress.close()
     digest = outcome.digest
+    if email:
+        send(ctx, paths, digest)  # the whole digest, even with --quiet
     if quiet and fmt == "text" and digest.summary is not None:
         emit(api.render_summary(digest.summary), output)
     else:
@@ -128,9 +137,15 @@ class _Progress:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
+@click.option("--email", is_flag=True, help=EMAIL_HELP)
 @click.pass_context
 def digest(
-    ctx: click.Context, since: str, until: str | None, fmt: str, output: Path | None
+    ctx: click.Context,
+    since: str,
+    until: str | None,
+    fmt: str,
+    output: Path | None,
+    email: bool = False,
 ) -> None:
     """Render the entries first seen in a time window, grouped by domain.
 
@@ -143,8 +158,11 @@ def digest(
         papertrail digest --since 2026-11-01 --format html -o digest.html
         papertrail digest --format json | jq '.entries[].title'
     """
-    d = guard(api.digest, paths_of(ctx), since=since, until=until)
+    paths = paths_of(ctx)
+    d = guard(api.digest, paths, since=since, until=until)
     emit(_render(d, fmt, output), output)
+    if email:
+        send(ctx, paths, d)
 
 
 @cli.command()

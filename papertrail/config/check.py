@@ -18,6 +18,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from papertrail.config.check_email import EmailChecks, EmailSettings
 from papertrail.config.check_ranking import RankingChecks
 from papertrail.config.model import (
     ARXIV_MAX_RESULTS,
@@ -113,7 +114,7 @@ _ALL_SOURCE_FIELDS = tuple(
     dict.fromkeys(_COMMON_SOURCE_FIELDS + tuple(f for spec in _KINDS.values() for f in spec.fields))
 )
 _DOMAIN_FIELDS = ("categories", "keywords", "description")
-_TOP_LEVEL_KEYS = ("sources", "domains", "settings", "ranking")
+_TOP_LEVEL_KEYS = ("sources", "domains", "settings", "ranking", "email")
 _SOURCE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _DOMAIN_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
@@ -176,7 +177,7 @@ assert set(_SETTINGS_SPEC) == {f.name for f in fields(Settings)}
 # --------------------------------------------------------------------------- checker
 
 
-class _Checker(RankingChecks):
+class _Checker(RankingChecks, EmailChecks):
     """Walks the composed YAML node tree, collecting problems and building dataclasses."""
 
     def __init__(self, path: Path) -> None:
@@ -401,6 +402,7 @@ class _Checker(RankingChecks):
         domains: tuple[DomainRule, ...] = ()
         settings = Settings()
         ranking = Ranking()
+        email: EmailSettings | None = None
         if root is None:
             self.error(
                 None, None, "the file is empty; expected 'sources:', 'domains:' and 'settings:'"
@@ -424,10 +426,17 @@ class _Checker(RankingChecks):
                 settings = self.settings(found["settings"][1])
             if "ranking" in found:
                 ranking = self.ranking(found["ranking"][1])
+            if "email" in found:
+                email = self.email(found["email"][1])
         if self.problems:
             raise ConfigError.from_problems(self.problems)
         return Config(
-            path=self.path, sources=sources, domains=domains, settings=settings, ranking=ranking
+            path=self.path,
+            sources=sources,
+            domains=domains,
+            settings=settings,
+            ranking=ranking,
+            email=email,
         )
 
     def sources(self, knode: Node, node: Node) -> tuple[Source, ...]:

@@ -6,6 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from papertrail.config.check_email import EmailSettings
 
 APP_NAME = "papertrail"
 FEEDS_FILENAME = "feeds.yml"
@@ -212,6 +216,7 @@ class Config:
     domains: tuple[DomainRule, ...]
     settings: Settings
     ranking: Ranking = Ranking()
+    email: EmailSettings | None = None  # the `email:` section (papertrail digest --email)
 
     def source(self, name: str) -> Source:
         for source in self.sources:

@@ -402,7 +402,10 @@ def _render_markdown(digest: Digest) -> str:
         f"*Generated {_md(digest.generated_at)} · {_md(_window(digest))}*",
     ]
     if digest.trending:
-        out += ["", *extras.trending_markdown(digest.trending, _md, extras.trending_title(digest.since))]
+        out += [
+            "",
+            *extras.trending_markdown(digest.trending, _md, extras.trending_title(digest.since)),
+        ]
     groups = group_by_domain(digest)
     if not groups:
         out += ["", _md(_nothing_new(digest))]

@@ -23,6 +23,8 @@ TRENDING_TITLE = "Discussed this week"
 def trending_title(since: str | None) -> str:
     """The section's heading: a fetch's digest looks back a week, `digest --since` its window."""
     return TRENDING_TITLE if since is None else f"Discussed since {clean(since)[:10]}"
+
+
 KIND_LABELS = {
     "github": "GitHub",
     "gitlab": "GitLab",
@@ -46,7 +48,7 @@ def _links(entry: Entry) -> list[tuple[str, str]]:
 
 
 def code_text(entry: Entry) -> str:
-    """"code: https://github.com/o/r (GitHub) · …", or "" when the paper has none."""
+    """ "code: https://github.com/o/r (GitHub) · …", or "" when the paper has none."""
     links = _links(entry)
     return ("code: " + " · ".join(f"{url} ({label})" for label, url in links)) if links else ""
 

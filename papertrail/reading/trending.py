@@ -122,7 +122,10 @@ def paper_lines(paper: TrendingPaper) -> list[str]:
     if paper.entry:
         lines = [clean(paper.title), f"#{paper.entry['id']}  arXiv:{paper.arxiv_id}  {url}"]
     else:
-        lines = [f"arXiv:{paper.arxiv_id}  {url}", f"not in the list: papertrail add {paper.arxiv_id}"]
+        lines = [
+            f"arXiv:{paper.arxiv_id}  {url}",
+            f"not in the list: papertrail add {paper.arxiv_id}",
+        ]
     lines.append(f"{_score(paper)}: {', '.join(clean(s) for s in paper.sources)}")
     for post in paper.posts[:MAX_POSTS_SHOWN]:
         lines.append(f"  [{clean(post['source'])}] {clean(post['title'])}")

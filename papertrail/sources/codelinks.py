@@ -44,10 +44,46 @@ _REPO_HOSTS = {
 _HF_HOSTS = frozenset({"huggingface.co", "www.huggingface.co", "hf.co"})
 # Hosts whose links only redirect elsewhere: never stored (what they point to is unknown).
 SHORTENERS = frozenset(
-    """bit.ly bitly.com t.co goo.gl tinyurl.com ow.ly buff.ly is.gd lnkd.in dlvr.it rb.gy
-    cutt.ly shorturl.at tiny.cc s.id t.ly v.gd trib.al bl.ink rebrand.ly shorte.st adf.ly
-    mcaf.ee su.pr qr.ae x.co soo.gd clck.ru short.io tinyurl.at url.ie git.io hf.link
-    aka.ms amzn.to youtu.be redd.it lnk.to""".split()
+    [
+        "bit.ly",
+        "bitly.com",
+        "t.co",
+        "goo.gl",
+        "tinyurl.com",
+        "ow.ly",
+        "buff.ly",
+        "is.gd",
+        "lnkd.in",
+        "dlvr.it",
+        "rb.gy",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "s.id",
+        "t.ly",
+        "v.gd",
+        "trib.al",
+        "bl.ink",
+        "rebrand.ly",
+        "shorte.st",
+        "adf.ly",
+        "mcaf.ee",
+        "su.pr",
+        "qr.ae",
+        "x.co",
+        "soo.gd",
+        "clck.ru",
+        "short.io",
+        "tinyurl.at",
+        "url.ie",
+        "git.io",
+        "hf.link",
+        "aka.ms",
+        "amzn.to",
+        "youtu.be",
+        "redd.it",
+        "lnk.to",
+    ]
 )
 # Query parameters that only track the reader.
 _TRACKING = re.compile(
@@ -57,14 +93,61 @@ _TRACKING = re.compile(
 )
 # First path segments of github.com that are pages of the site, not accounts.
 _GITHUB_RESERVED = frozenset(
-    """about apps blog collections contact customer-stories enterprise explore features
-    login marketplace new notifications orgs pricing pulls issues search security settings
-    site sponsors topics trending join readme codespaces events""".split()
+    [
+        "about",
+        "apps",
+        "blog",
+        "collections",
+        "contact",
+        "customer-stories",
+        "enterprise",
+        "explore",
+        "features",
+        "login",
+        "marketplace",
+        "new",
+        "notifications",
+        "orgs",
+        "pricing",
+        "pulls",
+        "issues",
+        "search",
+        "security",
+        "settings",
+        "site",
+        "sponsors",
+        "topics",
+        "trending",
+        "join",
+        "readme",
+        "codespaces",
+        "events",
+    ]
 )
-_GITLAB_RESERVED = frozenset("explore users help dashboard search groups projects -".split())
+_GITLAB_RESERVED = frozenset(
+    ["explore", "users", "help", "dashboard", "search", "groups", "projects", "-"]
+)
 _HF_RESERVED = frozenset(
-    """docs blog papers login join pricing models settings organizations collections learn
-    posts tasks chat enterprise api huggingface new""".split()
+    [
+        "docs",
+        "blog",
+        "papers",
+        "login",
+        "join",
+        "pricing",
+        "models",
+        "settings",
+        "organizations",
+        "collections",
+        "learn",
+        "posts",
+        "tasks",
+        "chat",
+        "enterprise",
+        "api",
+        "huggingface",
+        "new",
+    ]
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 _HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
@@ -111,10 +194,10 @@ def _repo(kind: str, host: str, parts: list[str]) -> str | None:
         parts = parts[1:2]
     if not parts or parts[0].lower() in reserved:
         return None
-    if kind == "gitlab":  # groups nest; the project's pages start at "/-/"
-        parts = parts[: parts.index("-")] if "-" in parts else parts
-    else:
+    if kind != "gitlab":
         parts = parts[:2]
+    elif "-" in parts:  # GitLab groups nest; a project's own pages start at "/-/"
+        parts = parts[: parts.index("-")]
     if parts and parts[-1].endswith(".git"):
         parts[-1] = parts[-1][:-4]
     if not parts or not all(_NAME.match(p) for p in parts):
@@ -197,8 +280,12 @@ def _html_links(fragment: str) -> Iterable[tuple[int, str, bool]]:
     then URLs written out in the text itself."""
     for m in _HREF.finditer(fragment):
         raw = next(g for g in m.groups() if g is not None)
-        before = html.unescape(re.sub(r"<[^>]*>", " ", fragment[max(0, m.start() - 200) : m.start()]))
-        inner = html.unescape(re.sub(r"<[^>]*>", " ", fragment[m.end() : m.end() + 120].split("</a")[0]))
+        before = html.unescape(
+            re.sub(r"<[^>]*>", " ", fragment[max(0, m.start() - 200) : m.start()])
+        )
+        inner = html.unescape(
+            re.sub(r"<[^>]*>", " ", fragment[m.end() : m.end() + 120].split("</a")[0])
+        )
         cue = _cue_before(before, len(before)) or _cue_before(inner + " ", len(inner) + 1)
         yield m.start(), raw, cue
     yield from _text_links(re.sub(r"<[^>]*>", lambda t: " " * len(t.group(0)), fragment))

@@ -44,9 +44,9 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from urllib.parse import unquote
 
-from papertrail.sources.codelinks import post_code_links
 from papertrail.ids import canonical_url, find_arxiv_ids
 from papertrail.models import ParsedFeed, Record
+from papertrail.sources.codelinks import post_code_links
 from papertrail.sources.parse import SUMMARY_MAX_CHARS, html_to_text, truncate
 
 __all__ = [

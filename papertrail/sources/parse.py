@@ -41,9 +41,9 @@ from time import struct_time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from papertrail.sources.codelinks import post_code_links
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, find_arxiv_ids, parse_arxiv_id
 from papertrail.models import ParsedFeed, Record
+from papertrail.sources.codelinks import post_code_links
 
 if TYPE_CHECKING:  # pragma: no cover
     import arxiv

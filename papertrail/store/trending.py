@@ -44,7 +44,7 @@ def mentions_between(
         FROM mentions m JOIN entries p ON p.id = m.post_id
         WHERE m.first_seen >= ? {"AND m.first_seen < ?" if until else ""}
           AND p.source IS NOT NULL AND p.source NOT IN ({_NOT_SOURCES})"""
-    params: list[object] = [since] + ([until] if until else [])
+    params: list[object] = [since, *([until] if until else [])]
     if domains:
         sql += f"""
           AND m.arxiv_id IN (SELECT e.arxiv_id FROM entries e JOIN entry_domains d
