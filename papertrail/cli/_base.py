@@ -103,6 +103,9 @@ def filter_options(default_limit: int | None = 50) -> Callable[..., Any]:
         click.option("--starred", is_flag=True, help="Only starred entries."),
         click.option("--since", help="First seen since: 24h, 7d, 2w or YYYY-MM-DD."),
         click.option(
+            "--has-code", is_flag=True, help="Only papers with a code or model/data link."
+        ),
+        click.option(
             "--limit",
             "-n",
             type=click.IntRange(min=1),
@@ -143,4 +146,5 @@ def make_filter(opts: dict[str, Any]) -> EntryFilter:
         unread=opts["unread"],
         starred=opts["starred"],
         since=opts["since"],
+        has_code=opts.get("has_code", False),
     )

@@ -31,6 +31,11 @@ def install(ctx: click.Context, at: str, email: bool) -> None:
     enables the timer (missed runs catch up after boot); without a systemd user
     instance, adds one line marked `# papertrail-fetch` to your crontab.
     Installing again replaces the earlier schedule.
+
+    \b
+    Example:
+        papertrail schedule install --at 06:45
+        papertrail --db ~/papers.db schedule install --email
     """
     try:
         done = guard(api.install_schedule, paths_of(ctx), at=at, email=email)
@@ -46,7 +51,12 @@ def install(ctx: click.Context, at: str, email: bool) -> None:
 @schedule.command("status")
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show the schedule and how the last fetch ended (from the fetch log)."""
+    """Show the schedule and how the last fetch ended (from the fetch log).
+
+    \b
+    Example:
+        papertrail schedule status
+    """
     st = guard(api.schedule_status, paths_of(ctx))
     if st.kind is None:
         click.echo("Not scheduled. `papertrail schedule install` sets it up.")
@@ -67,7 +77,12 @@ def status(ctx: click.Context) -> None:
 
 @schedule.command("remove")
 def remove() -> None:
-    """Undo `schedule install` (units disabled and deleted, crontab line dropped)."""
+    """Undo `schedule install` (units disabled and deleted, crontab line dropped).
+
+    \b
+    Example:
+        papertrail schedule remove
+    """
     try:
         removed = guard(api.remove_schedule)
     except api.ScheduleError as e:

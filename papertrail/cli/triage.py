@@ -45,17 +45,10 @@ def _print_entries(entries: list[Entry], as_json: bool, as_csv: bool, *, empty: 
 @cli.command("list")
 @filter_options()
 @click.option("--sort", type=click.Choice(LIST_SORTS), default="date", show_default=True)
-@click.option("--has-code", is_flag=True, help="Only papers with a code or model/data link.")
 @output_options
 @click.pass_context
 def list_cmd(
-    ctx: click.Context,
-    sort: str,
-    limit: int,
-    as_json: bool,
-    as_csv: bool,
-    has_code: bool,
-    **opts: Any,
+    ctx: click.Context, sort: str, limit: int, as_json: bool, as_csv: bool, **opts: Any
 ) -> None:
     """List entries in the reading list, newest first (or by rank).
 
@@ -68,7 +61,7 @@ def list_cmd(
         papertrail list --since 7d --kind paper --json | jq '.[].title'
         papertrail list --has-code --domain generative
     """
-    flt = dataclasses.replace(make_filter(opts), has_code=has_code)
+    flt = make_filter(opts)
     entries = guard(api.list_entries, paths_of(ctx), flt, sort=sort, limit=limit)
     _print_entries(
         entries, as_json, as_csv, empty="No entries match. Run `papertrail fetch` to collect some."
