@@ -251,7 +251,7 @@ def _bib_entry(entry: Entry, key: str) -> str:
         fields.append(("note", latex_escape(journal)))
     if code := [c["url"] for c in entry.get("code_links") or []]:
         # Not a biblatex field: BibTeX styles and biber skip unknown fields; Zotero keeps it.
-        fields.append(("code", _bib_verbatim(" ".join(code))))
+        fields.append(("code", " ".join(_bib_verbatim(u) for u in code)))
     if keywords := _keywords(entry):
         fields.append(("keywords", latex_escape(", ".join(keywords))))
     if summary := entry.get("summary"):

@@ -30,7 +30,7 @@ from papertrail.models import CodeLink
 # Kinds, in the order a card shows them.
 KINDS = ("github", "gitlab", "codeberg", "hf-model", "hf-dataset", "hf-space", "project")
 # Characters between a code link and the arXiv citation it is attributed to, in a post.
-POST_WINDOW = 400
+POST_WINDOW = 1000
 MAX_URL = 300
 
 _REPO_HOSTS = {
@@ -159,6 +159,7 @@ _URL_IN_TEXT = re.compile(
     r"[^\s<>\"'`{}|\\^\[\]]+",
     re.I,
 )
+_ANCHOR = re.compile(r"<a\b.*?</a\s*>", re.I | re.S)
 _HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 # What a text says just before a link that makes it the project's page.
 _PROJECT_CUE = re.compile(
@@ -243,6 +244,20 @@ def _split_safely(raw: str) -> tuple[str, str, str, str] | None:
     return parts.scheme.lower(), host, parts.path, parts.query
 
 
+# Pages hosts serve for projects: a name there is the project's, not an impersonation.
+_PAGES_SUFFIXES = (".github.io", ".gitlab.io", ".codeberg.page", ".hf.space")
+_BRANDS = ("github", "gitlab", "codeberg", "huggingface")
+
+
+def _impersonates(host: str) -> bool:
+    """A host that borrows a known host's name (github.com.evil.io, huggingface-co.net)."""
+    for suffix in _PAGES_SUFFIXES:
+        if host.endswith(suffix):
+            host = host[: -len(suffix)]
+            break
+    return any(brand in host for brand in _BRANDS)
+
+
 def classify(raw: str, *, project_cue: bool = False) -> tuple[str, str] | None:
     """(kind, normalised URL) when `raw` is a code or artifact link, else None.
     `project_cue`: the text calls the link a project page, so any safe host is one."""
@@ -260,6 +275,8 @@ def classify(raw: str, *, project_cue: bool = False) -> tuple[str, str] | None:
     if host in _HF_HOSTS:
         return _hugging_face(segments)
     if not project_cue or host.endswith("arxiv.org") or host in ("doi.org", "dx.doi.org"):
+        return None
+    if _impersonates(host):
         return None
     query = _clean_query(query)
     return "project", urlunsplit((scheme, host, path or "/", query, ""))
@@ -288,7 +305,9 @@ def _html_links(fragment: str) -> Iterable[tuple[int, str, bool]]:
         )
         cue = _cue_before(before, len(before)) or _cue_before(inner + " ", len(inner) + 1)
         yield m.start(), raw, cue
-    yield from _text_links(re.sub(r"<[^>]*>", lambda t: " " * len(t.group(0)), fragment))
+    # Text inside a link is the link's label: its href (above) is what it links to.
+    text = _ANCHOR.sub(lambda t: " " * len(t.group(0)), fragment)
+    yield from _text_links(re.sub(r"<[^>]*>", lambda t: " " * len(t.group(0)), text))
 
 
 def _collect(found: Iterable[tuple[int, str, bool]]) -> list[tuple[int, str, str]]:

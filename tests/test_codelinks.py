@@ -1,0 +1,226 @@
+"""Code and artifact links (issue 20): found in the recorded arXiv API answers (comments
+such as "Code: https://github.com/…"), in recorded blog posts citing papers, stored by a
+real fetch into a real SQLite file, and shown by list / show / exports. Links that only
+look like code links (hand-made hostile feed) never become one."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FeedServer, fixture_bytes
+from test_fetch import serve_api
+
+from papertrail.cli import cli
+from papertrail.ingest.codelinks import scan_papers
+from papertrail.sources.codelinks import classify, paper_code_links, post_code_links
+from papertrail.sources.parse import parse_arxiv_api, parse_feed
+from papertrail.store import connected
+
+HANDMADE = Path(__file__).parent / "fixtures" / "handmade"
+API = "arxiv-api/brevio__cat_cs.LG_OR_cat_cs.AI_2026-04-30.xml"
+
+
+def run(db: Path, feeds: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--db", str(db), "--feeds", str(feeds), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+# ---------------------------------------------------------------- extraction (pure)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "javascript:alert(1)//github.com/a/b",
+        "data:text/html,github.com/a/b",
+        "https://github.com.evil.io/a/b",
+        "https://gìthub.com/a/b",
+        "https://xn--gthub-n4a.com/a/b",
+        "https://github.com@evil.io/a/b",
+        "https://evil.io@github.com/a/b",
+        "https://github.com:8443/a/b",
+        "https://bit.ly/abc",
+        "https://t.co/abc",
+        "https://github.com/features/copilot",
+        "https://huggingface.co/papers/2604.26951",
+        "ftp://github.com/a/b",
+    ],
+)
+def test_what_only_looks_like_a_code_link_is_none(raw: str) -> None:
+    assert classify(raw) is None
+    assert classify(raw, project_cue=True) is None or raw.startswith("https://github.com/f")
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("https://github.com/ClawGym.", ("github", "https://github.com/ClawGym")),
+        ("github.com/foo/bar.git", ("github", "https://github.com/foo/bar")),
+        ("https://github.com/o/r/tree/main/src?utm_source=x", ("github", "https://github.com/o/r")),
+        ("https://gitlab.com/g/sub/p/-/tree/main", ("gitlab", "https://gitlab.com/g/sub/p")),
+        ("https://codeberg.org/o/r", ("codeberg", "https://codeberg.org/o/r")),
+        ("https://hf.co/meta/llama", ("hf-model", "https://huggingface.co/meta/llama")),
+        (
+            "https://huggingface.co/datasets/o/d?utm_source=nl",
+            ("hf-dataset", "https://huggingface.co/datasets/o/d"),
+        ),
+        ("https://huggingface.co/spaces/o/s", ("hf-space", "https://huggingface.co/spaces/o/s")),
+    ],
+)
+def test_repositories_and_artifacts_are_typed_and_normalised(
+    raw: str, expected: tuple[str, str]
+) -> None:
+    assert classify(raw) == expected
+
+
+def test_a_project_page_counts_only_when_the_text_says_so() -> None:
+    links = paper_code_links(
+        "Results at https://example.org/leaderboard. Project page: "
+        "https://foo.github.io/proj/?utm_campaign=x&id=3.",
+        None,
+    )
+    assert [(k.kind, k.url, k.found_in) for k in links] == [
+        ("project", "https://foo.github.io/proj/?id=3", "abstract")
+    ]
+
+
+def test_the_recorded_api_answer_yields_its_two_code_links() -> None:
+    parsed = parse_arxiv_api(fixture_bytes(API))
+    found = {
+        (r.arxiv_id, k.url, k.kind, k.found_in)
+        for r in parsed.records
+        for k in paper_code_links(r.summary, r.comment)
+    }
+    assert found == {
+        ("2604.26951", "https://github.com/PKU-YuanGroup/TIDE", "github", "comment"),
+        ("2604.26904", "https://github.com/ClawGym", "github", "abstract"),
+    }
+
+
+def test_a_recorded_blog_post_links_the_code_of_the_paper_it_cites() -> None:
+    parsed = parse_feed(
+        fixture_bytes("ml-blogs/jmamath-distill__bair_blog.xml"),
+        {"content-type": "application/rss+xml"},
+        base_url="http://x/",
+        source_kind="feed",
+    )
+    found = {(k.arxiv_id, k.url, k.kind) for r in parsed.records for k in r.code_links}
+    assert ("2405.20559", "https://github.com/Waller-Lab/EncodingInformation", "github") in found
+    # every link is attributed to a paper the post cites
+    cited = {i for r in parsed.records for i in r.mentions}
+    assert {a for a, _, _ in found} <= cited
+
+
+def test_a_newsletter_attributes_links_only_within_a_paragraph() -> None:
+    html = (
+        '<ul><li><a href="https://huggingface.co/o/model-a">A</a> '
+        '(<a href="https://arxiv.org/abs/2605.05365">report</a>)</li>'
+        '<li><a href="https://huggingface.co/o/model-b">B</a>, no paper</li></ul>'
+    )
+    found = {(k.arxiv_id, k.url) for k in post_code_links([html])}
+    assert found == {("2605.05365", "https://huggingface.co/o/model-a")}
+
+
+# ---------------------------------------------------------------- a real fetch
+
+
+@pytest.fixture
+def fetched(feed_server: FeedServer, make_feeds, db_path: Path) -> tuple[Path, Path]:
+    fs = feed_server
+    sources = [
+        {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
+        {
+            "name": "bair",
+            "kind": "feed",
+            "tags": ["blog"],
+            "url": fs.serve_fixture("/bair", "ml-blogs/jmamath-distill__bair_blog.xml"),
+        },
+        {
+            "name": "liars",
+            "kind": "feed",
+            "url": fs.serve(
+                "/liars",
+                (HANDMADE / "hostile-code-links_atom.xml").read_bytes(),
+                "application/atom+xml",
+            ),
+        },
+    ]
+    feeds = make_feeds(sources, {"arxiv_api_url": serve_api(fs, API)})
+    run(db_path, feeds, "fetch", "-q")
+    return db_path, feeds
+
+
+def test_a_fetch_stores_typed_links_with_where_they_were_found(fetched: tuple[Path, Path]) -> None:
+    db, _ = fetched
+    stored = set(rows(db, "SELECT arxiv_id, url, kind, found_in FROM code_links"))
+    assert ("2604.26951", "https://github.com/PKU-YuanGroup/TIDE", "github", "comment") in stored
+    assert ("2604.26904", "https://github.com/ClawGym", "github", "abstract") in stored
+    assert (
+        "2405.20559",
+        "https://github.com/Waller-Lab/EncodingInformation",
+        "github",
+        "post",
+    ) in stored
+    # the hostile post: only the real data set, its tracking parameters stripped
+    from_liars = set(
+        rows(
+            db,
+            "SELECT c.url FROM code_links c JOIN entries p ON p.id = c.entry_id "
+            "WHERE p.source = 'liars'",
+        )
+    )
+    assert from_liars == {("https://huggingface.co/datasets/pku-yuan/tide-data",)}
+    every_url = " ".join(u for (u,) in rows(db, "SELECT url FROM code_links"))
+    for bad in ("javascript", "data:", "evil", "xn--", "bit.ly", "t.co/", "utm_", "unrelated"):
+        assert bad not in every_url
+
+
+def test_list_has_code_show_and_exports_carry_the_links(fetched: tuple[Path, Path]) -> None:
+    db, feeds = fetched
+    listed = json.loads(run(db, feeds, "list", "--has-code", "--json"))
+    assert {e["arxiv_id"] for e in listed} == {"2604.26951", "2604.26904"}
+    tide = next(e for e in listed if e["arxiv_id"] == "2604.26951")
+    assert tide["code_links"][0] == {
+        "url": "https://github.com/PKU-YuanGroup/TIDE",
+        "kind": "github",
+        "found_in": "comment",
+    }
+    # the data set from the hostile post belongs to TIDE too, after the paper's own link
+    assert [c["url"] for c in tide["code_links"]] == [
+        "https://github.com/PKU-YuanGroup/TIDE",
+        "https://huggingface.co/datasets/pku-yuan/tide-data",
+    ]
+    shown = run(db, feeds, "show", "2604.26951")
+    assert "https://github.com/PKU-YuanGroup/TIDE  (github, in the comment)" in shown
+    bib = run(db, feeds, "export", "2604.26951", "--format", "bibtex")
+    assert (
+        "code          = {https://github.com/PKU-YuanGroup/TIDE "
+        "https://huggingface.co/datasets/pku-yuan/tide-data}," in bib
+    )
+    csv_text = run(db, feeds, "export", "--has-code", "--format", "csv")
+    assert "https://github.com/ClawGym" in csv_text and "code_links" in csv_text.splitlines()[0]
+    digest = run(db, feeds, "digest", "--since", "1d")
+    assert "code: https://github.com/PKU-YuanGroup/TIDE (GitHub)" in digest
+    html = run(db, feeds, "digest", "--since", "1d", "--format", "html")
+    assert '<a href="https://github.com/ClawGym" rel="noopener noreferrer">GitHub</a>' in html
+
+
+def test_an_older_reading_list_is_backfilled_once(fetched: tuple[Path, Path]) -> None:
+    db, _ = fetched
+    with sqlite3.connect(db) as conn:  # as the migration leaves a list made before code links
+        conn.execute("DELETE FROM code_links WHERE found_in != 'post'")
+        conn.execute("UPDATE code_link_scan SET last_entry_id = 0, scanned_at = NULL")
+    with connected(db) as conn:
+        assert scan_papers(conn) == 2
+        assert scan_papers(conn) == 0  # the mark moved: nothing is read twice
+    assert len(rows(db, "SELECT 1 FROM code_links WHERE found_in != 'post'")) == 2
