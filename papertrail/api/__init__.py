@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from papertrail.api.digests import build_digest, digest
+    from papertrail.api.discussed import build_trending, trending
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
     from papertrail.api.mailing import MailNotSent, MailSent, send_digest
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
     from papertrail.api.schedule import remove as remove_schedule
     from papertrail.api.schedule import status as schedule_status
     from papertrail.api.subscriptions import export_sources, import_sources
-    from papertrail.api.trending import build_trending, trending
     from papertrail.config import ConfigError, Paths, write_atomic
     from papertrail.ingest.add import NotAnArxivId
     from papertrail.ingest.snapshot import SnapshotError
@@ -130,8 +130,8 @@ _WHERE: dict[str, str] = {
     "ScheduleError": "papertrail.api.schedule",
     "export_sources": "papertrail.api.subscriptions",
     "import_sources": "papertrail.api.subscriptions",
-    "build_trending": "papertrail.api.trending",
-    "trending": "papertrail.api.trending",
+    "build_trending": "papertrail.api.discussed",
+    "trending": "papertrail.api.discussed",
     "Trending": "papertrail.reading.trending",
     "ConfigError": "papertrail.config",
     "Paths": "papertrail.config",

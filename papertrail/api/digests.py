@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from papertrail import store
-from papertrail.api.trending import build_trending
+from papertrail.api.discussed import build_trending
 from papertrail.config import Config, Paths
 from papertrail.reading.digest import Digest, FetchSummary
 from papertrail.reading.rank import rank_digest_entries

@@ -9,8 +9,8 @@ itself is one voice), weighted by what kind of source it is (`source_weight`):
     arXiv listings (`arxiv`, `arxiv-rss`)                          0   (a listing is not a mention)
 
 Archive imports and papertrail's own provenance names never count (the store
-leaves them out). Papers tie-break on the number of posts, then on the newest
-mention. The window is when papertrail first saw each mention (a post's own
+leaves them out). Papers tie-break on the number of distinct sources, then of
+posts, then on the newest mention. The window is when papertrail first saw each mention (a post's own
 date is missing or wrong too often, and a paper is news to you when you see it).
 Pure: rows in (papertrail.store.trending), ranked items out.
 """
@@ -101,10 +101,10 @@ def rank(rows: Sequence[MentionRow], weights: dict[str, float], limit: int) -> l
             for m in mentions
         ]  # fmt: skip
         papers.append(TrendingPaper(arxiv_id, score, sources, posts))
-    # Stable sorts, last key first: weight, then posts, then the newest mention, then the id.
+    # Stable sorts, last key first: weight, distinct sources, posts, newest mention, id.
     papers.sort(key=lambda p: p.arxiv_id)
     papers.sort(key=lambda p: p.posts[0]["first_seen"], reverse=True)
-    papers.sort(key=lambda p: (-p.score, -len(p.posts)))
+    papers.sort(key=lambda p: (-p.score, -len(p.sources), -len(p.posts)))
     return papers[:limit]
 
 
