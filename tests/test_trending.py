@@ -102,6 +102,7 @@ def test_the_window_and_archive_imports(discussed: tuple[Path, Path]) -> None:
         )
         # a "post" as an archive import would own it: never counts
         conn.execute("UPDATE entries SET source = 'arxiv-snapshot' WHERE source = 'blog2'")
+        conn.execute("UPDATE mentions SET source = 'arxiv-snapshot' WHERE source = 'blog2'")
     ids = [p["arxiv_id"] for p in trending(db, feeds)["papers"]]
     assert C not in ids  # mentioned only before the window
     assert [p for p in trending(db, feeds)["papers"] if p["arxiv_id"] == D][0]["sources"] == [
@@ -135,6 +136,16 @@ def test_the_digest_opens_with_the_section(discussed: tuple[Path, Path]) -> None
     assert data["trending"][0]["arxiv_id"] == A
     html = run(db, feeds, "digest", "--since", "1d", "--format", "html")
     assert html.index('<section class="trending">') < html.index("<section>\n<h2>")
+
+
+def test_every_mention_carries_its_posts_source(discussed: tuple[Path, Path]) -> None:
+    db, _ = discussed
+    with sqlite3.connect(db) as conn:
+        missing = conn.execute(
+            "SELECT COUNT(*) FROM mentions m JOIN entries p ON p.id = m.post_id "
+            "WHERE m.source IS NOT p.source"
+        ).fetchone()[0]
+    assert missing == 0  # the trigger of migration 010 copies it on every insert
 
 
 def test_no_mentions_says_what_fills_the_view(make_feeds: Any, db_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from papertrail import store
 from papertrail.config import Config, Paths
-from papertrail.reading.trending import Trending, rank, source_weight
+from papertrail.reading.trending import Trending, attach_posts, rank, source_weight
 from papertrail.store import trending as sql
 
 if TYPE_CHECKING:
@@ -26,9 +26,10 @@ def build_trending(
     limit: int = DEFAULT_LIMIT,
 ) -> Trending:
     """The trending view over [since, until) (ISO dates), on an open database."""
-    rows = sql.mentions_between(db, since, until, domains)
-    weights = {name: source_weight(config, name) for name in {r.source for r in rows}}
-    papers = rank(rows, weights, limit)
+    pairs = sql.source_pairs(db, since, until, domains)
+    weights = {name: source_weight(config, name) for name in {p.source for p in pairs}}
+    papers = rank(pairs, weights, limit)
+    attach_posts(papers, sql.posts_citing(db, [p.arxiv_id for p in papers], since, until))
     ids = sql.entry_ids_by_arxiv_id(db, [p.arxiv_id for p in papers])
     entries = {e["id"]: e for e in store.entries_by_ids(db, list(ids.values()))}
     for paper in papers:

@@ -23,7 +23,7 @@ from typing import TypedDict
 
 from papertrail.config import Config
 from papertrail.models import Entry
-from papertrail.store.trending import MentionRow
+from papertrail.store.trending import MentionRow, SourcePair
 from papertrail.text import clean
 
 COMMUNITY_HOSTS = ("reddit.com", "news.ycombinator.com", "hnrss.org", "lobste.rs")
@@ -83,29 +83,42 @@ def source_weight(config: Config | None, name: str) -> float:
     return WEIGHTS[source_class(config, name)]
 
 
-def rank(rows: Sequence[MentionRow], weights: dict[str, float], limit: int) -> list[TrendingPaper]:
-    """Papers by weighted distinct sources, posts, newest mention; zero-weight ones left out."""
-    by_paper: dict[str, list[MentionRow]] = {}
-    for row in rows:
-        by_paper.setdefault(row.arxiv_id, []).append(row)
-    papers = []
-    for arxiv_id, mentions in by_paper.items():
-        sources = sorted({m.source for m in mentions}, key=lambda s: (-weights.get(s, 1.0), s))
-        score = sum(weights.get(s, 1.0) for s in sources)
-        if score <= 0:
-            continue
-        mentions.sort(key=lambda m: (m.first_seen, m.post_id), reverse=True)
-        posts: list[TrendingPost] = [
-            {"id": m.post_id, "title": m.title, "url": m.url, "source": m.source,
-             "first_seen": m.first_seen}
-            for m in mentions
-        ]  # fmt: skip
-        papers.append(TrendingPaper(arxiv_id, score, sources, posts))
-    # Stable sorts, last key first: weight, distinct sources, posts, newest mention, id.
-    papers.sort(key=lambda p: p.arxiv_id)
-    papers.sort(key=lambda p: p.posts[0]["first_seen"], reverse=True)
-    papers.sort(key=lambda p: (-p.score, -len(p.sources), -len(p.posts)))
-    return papers[:limit]
+def rank(pairs: Sequence[SourcePair], weights: dict[str, float], limit: int) -> list[TrendingPaper]:
+    """Papers by weighted distinct sources, then distinct sources, posts, newest mention
+    and id; papers whose sources all weigh 0 are left out. Posts are attached later
+    (`attach_posts`), for the papers shown only."""
+    by_paper: dict[str, list[SourcePair]] = {}
+    for pair in pairs:
+        by_paper.setdefault(pair.arxiv_id, []).append(pair)
+    ranked = []
+    for arxiv_id, cited in by_paper.items():
+        score = sum(weights.get(c.source, 1.0) for c in cited)
+        if score > 0:
+            posts = sum(c.posts for c in cited)
+            last = max(c.last_seen for c in cited)
+            ranked.append((score, len(cited), posts, last, arxiv_id, cited))
+    # Stable sorts, the last key first (ISO dates in UTC sort as text).
+    ranked.sort(key=lambda r: r[4])
+    ranked.sort(key=lambda r: r[3], reverse=True)
+    ranked.sort(key=lambda r: (r[0], r[1], r[2]), reverse=True)
+    return [
+        TrendingPaper(
+            arxiv_id, score,
+            sorted((c.source for c in cited), key=lambda s: (-weights.get(s, 1.0), s)), [],
+        )
+        for score, _, _, _, arxiv_id, cited in ranked[:limit]
+    ]  # fmt: skip
+
+
+def attach_posts(papers: Sequence[TrendingPaper], rows: Sequence[MentionRow]) -> None:
+    """Give each paper its posts (rows come newest first)."""
+    by_paper: dict[str, list[TrendingPost]] = {}
+    for m in rows:
+        post: TrendingPost = {"id": m.post_id, "title": m.title, "url": m.url,
+                              "source": m.source, "first_seen": m.first_seen}  # fmt: skip
+        by_paper.setdefault(m.arxiv_id, []).append(post)
+    for paper in papers:
+        paper.posts = by_paper.get(paper.arxiv_id, [])
 
 
 # ---------------------------------------------------------------- rendering

@@ -453,7 +453,7 @@ def _m010_code_links(db: sqlite_utils.Database) -> None:
     """Code and artifact links of papers (papertrail.sources.codelinks), keyed by arXiv
     id like `mentions` (a post may cite a paper not yet in the list), with the entry
     they were found in (the paper itself, or the post); the trending view reads
-    mentions by date. Existing papers are scanned on the next fetch: `code_link_scan`
+    mentions by date, with their source. Existing papers are scanned on the next fetch: `code_link_scan`
     holds the last entry id scanned (0 here)."""
     db.executescript(
         """
@@ -473,7 +473,16 @@ def _m010_code_links(db: sqlite_utils.Database) -> None:
             scanned_at TEXT
         );
         INSERT INTO code_link_scan (name, last_entry_id) VALUES ('papers', 0);
-        CREATE INDEX IF NOT EXISTS idx_mentions_first_seen ON mentions(first_seen);
+        -- The trending view reads a window of mentions with their posts' sources from one
+        -- covering index: the source is copied onto each mention (by this trigger, so every
+        -- writer of mentions keeps working unchanged).
+        ALTER TABLE mentions ADD COLUMN source TEXT;
+        UPDATE mentions SET source = (SELECT source FROM entries e WHERE e.id = mentions.post_id);
+        CREATE TRIGGER mentions_source AFTER INSERT ON mentions WHEN new.source IS NULL BEGIN
+            UPDATE mentions SET source = (SELECT source FROM entries WHERE id = new.post_id)
+            WHERE post_id = new.post_id AND arxiv_id = new.arxiv_id;
+        END;
+        CREATE INDEX idx_mentions_window ON mentions(first_seen, arxiv_id, source);
         """
     )
 

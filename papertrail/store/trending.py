@@ -1,8 +1,10 @@
-"""The SQL behind `papertrail trending`: the posts that cited papers in a time window.
+"""The SQL behind `papertrail trending`: who cited which paper in a time window.
 
-Read on `idx_mentions_first_seen` (migration 010): a week of mentions is a few
-hundred rows however large the reading list is. The ranking itself is
-papertrail.reading.trending's.
+Two steps, both on indexes: the (paper, source) pairs of the window with their post
+counts come from the covering index `idx_mentions_window` (first_seen, arxiv_id,
+source; migration 010 copies each post's source onto its mentions), so a window is
+read without touching a single post; then the posts of the few papers shown are read
+by arXiv id. The ranking itself is papertrail.reading.trending's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ if TYPE_CHECKING:
 _NOT_SOURCES = ", ".join(f"'{s}'" for s in PSEUDO_SOURCES + BULK_SOURCES)
 
 
+class SourcePair(NamedTuple):
+    """A paper cited by a source in the window: how many of its posts, the last when."""
+
+    arxiv_id: str
+    source: str
+    posts: int
+    last_seen: str
+
+
 class MentionRow(NamedTuple):
     """One post citing one paper: the paper's arXiv id, the post, its source, when seen."""
 
@@ -26,32 +37,52 @@ class MentionRow(NamedTuple):
     source: str
     title: str
     url: str | None
-    published: str | None
     first_seen: str
 
 
-def mentions_between(
+def _window(since: str, until: str | None, alias: str = "") -> tuple[str, list[object]]:
+    a = f"{alias}." if alias else ""
+    sql = f"{a}first_seen >= ?" + (f" AND {a}first_seen < ?" if until else "")
+    sql += f" AND {a}source IS NOT NULL AND {a}source NOT IN ({_NOT_SOURCES})"
+    return sql, [since, *([until] if until else [])]
+
+
+def source_pairs(
     db: sqlite_utils.Database,
     since: str,
     until: str | None = None,
     domains: Sequence[str] = (),
-) -> list[MentionRow]:
-    """Mentions first seen in [since, until) by posts of real sources (never papertrail's
-    own provenance names nor archive imports); with `domains`, only of papers in the
-    reading list tagged with one of them."""
-    sql = f"""
-        SELECT m.arxiv_id, p.id, p.source, p.title, p.url, p.published, m.first_seen
-        FROM mentions m JOIN entries p ON p.id = m.post_id
-        WHERE m.first_seen >= ? {"AND m.first_seen < ?" if until else ""}
-          AND p.source IS NOT NULL AND p.source NOT IN ({_NOT_SOURCES})"""
-    params: list[object] = [since, *([until] if until else [])]
+) -> list[SourcePair]:
+    """(paper, source, posts, last seen) for mentions first seen in [since, until) by
+    posts of real sources (never papertrail's own provenance names nor archive imports);
+    with `domains`, only papers of the reading list tagged with one of them."""
+    where, params = _window(since, until)
+    # `+arxiv_id`: group in a temporary b-tree rather than walk the arxiv_id index.
+    sql = f"""SELECT arxiv_id, source, COUNT(*) AS posts, MAX(first_seen) AS last_seen
+              FROM mentions WHERE {where} GROUP BY +arxiv_id, source"""
     if domains:
-        sql += f"""
-          AND m.arxiv_id IN (SELECT e.arxiv_id FROM entries e JOIN entry_domains d
-                             ON d.entry_id = e.id WHERE e.arxiv_id = m.arxiv_id
-                             AND d.domain IN ({", ".join("?" * len(domains))}))"""
+        marks = ", ".join("?" * len(domains))
+        sql = f"""SELECT a.* FROM ({sql}) a WHERE EXISTS (
+                    SELECT 1 FROM entries e JOIN entry_domains d ON d.entry_id = e.id
+                    WHERE e.arxiv_id = a.arxiv_id AND d.domain IN ({marks}))"""
         params += list(domains)
-    return [MentionRow(*r) for r in db.execute(sql, params)]
+    return [SourcePair(*r) for r in db.execute(sql, params)]
+
+
+def posts_citing(
+    db: sqlite_utils.Database, arxiv_ids: Sequence[str], since: str, until: str | None = None
+) -> list[MentionRow]:
+    """The posts that cited these papers in the window, newest first."""
+    out: list[MentionRow] = []
+    where, params = _window(since, until, "m")
+    for i in range(0, len(arxiv_ids), 500):
+        chunk = list(arxiv_ids[i : i + 500])
+        sql = f"""SELECT m.arxiv_id, p.id, m.source, p.title, p.url, m.first_seen
+                  FROM mentions m JOIN entries p ON p.id = m.post_id
+                  WHERE m.arxiv_id IN ({", ".join("?" * len(chunk))}) AND {where}
+                  ORDER BY m.first_seen DESC, p.id DESC"""
+        out += [MentionRow(*r) for r in db.execute(sql, [*chunk, *params])]
+    return out
 
 
 def entry_ids_by_arxiv_id(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> dict[str, int]:
