@@ -8,7 +8,8 @@ import hashlib
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,26 @@ def reading_list(_reading_list_template: tuple[Path, list], tmp_path: Path) -> t
     shutil.copyfile(template, db)
     feeds = write_feeds(tmp_path / "feeds.yml", sources)
     return db, feeds
+
+
+@contextmanager
+def serving() -> Iterator[FeedServer]:
+    """A FeedServer outside a test's own fixtures (for module-scoped templates)."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield FeedServer(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+def private_copy(db: Path, feeds: Path, into: Path) -> tuple[Path, Path]:
+    """A test's own copy of a template reading list and its feeds.yml."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(db, into / db.name)
+    shutil.copyfile(feeds, into / feeds.name)
+    return into / db.name, into / feeds.name

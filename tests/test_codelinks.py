@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FeedServer, fixture_bytes
+from conftest import fixture_bytes, private_copy, serving, write_feeds
 from test_fetch import serve_api
 
 from papertrail.cli import cli
@@ -134,30 +134,27 @@ def test_a_newsletter_attributes_links_only_within_a_paragraph() -> None:
 # ---------------------------------------------------------------- a real fetch
 
 
+@pytest.fixture(scope="module")
+def _fetched_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("codelinks")
+    with serving() as fs:
+        hostile = (HANDMADE / "hostile-code-links_atom.xml").read_bytes()
+        sources = [
+            {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
+            {"name": "bair", "kind": "feed", "tags": ["blog"],
+             "url": fs.serve_fixture("/bair", "ml-blogs/jmamath-distill__bair_blog.xml")},
+            {"name": "liars", "kind": "feed",
+             "url": fs.serve("/liars", hostile, "application/atom+xml")},
+        ]  # fmt: skip
+        feeds = write_feeds(base / "feeds.yml", sources, {"arxiv_api_url": serve_api(fs, API)})
+        run(base / "reading.db", feeds, "fetch", "-q")
+    return base / "reading.db", feeds
+
+
 @pytest.fixture
-def fetched(feed_server: FeedServer, make_feeds, db_path: Path) -> tuple[Path, Path]:
-    fs = feed_server
-    sources = [
-        {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
-        {
-            "name": "bair",
-            "kind": "feed",
-            "tags": ["blog"],
-            "url": fs.serve_fixture("/bair", "ml-blogs/jmamath-distill__bair_blog.xml"),
-        },
-        {
-            "name": "liars",
-            "kind": "feed",
-            "url": fs.serve(
-                "/liars",
-                (HANDMADE / "hostile-code-links_atom.xml").read_bytes(),
-                "application/atom+xml",
-            ),
-        },
-    ]
-    feeds = make_feeds(sources, {"arxiv_api_url": serve_api(fs, API)})
-    run(db_path, feeds, "fetch", "-q")
-    return db_path, feeds
+def fetched(_fetched_template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(database, feeds.yml) after one real fetch of the API answer, BAIR and the liars."""
+    return private_copy(*_fetched_template, tmp_path)
 
 
 def test_a_fetch_stores_typed_links_with_where_they_were_found(fetched: tuple[Path, Path]) -> None:

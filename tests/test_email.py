@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FeedServer
+from conftest import private_copy, serving, write_feeds
 from test_fetch import serve_api
 
 from papertrail.cli import cli
@@ -61,18 +61,25 @@ def smtp() -> Any:
         controller.stop()
 
 
+@pytest.fixture(scope="module")
+def _hostile_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("mail")
+    with serving() as fs:
+        sources = [
+            {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
+            {"name": "hostile", "kind": "feed",
+             "url": fs.serve("/h", HOSTILE.read_bytes(), "application/atom+xml")},
+        ]  # fmt: skip
+        feeds = write_feeds(base / "feeds.yml", sources, {"arxiv_api_url": serve_api(fs, API)})
+        result = invoke(base / "reading.db", feeds, "fetch", "-q")
+        assert result.exit_code == 0, result.output
+    return base / "reading.db", feeds
+
+
 @pytest.fixture
-def hostile_list(feed_server: FeedServer, make_feeds: Any, db_path: Path) -> tuple[Path, Path]:
-    fs = feed_server
-    sources = [
-        {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
-        {"name": "hostile", "kind": "feed",
-         "url": fs.serve("/h", HOSTILE.read_bytes(), "application/atom+xml")},
-    ]  # fmt: skip
-    feeds = make_feeds(sources, {"arxiv_api_url": serve_api(fs, API)})
-    result = invoke(db_path, feeds, "fetch", "-q")
-    assert result.exit_code == 0, result.output
-    return db_path, feeds
+def hostile_list(_hostile_template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A reading list fetched from the recorded API answer and the hostile blog feed."""
+    return private_copy(*_hostile_template, tmp_path)
 
 
 def invoke(db: Path, feeds: Path, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -120,16 +127,20 @@ def test_the_digest_arrives_with_headers_both_parts_and_escaped_text(
 
 
 def test_fetch_email_sends_the_whole_digest_even_when_quiet(
-    smtp: Any, hostile_list: tuple[Path, Path]
+    smtp: Any, feed_server: Any, make_feeds: Any, db_path: Path
 ) -> None:
     inbox, port = smtp
-    db, feeds = hostile_list
+    url = feed_server.serve("/h", HOSTILE.read_bytes(), "application/atom+xml")
+    feeds = make_feeds([{"name": "hostile", "kind": "feed", "url": url}])
     with_email(feeds, **plain_section(port, subject="Morning papers"))
-    result = invoke(db, feeds, "fetch", "--quiet", "--email")
+    result = invoke(db_path, feeds, "fetch", "--quiet", "--email")
     assert result.exit_code == 0, result.output
     (_, _, msg), *_ = inbox.messages
-    assert msg["Subject"].startswith("Morning papers (")
-    assert "sources ok" in msg.get_body(("plain",)).get_content()
+    assert msg["Subject"].startswith("Morning papers (0 papers, 2 posts)")
+    text = msg.get_body(("plain",)).get_content()
+    assert (
+        "sources ok" in text and "Hostile diffusion post" in text
+    )  # entries too, not just the summary
 
 
 def test_a_failed_send_exits_69_and_keeps_the_message(hostile_list: tuple[Path, Path]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import FeedServer, fixture_bytes
+from conftest import FeedServer, fixture_bytes, private_copy, serving, write_feeds
 from test_fetch import serve_api
 
 from papertrail.cli import cli
@@ -40,22 +40,29 @@ def cite(*ids: str) -> str:
     return " ".join(f"https://arxiv.org/abs/{i}" for i in ids)
 
 
+@pytest.fixture(scope="module")
+def _discussed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One real fetch per module; each test gets its own copy (`discussed`)."""
+    base = tmp_path_factory.mktemp("discussed")
+    with serving() as fs:
+        sources = [
+            {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
+            {"name": "hn", "kind": "feed", "tags": ["community"],
+             "url": feed_citing(fs, "/hn", [cite(A, B)])},
+            {"name": "weekly", "kind": "feed", "tags": ["newsletter"],
+             "url": feed_citing(fs, "/weekly", [cite(A)])},
+            # one blog repeating itself: C in two posts, and D
+            {"name": "blog", "kind": "feed", "url": feed_citing(fs, "/blog", [cite(C), cite(C, D)])},
+            {"name": "blog2", "kind": "feed", "url": feed_citing(fs, "/blog2", [cite(D)])},
+        ]  # fmt: skip
+        feeds = write_feeds(base / "feeds.yml", sources, {"arxiv_api_url": serve_api(fs, API)})
+        run(base / "reading.db", feeds, "fetch", "-q")
+    return base / "reading.db", feeds
+
+
 @pytest.fixture
-def discussed(feed_server: FeedServer, make_feeds: Any, db_path: Path) -> tuple[Path, Path]:
-    fs = feed_server
-    sources = [
-        {"name": "arxiv-lg", "kind": "arxiv", "categories": ["cs.LG"], "max_results": 20},
-        {"name": "hn", "kind": "feed", "tags": ["community"],
-         "url": feed_citing(fs, "/hn", [cite(A, B)])},
-        {"name": "weekly", "kind": "feed", "tags": ["newsletter"],
-         "url": feed_citing(fs, "/weekly", [cite(A)])},
-        # one blog repeating itself: C in two posts, and D
-        {"name": "blog", "kind": "feed", "url": feed_citing(fs, "/blog", [cite(C), cite(C, D)])},
-        {"name": "blog2", "kind": "feed", "url": feed_citing(fs, "/blog2", [cite(D)])},
-    ]  # fmt: skip
-    feeds = make_feeds(sources, {"arxiv_api_url": serve_api(fs, API)})
-    run(db_path, feeds, "fetch", "-q")
-    return db_path, feeds
+def discussed(_discussed_template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    return private_copy(*_discussed_template, tmp_path)
 
 
 def run(db: Path, feeds: Path, *args: str) -> str:
