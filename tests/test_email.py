@@ -139,7 +139,7 @@ def test_fetch_email_sends_the_whole_digest_even_when_quiet(
     assert msg["Subject"].startswith("Morning papers (0 papers, 2 posts)")
     text = msg.get_body(("plain",)).get_content()
     assert (
-        "sources ok" in text and "Hostile diffusion post" in text
+        "1 source ok" in text and "Hostile diffusion post" in text
     )  # entries too, not just the summary
 
 
