@@ -137,10 +137,10 @@ def test_fetch_email_sends_the_whole_digest_even_when_quiet(
     assert result.exit_code == 0, result.output
     (_, _, msg), *_ = inbox.messages
     assert msg["Subject"].startswith("Morning papers (0 papers, 2 posts)")
-    text = msg.get_body(("plain",)).get_content()
+    text = " ".join(msg.get_body(("plain",)).get_content().split())  # unwrapped
     assert (
         "1 source ok" in text and "Hostile diffusion post" in text
-    )  # entries too, not just the summary
+    )  # entries, not only the summary
 
 
 def test_a_failed_send_exits_69_and_keeps_the_message(hostile_list: tuple[Path, Path]) -> None:
