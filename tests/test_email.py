@@ -247,3 +247,27 @@ def test_starttls_and_login_with_the_password_from_the_environment(
         assert bad.exit_code == 69 and "was not sent" in bad.output
     finally:
         controller.stop()
+
+
+@pytest.mark.integration  # ~1.5 s: a new RSA key and a TLS handshake
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_implicit_tls_ssl(tmp_path: Path, hostile_list: tuple[Path, Path]) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    try:
+        db, feeds = hostile_list
+        with_email(feeds, **plain_section(port, security="ssl", ca_file=str(cert)))
+        result = invoke(db, feeds, "digest", "--since", "1d", "--email")
+        assert result.exit_code == 0, result.output
+        assert len(inbox.messages) == 1
+        # without trusting the server's own certificate, nothing is sent
+        with_email(feeds, **plain_section(port, security="ssl"))
+        refused = invoke(db, feeds, "digest", "--since", "1d", "--email")
+        assert refused.exit_code == 69 and "CERTIFICATE_VERIFY_FAILED" in refused.output
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
