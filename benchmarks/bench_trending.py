@@ -87,7 +87,9 @@ def add_mentions(db_path: Path, per_week: int, weeks: int, seed: int = 20) -> in
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("DELETE FROM entries WHERE key >= 'post:bench-' AND key < 'post:bench.'")
     rng = random.Random(seed)
-    (top,) = conn.execute("SELECT MAX(id) FROM entries WHERE key >= 'arxiv:' AND key < 'arxiv;'").fetchone()
+    (top,) = conn.execute(
+        "SELECT MAX(id) FROM entries WHERE key >= 'arxiv:' AND key < 'arxiv;'"
+    ).fetchone()
     recent = [r[0] for r in conn.execute(
         "SELECT arxiv_id FROM entries WHERE key >= 'arxiv:' AND key < 'arxiv;' AND id > ?",
         [max(0, top - 300_000)],
@@ -103,7 +105,9 @@ def add_mentions(db_path: Path, per_week: int, weeks: int, seed: int = 20) -> in
     posts, cites = [], []
     n_posts = per_week * weeks
     for p in range(n_posts):
-        seen = (now - timedelta(seconds=rng.uniform(0, weeks * 7 * 86400))).isoformat(timespec="seconds")
+        seen = (now - timedelta(seconds=rng.uniform(0, weeks * 7 * 86400))).isoformat(
+            timespec="seconds"
+        )
         source = f"bench-{KINDS[p % len(KINDS)]}-{p % len(KINDS)}"
         posts.append((f"post:{source}:{p}", "post", f"Post {p} about papers", source, f"g{p}",
                       f"https://example.org/{source}/{p}", seen, seen))  # fmt: skip
