@@ -20,7 +20,7 @@ R = TypeVar("R")
 # Exit codes (documented in the README).
 EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
 EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
-EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
+EXIT_LOCKED = 75  # another fetch, or another program, holds the database (EX_TEMPFAIL): try again later
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
 
@@ -33,6 +33,12 @@ class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
 
 
+class BadUsage(click.ClickException):
+    """What was typed can never work (an unknown name, an unreadable --since): exit 2."""
+
+    exit_code = EXIT_CONFIG
+
+
 def paths_of(ctx: click.Context) -> Paths:
     return api.Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
 
@@ -41,6 +47,10 @@ def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a library function, mapping its exceptions to CLI errors."""
     try:
         return fn(*args, **kwargs)
+    except api.DatabaseLocked as e:
+        raise Locked(str(e)) from e
+    except api.BadInput as e:
+        raise BadUsage(str(e)) from e
     except api.DatabaseError as e:
         raise click.ClickException(str(e)) from e
     except api.ConfigError as e:
