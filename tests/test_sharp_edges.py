@@ -4,6 +4,7 @@ or an empty database; a new database file never exists without its schema."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -231,3 +232,90 @@ def test_a_new_database_never_exists_without_its_schema(tmp_path: Path) -> None:
     assert reopened.execute("SELECT COUNT(*) FROM fetch_log").fetchone() == (0,)
     reopened.close()
     assert not list(db.parent.glob(".*creating*"))  # the killed run's temporary file is gone
+
+
+# ------------------------------------------------------------ 9. a wrong arXiv API URL
+
+
+@pytest.mark.parametrize("status", [404, 405, 410])
+def test_a_wrong_arxiv_api_url_is_blamed_on_the_url(
+    feed_server: Any, make_feeds: Any, db_path: Path, status: int
+) -> None:
+    """A URL that is not the API (a typo in its path) answers 404 with a web page, not
+    arXiv's error feed: the message names the URL and `arxiv_api_url`, not the query."""
+    from werkzeug import Response
+
+    page = b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>"
+    wrong = feed_server.handle(
+        "/api/querry",
+        lambda req: Response(page, status=status, headers={"Content-Type": "text/html"}),
+    )
+    source = {"name": "gan-search", "kind": "arxiv", "query": "gan", "max_results": 5}
+    feeds = make_feeds([source], {"arxiv_api_url": wrong})
+    result = run(db_path, feeds, "fetch")
+    assert result.exit_code == 1, result.output  # its only source failed
+    text = " ".join(result.output.split())  # the digest wraps long lines
+    assert f"{wrong} answered HTTP {status}" in text
+    assert "check `arxiv_api_url` in feeds.yml" in text
+    assert "check `query`" not in text and "rejected" not in text
+
+
+def test_a_query_arxiv_rejects_is_still_blamed_on_the_query(
+    feed_server: Any, make_feeds: Any, db_path: Path
+) -> None:
+    from test_fetch import serve_api
+
+    api = serve_api(
+        feed_server,
+        "arxiv-api/arxiv.py-recorded-2026/id_abc_s0_m100_b79c8dcf6bc3.body.xml",
+        status=400,
+    )
+    source = {"name": "gan-search", "kind": "arxiv", "query": "gan", "max_results": 5}
+    result = run(db_path, make_feeds([source], {"arxiv_api_url": api}), "fetch")
+    text = " ".join(result.output.split())  # the digest wraps long lines
+    assert "arXiv rejected query 'all:\"gan\"' (HTTP 400: incorrect id format for abc)" in text
+    assert "check `query` / `categories`" in text
+
+
+# ------------------------------------------------------------ 12. fetch output stays readable
+
+
+def _big_feed(n: int) -> bytes:
+    items = "".join(
+        f"<item><title>Diffusion models for image synthesis, part {i}</title>"
+        f"<link>https://blog.example.org/posts/{i}</link><guid>post-{i}</guid>"
+        f"<description>Vision and image generation with diffusion models, note {i}.</description>"
+        f"<pubDate>Mon, 30 Nov 2026 10:{i % 60:02d}:00 GMT</pubDate></item>"
+        for i in range(n)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Big blog</title><link>https://blog.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_a_big_first_fetch_prints_a_capped_digest_with_the_way_to_the_rest(
+    feed_server: Any, make_feeds: Any, db_path: Path
+) -> None:
+    n = 600
+    url = feed_server.serve("/big.xml", _big_feed(n))
+    feeds = make_feeds([{"name": "big-blog", "kind": "feed", "url": url}])
+    result = run(db_path, feeds, "fetch")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) < 120, len(lines)  # 600 entries used to print ~1,800 lines
+    assert f"1 source ok, 0 failed · 0 new papers · {n} new posts" in result.output
+    (more,) = [line for line in lines if "more — papertrail list" in line]
+    shown = sum(1 for line in lines if line.lstrip().startswith("• [big-blog]"))
+    assert f"and {n - shown} more — papertrail list" in more
+    # the command it names lists every entry of that domain from this fetch
+    command = more.split("— papertrail ", 1)[1].split()
+    listed = run(db_path, feeds, *command, "--json")
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.output)) == n
+    # everything when asked, and machine formats are never capped
+    assert run(db_path, feeds, "digest", "--since", "1d", "--per-domain", "0").output.count(
+        "• [big-blog]"
+    ) == n
+    as_json = json.loads(run(db_path, feeds, "digest", "--since", "1d", "--format", "json").output)
+    assert len(as_json["entries"]) == n

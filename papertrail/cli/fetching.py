@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,9 +30,26 @@ if TYPE_CHECKING:
     from papertrail.reading.digest import Digest
 
 
-def _render(digest: Digest, fmt: str, output: Path | None) -> str:
+# At most this many entries under each domain when a text digest is printed (the
+# most discussed first); a line then gives the `papertrail list` command for the rest.
+PER_DOMAIN = 10
+
+
+def _per_domain_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--per-domain",
+        type=click.IntRange(min=0),
+        default=PER_DOMAIN,
+        show_default=True,
+        help="Printed text digest: at most N entries per domain, then the command that "
+        "lists the rest (0: all; -o FILE and the other formats always get all).",
+    )(fn)
+
+
+def _render(digest: Digest, fmt: str, output: Path | None, per_domain: int = 0) -> str:
     color = fmt == "text" and output is None and sys.stdout.isatty()
-    return api.render_digest(digest, fmt, color=color)
+    cap = per_domain if output is None else 0
+    return api.render_digest(digest, fmt, color=color, per_domain=cap)
 
 
 @cli.command()
@@ -46,9 +64,15 @@ def _render(digest: Digest, fmt: str, output: Path | None) -> str:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only the summary (and failures), not the digest."
 )
+@_per_domain_option
 @click.pass_context
 def fetch(
-    ctx: click.Context, only: tuple[str, ...], fmt: str, output: Path | None, quiet: bool
+    ctx: click.Context,
+    only: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    per_domain: int,
 ) -> None:
     """Fetch every enabled source and print what is new since the previous fetch.
 
@@ -77,7 +101,7 @@ def fetch(
     else:
         if quiet:  # machine formats keep their shape, minus the entries
             digest = replace(digest, entries=[], updates=[])
-        emit(_render(digest, fmt, output), output)
+        emit(_render(digest, fmt, output, per_domain), output)
     totals = outcome.report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
@@ -128,9 +152,15 @@ class _Progress:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
+@_per_domain_option
 @click.pass_context
 def digest(
-    ctx: click.Context, since: str, until: str | None, fmt: str, output: Path | None
+    ctx: click.Context,
+    since: str,
+    until: str | None,
+    fmt: str,
+    output: Path | None,
+    per_domain: int,
 ) -> None:
     """Render the entries first seen in a time window, grouped by domain.
 
@@ -144,7 +174,7 @@ def digest(
         papertrail digest --format json | jq '.entries[].title'
     """
     d = guard(api.digest, paths_of(ctx), since=since, until=until)
-    emit(_render(d, fmt, output), output)
+    emit(_render(d, fmt, output, per_domain), output)
 
 
 @cli.command()
