@@ -21,6 +21,7 @@ from werkzeug import Request, Response
 
 import reproductions
 from papertrail import repro as lib
+from papertrail import store
 from papertrail.cli import EXIT_CONFIG, cli
 
 FAKE_INIT = """
@@ -107,13 +108,25 @@ def test_discovery_reads_the_declared_papers_and_skips_the_shared_module(toy: Pa
         lib.get("nope")
 
 
-def test_list_links_the_papers_into_the_reading_list_offline(db_path: Path) -> None:
+def test_list_registers_the_reproductions_and_a_run_links_the_papers_offline(
+    db_path: Path,
+) -> None:
     result = invoke(db_path, "list")
     assert result.exit_code == 0, result.output
     assert "style-transfer" in result.output
     assert "arXiv:1508.06576" in result.output and "arXiv:1603.08155" in result.output
     assert "never run" in result.output
-    # Every declared paper of every reproduction is an entry, with provenance "reproductions".
+    links = rows(
+        db_path, "SELECT reproduction, arxiv_id FROM reproduction_papers ORDER BY arxiv_id"
+    )
+    assert ("style-transfer", "1508.06576") in links and ("style-transfer", "1603.08155") in links
+    assert len(links) == sum(len(r.papers) for r in lib.discover().values())
+    # A listing adds nothing to read (issue 18)…
+    assert rows(db_path, "SELECT COUNT(*) FROM entries") == [(0,)]
+    # …linking them (what a run does) adds every declared paper, provenance "reproductions".
+    db = store.open_db(db_path)
+    lib.link_papers(db, list(lib.discover().values()))
+    db.close()
     declared = {
         (p.arxiv_id, p.title, "reproductions") for r in lib.discover().values() for p in r.papers
     }
@@ -130,11 +143,6 @@ def test_list_links_the_papers_into_the_reading_list_offline(db_path: Path) -> N
             "reproductions",
         ),
     } <= set(papers)
-    links = rows(
-        db_path, "SELECT reproduction, arxiv_id FROM reproduction_papers ORDER BY arxiv_id"
-    )
-    assert ("style-transfer", "1508.06576") in links and ("style-transfer", "1603.08155") in links
-    assert len(links) == sum(len(r.papers) for r in lib.discover().values())
     # Listing again adds nothing.
     assert invoke(db_path, "list").exit_code == 0
     assert rows(db_path, "SELECT COUNT(*) FROM entries") == [(len(declared),)]

@@ -314,8 +314,67 @@ def test_a_big_first_fetch_prints_a_capped_digest_with_the_way_to_the_rest(
     assert listed.exit_code == 0, listed.output
     assert len(json.loads(listed.output)) == n
     # everything when asked, and machine formats are never capped
-    assert run(db_path, feeds, "digest", "--since", "1d", "--per-domain", "0").output.count(
-        "• [big-blog]"
-    ) == n
+    assert (
+        run(db_path, feeds, "digest", "--since", "1d", "--per-domain", "0").output.count(
+            "• [big-blog]"
+        )
+        == n
+    )
     as_json = json.loads(run(db_path, feeds, "digest", "--since", "1d", "--format", "json").output)
     assert len(as_json["entries"]) == n
+
+
+# ------------------------------------------------------------ 13. first-run impressions
+
+
+def test_repro_list_adds_nothing_to_the_reading_list(reading_list: tuple[Path, Path]) -> None:
+    db, feeds = reading_list
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    result = run(db, feeds, "repro", "list")
+    assert result.exit_code == 0, result.output
+    assert "arXiv:1508.06576" in result.output  # the papers are listed…
+    assert run(db, feeds, "repro", "show", "style-transfer").exit_code == 0
+    with sqlite3.connect(db) as conn:  # …but not added as entries
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == before
+
+
+def test_papers_linked_by_a_reproduction_carry_their_dates_and_are_not_new(
+    reading_list: tuple[Path, Path],
+) -> None:
+    from papertrail import repro
+
+    db, feeds = reading_list
+    conn = store.open_db(db)
+    added = repro.link_papers(conn, list(repro.discover().values()))  # what a run does
+    conn.close()
+    assert added >= 8
+    shown = json.loads(run(db, feeds, "show", "1508.06576", "--json").output)
+    assert shown["published"].startswith("2015-08-26")
+    assert shown["first_seen"].startswith("2015-08-26")
+    for window in (["digest", "--since", "24h"], ["list", "--since", "24h"]):
+        out = run(db, feeds, *window).output
+        assert "Artistic Style" not in out and "Wasserstein" not in out, out
+
+
+def test_the_offline_demo_first_fetch_warns_of_nothing_untrue(tmp_path: Path) -> None:
+    demo_feeds = tmp_path / "demo-feeds.yml"
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "serve_fixtures.py"), "--port", "0",
+         "--write", str(demo_feeds)],
+        stdout=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert "serving" in server.stdout.readline()
+        db = tmp_path / "demo.db"
+        first = run(db, demo_feeds, "fetch")
+        assert first.exit_code == 0, first.output
+        assert "does not know" not in first.output
+        summary = first.output[first.output.rindex("sources ok") :]
+        assert "!" not in summary and "✗" not in summary, summary  # no warning, no failure
+        assert "11 sources ok, 0 failed" in first.output
+        assert "Nothing new since the last fetch" in run(db, demo_feeds, "fetch").output
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

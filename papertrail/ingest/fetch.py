@@ -117,8 +117,7 @@ def run_fetch(
     if unknown:
         raise store.BadInput(
             "\n".join(
-                f"{config.path}: " + store.unknown_name_message("source", n, names)
-                for n in unknown
+                f"{config.path}: " + store.unknown_name_message("source", n, names) for n in unknown
             )
         )
     with store.database_lock(db_path, "fetch"), store.connected(db_path) as db:
@@ -184,7 +183,8 @@ class _Run:
         self._save_results(active, results)
         for w in workers:
             w.join(timeout=5)
-        self._backfill()
+        if self.settings.mentions_backfill:
+            self._backfill()
         store.finish_run(self.db, self.run_id, self.report.totals)
         self.on_event(FetchEvent("done"))
         return self.report

@@ -19,9 +19,9 @@ from __future__ import annotations
 import functools
 import re
 import time
-from http import HTTPStatus
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from papertrail.models import Record
@@ -213,7 +213,6 @@ class ArxivApi:
         if out.error and out.records:
             out.warnings.append(f"kept {len(out.records)} results fetched before the error")
         return out
-
 
     def _rejected(self, e: ArxivRejected, what: str, hint: str) -> str:
         """arXiv refuses a bad query with HTTP 400 and its own error feed; any other
