@@ -9,13 +9,11 @@ usage (exit code 2), before anything is read or written.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-    from papertrail.store.filters import EntryFilter
 
 # The largest value an SQLite INTEGER (an entry id) can hold.
 MAX_ID = 2**63 - 1
@@ -29,6 +27,17 @@ _WHERE = {
 _SHOWN = 12  # known names listed in a message at most
 
 
+class NamedFilter(Protocol):
+    """What is checked of a `filters.EntryFilter` (named structurally: filters imports us)."""
+
+    @property
+    def domains(self) -> Sequence[str]: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def sources(self) -> Sequence[str]: ...
+
+
 class BadInput(ValueError):
     """What was typed can never name anything (bad usage); str() is the message."""
 
@@ -37,7 +46,7 @@ Configured = Callable[[], Mapping[str, Collection[str]]]
 
 
 def check_filter_names(
-    db: sqlite_utils.Database, flt: EntryFilter, configured: Configured | None = None
+    db: sqlite_utils.Database, flt: NamedFilter, configured: Configured | None = None
 ) -> None:
     """Raise BadInput naming each domain, tag or source in `flt` that neither the
     reading list nor `configured()` (names from feeds.yml, asked only when needed)
