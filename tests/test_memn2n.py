@@ -359,6 +359,7 @@ def test_linear_start_runs_without_softmax_then_puts_it_back() -> None:
     assert seen[:2] == [True, True] and m.linear is False
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_short_seeded_run_answers_task_1() -> None:
     torch.set_num_threads(1)
     exs = small_task(1, 1000, "train-1k")

@@ -116,6 +116,7 @@ def torchvision_layout(arch: str) -> dict[str, torch.Tensor]:
     return state
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_the_weight_loader_round_trips_torchvision_keys(tmp_path: Path) -> None:
     state = torchvision_layout("vgg19")
     path = tmp_path / "vgg19.pth"
