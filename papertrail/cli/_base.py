@@ -79,6 +79,10 @@ def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
     """Follow machine-learning research from one local reading list.
 
+    Exit codes: 0 done; 1 a command failed (or every source did); 2 bad usage
+    or feeds.yml (unknown --domain/--tag/--source, bad --since); 75 the
+    database is busy (another fetch, or another program's write lock).
+
     \b
     Example:
         papertrail fetch                  # pull every source, print what is new

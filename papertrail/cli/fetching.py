@@ -77,9 +77,11 @@ def fetch(
     """Fetch every enabled source and print what is new since the previous fetch.
 
     Progress goes to stderr (on a terminal only); the digest, grouped by
-    domain, goes to stdout and ends with one summary line. Exit code 1 when
-    every source failed, 2 for a bad feeds.yml, 75 when another fetch is
-    running on the same database.
+    domain (the first --per-domain entries of each, then the command that lists
+    the rest), goes to stdout and ends with one summary line. Exit code 1 when
+    every source failed, 2 for a bad feeds.yml or an unknown --source, 75 when
+    another fetch is running on the same database or another program holds its
+    write lock (waited for up to PAPERTRAIL_BUSY_TIMEOUT seconds, default 10).
 
     \b
     Example:
