@@ -378,3 +378,21 @@ def test_the_offline_demo_first_fetch_warns_of_nothing_untrue(tmp_path: Path) ->
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["note", "1", "--delete", "9223372036854775808"],
+        ["list", "--limit", "9223372036854775808"],
+        ["export", "-n", "9223372036854775808"],
+    ],
+)
+def test_a_number_beyond_sqlites_integers_is_bad_usage(
+    reading_list: tuple[Path, Path], args: list[str]
+) -> None:
+    db, feeds = reading_list
+    result = run(db, feeds, *args)
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert not isinstance(result.exception, OverflowError), result.exception
+    assert "9223372036854775807" in result.output  # the range it must be in

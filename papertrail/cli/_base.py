@@ -20,9 +20,12 @@ R = TypeVar("R")
 # Exit codes (documented in the README).
 EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
 EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
-EXIT_LOCKED = 75  # another fetch, or another program, holds the database (EX_TEMPFAIL): try again later
+EXIT_LOCKED = (
+    75  # another fetch, or another program, holds the database (EX_TEMPFAIL): try again later
+)
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
+SQLITE_MAX_INT = 2**63 - 1  # ids and limits beyond it are bad usage, not an OverflowError
 
 
 class ConfigProblem(click.ClickException):
@@ -119,7 +122,7 @@ def filter_options(default_limit: int | None = 50) -> Callable[..., Any]:
         click.option(
             "--limit",
             "-n",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=SQLITE_MAX_INT),
             default=default_limit,
             show_default=default_limit is not None,
             help="At most N entries.",
