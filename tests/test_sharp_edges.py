@@ -396,3 +396,26 @@ def test_a_number_beyond_sqlites_integers_is_bad_usage(
     assert result.exit_code == EXIT_CONFIG, result.output
     assert not isinstance(result.exception, OverflowError), result.exception
     assert "9223372036854775807" in result.output  # the range it must be in
+
+
+# ------------------------------------------------------------ 1. README's two commands
+
+
+def test_the_readme_commands_install_into_a_venv_as_ci_does() -> None:
+    """A stock Debian/Ubuntu Python refuses `pip install` outside a virtual environment
+    (PEP 668): both Quick start commands make one, and .ci/run runs the same one.
+    (Tried for real in a fresh clone with Debian 12's /usr/bin/python3: see the README.)"""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2, commands
+    main, tests = commands
+    for command in commands:
+        assert command.startswith("python3 -m venv .venv && .venv/bin/pip install -e "), command
+        assert "python3 -m pip install" not in command
+    assert main.endswith(".venv/bin/papertrail fetch")
+    assert tests.endswith(".venv/bin/python -m pytest")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert tests in ci  # quoted in .ci/run, then run step by step:
+    assert "python3 -m venv .venv\n" in ci and ".venv/bin/pip install --quiet -e '.[test]'" in ci
+    assert ".venv/bin/python -m pytest --run-integration" in ci
