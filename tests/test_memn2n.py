@@ -392,6 +392,7 @@ def test_options_are_checked_and_named() -> None:
     assert setting_name(Args(hops=1, ls=True)) == "1 hop PE LS"
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_dry_run_end_to_end_with_the_attention_table(db_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["--db", str(db_path), "repro", "memn2n", "--dry-run", "--show-attention", "2", "--ls", "--rn", "--joint"],
