@@ -139,6 +139,7 @@ def paper_record(paper: Paper) -> Record:
         url=f"https://arxiv.org/abs/{paper.arxiv_id}",
         categories=list(paper.categories),
         primary_category=paper.categories[0] if paper.categories else None,
+        published=f"{paper.published}T00:00:00+00:00" if paper.published else None,
         links={
             "abs": f"https://arxiv.org/abs/{paper.arxiv_id}",
             "pdf": f"https://arxiv.org/pdf/{paper.arxiv_id}",
@@ -162,11 +163,18 @@ class PaperFetcher(Protocol):
     def fetch_ids(self, name: str, ids: list[str]) -> ApiResult: ...
 
 
+def register(db: sqlite_utils.Database, repros: list[Reproduction]) -> None:
+    """Record the reproductions and the papers each implements, adding no entry
+    (what `papertrail repro list` / `show` do: a listing adds nothing to read)."""
+    for r in repros:
+        store.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)
+
+
 def link_papers(
     db: sqlite_utils.Database, repros: list[Reproduction], tagger: Tagger | None = None
 ) -> int:
-    """Register reproductions and add their papers missing from the reading list.
-    Returns how many were added."""
+    """Register reproductions and add their papers missing from the reading list, dated
+    by arXiv (never "new today"); a run does this. Returns how many were added."""
     added = 0
     for r in repros:
         store.register_reproduction(db, r.name, r.title, r.module, r.arxiv_ids)

@@ -5,7 +5,13 @@ feeds file pointing at them, so papertrail can be tried with no internet:
     papertrail --db demo.db --feeds demo-feeds.yml fetch
 
 The server answers with ETag / Last-Modified (so a second fetch gets 304s) and
-serves the recorded arXiv API answer for any /api/query request.
+serves the recorded arXiv API answer (a cs.LG OR cs.AI search; provenance in
+tests/fixtures/feeds/MANIFEST.md) for the feeds file's one API search.
+
+The recorded posts mention 48 arXiv papers that no recording here describes,
+and the real API cannot be asked offline, so the feeds file turns the mentions
+backfill off (`mentions_backfill: false`): the mentions are recorded, no paper
+is made up, and the first fetch does not warn that arXiv "does not know" them.
 """
 
 from __future__ import annotations
@@ -106,7 +112,12 @@ def feeds_yml(base: str) -> dict:
         }
     )
     data["sources"] = sources
-    data["settings"] = {"arxiv_api_url": f"{base}/api/query", "arxiv_delay_seconds": 0}
+    data["settings"] = {
+        "arxiv_api_url": f"{base}/api/query",
+        "arxiv_delay_seconds": 0,
+        # nothing recorded answers for the papers the posts mention (see the docstring)
+        "mentions_backfill": False,
+    }
     return data
 
 

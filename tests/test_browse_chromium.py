@@ -37,10 +37,13 @@ from papertrail.cli import cli
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="no Chromium: install Debian's chromium and chromium-driver (.ci/run does)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER),
+        reason="no Chromium: install Debian's chromium and chromium-driver (.ci/run does)",
+    ),
+    pytest.mark.integration,  # a real browser, ~15 s: behind --run-integration (CI runs it)
+]
 
 # Resolved now: tests run in a temporary working directory (conftest `isolated`).
 _keep = os.environ.get("PAPERTRAIL_SCREENSHOT_DIR")

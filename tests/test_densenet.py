@@ -90,6 +90,7 @@ def test_exact_counts_of_two_cifar_models() -> None:
     assert count_parameters(densenet(100, 12, bc=True, device="meta")) == 769_162
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 @pytest.mark.parametrize(
     ("depth", "params"), [(121, 7_978_856), (169, 14_149_480), (201, 20_013_928), (264, None)]
 )
@@ -204,6 +205,7 @@ def test_augmentation_is_a_shifted_window_of_the_padded_image_maybe_mirrored() -
     assert 0 < flips < 16  # both kinds happen
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_short_run_on_the_synthetic_data_lowers_the_loss(tmp_path: Path) -> None:
     from reproductions.common import RunContext
 
@@ -414,6 +416,7 @@ def _ddp_batch() -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_two_gloo_processes_give_the_gradients_of_one_process(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
@@ -451,6 +454,7 @@ def runs(db: Path) -> list[tuple]:
         ).fetchall()
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_dry_run_end_to_end(db_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db_path), "repro", "densenet", "--dry-run"])
     assert result.exit_code == 0, result.output
@@ -494,6 +498,7 @@ def test_a_real_run_reads_cifar_from_data_dir_and_records_pleiss_for_efficient(
     assert out.exists()
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_stopped_run_resumes_from_its_checkpoint(db_path: Path) -> None:
     base = ["--db", str(db_path), "repro", "densenet", "--dataset", "synthetic", "--limit", "64",
             "--depth", "10", "--bc", "--growth-rate", "4", "--batch-size", "32", "--device", "cpu"]  # fmt: skip
@@ -524,6 +529,7 @@ def test_bad_options_run_nothing(db_path: Path) -> None:
     assert not db_path.exists() or runs(db_path) == []
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_torchrun_worker_other_than_rank_0_records_nothing(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

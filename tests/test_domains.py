@@ -298,6 +298,7 @@ VOCAB = _split(
 )
 
 
+@pytest.mark.integration  # issue 18: ~5 s of random cases; CI runs it
 def test_prefilter_never_changes_the_result() -> None:
     rng = random.Random(1234)
     tagger = DomainTagger(TRICKY_RULES)

@@ -400,7 +400,7 @@ def test_output_file_and_empty_selection(reading_list: tuple[Path, Path], tmp_pa
     assert empty.exit_code == 0
     assert json.loads(empty.stdout) == [] and "No entries match" in empty.stderr
     bad = invoke(db, feeds, "export", "--since", "last week")
-    assert bad.exit_code == 1 and "cannot read --since" in bad.output
+    assert bad.exit_code == 2 and "cannot read --since" in bad.output
 
 
 def test_markdown_is_a_readable_escaped_list(reading_list: tuple[Path, Path]) -> None:

@@ -125,6 +125,7 @@ def test_wgan_losses_follow_algorithm_1() -> None:
     assert wgan_model.generator_loss(torch.tensor([1.0, 2.0])).item() == pytest.approx(-1.5)
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_clipping_keeps_every_critic_weight_within_c_during_training() -> None:
     cfg = wgan_run.resolve(wgan_run.Args(mode="clip", dataset="ring"))
     cfg = wgan_run.replace(cfg, steps=3, width=16, batch_size=32, warmup_critic_iters=4, lr=0.5)
@@ -287,6 +288,7 @@ def test_mode_coverage_on_hand_made_sample_sets() -> None:
     assert toy.mode_coverage(near_misses, grid)["modes"] == 0
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_short_seeded_run_improves_coverage_of_the_ring() -> None:
     # The DCGAN-style GAN (one D step a step) shows it in seconds; WGAN-GP needs
     # thousands of steps for samples within 3σ = 0.03 (benchmarks/bench_gan_2d.py).

@@ -359,6 +359,7 @@ def test_linear_start_runs_without_softmax_then_puts_it_back() -> None:
     assert seen[:2] == [True, True] and m.linear is False
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_a_short_seeded_run_answers_task_1() -> None:
     torch.set_num_threads(1)
     exs = small_task(1, 1000, "train-1k")
@@ -391,6 +392,7 @@ def test_options_are_checked_and_named() -> None:
     assert setting_name(Args(hops=1, ls=True)) == "1 hop PE LS"
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_dry_run_end_to_end_with_the_attention_table(db_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["--db", str(db_path), "repro", "memn2n", "--dry-run", "--show-attention", "2", "--ls", "--rn", "--joint"],

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from conftest import FeedServer
 
+# kill -9 of whole fetch processes, ~10 s each: behind --run-integration (CI runs them)
+pytestmark = pytest.mark.integration
+
 FEEDS = [
     ("blog-bair", "ml-blogs/jmamath-distill__bair_blog.xml"),
     ("blog-fair", "ml-blogs/jmamath-distill__fair_blog.xml"),

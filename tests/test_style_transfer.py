@@ -86,6 +86,7 @@ def test_total_loss_is_alpha_content_plus_beta_style_with_equal_layer_weights() 
     assert total.item() == pytest.approx(2.0 * l_content.item() + 3.0 * l_style.item(), rel=1e-5)
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_a_few_steps_lower_the_loss(optimizer: str) -> None:
     objective, content = tiny_objective(style_weight=1e3)
@@ -116,6 +117,7 @@ def torchvision_layout(arch: str) -> dict[str, torch.Tensor]:
     return state
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_the_weight_loader_round_trips_torchvision_keys(tmp_path: Path) -> None:
     state = torchvision_layout("vgg19")
     path = tmp_path / "vgg19.pth"
@@ -233,6 +235,7 @@ def runs(db: Path) -> list[tuple]:
         ).fetchall()
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_dry_run_end_to_end_on_a_32px_image(db_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     result = CliRunner().invoke(
@@ -252,6 +255,7 @@ def test_dry_run_end_to_end_on_a_32px_image(db_path: Path, tmp_path: Path) -> No
     assert "smoke test: ok" in listing
 
 
+@pytest.mark.integration  # issue 18: slow (training, whole model or processes); CI runs it
 def test_fast_dry_run_trains_saves_and_stylises_a_folder_of_frames(db_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["--db", str(db_path), "repro", "style-transfer", "--method", "fast", "--dry-run"]

@@ -83,7 +83,14 @@ if TYPE_CHECKING:
     from papertrail.reading.trending import to_json as trending_json
     from papertrail.repro import Reproduction, ReproError
     from papertrail.sources.oai_parse import OaiError
-    from papertrail.store import DatabaseError, FetchLocked, HarvestLocked
+    from papertrail.store import (
+        BadInput,
+        DatabaseError,
+        DatabaseLocked,
+        DatabaseMissing,
+        FetchLocked,
+        HarvestLocked,
+    )
     from papertrail.store.triage import SearchSyntaxError
 
 # name -> the module that defines it
@@ -136,7 +143,10 @@ _WHERE: dict[str, str] = {
     "ConfigError": "papertrail.config",
     "Paths": "papertrail.config",
     "write_atomic": "papertrail.config",
+    "BadInput": "papertrail.store",
     "DatabaseError": "papertrail.store",
+    "DatabaseLocked": "papertrail.store",
+    "DatabaseMissing": "papertrail.store",
     "FetchLocked": "papertrail.store",
     "HarvestLocked": "papertrail.store",
     "SearchSyntaxError": "papertrail.store.triage",
@@ -165,8 +175,11 @@ _RENAMED: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "BadInput",
     "ConfigError",
     "DatabaseError",
+    "DatabaseLocked",
+    "DatabaseMissing",
     "Entry",
     "EntryDetail",
     "FetchLocked",

@@ -57,7 +57,7 @@ def build_digest(
 def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
     """`papertrail digest`: the entries first seen in a window (24h, 7d, 2w or a date)."""
     config = paths.config()
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         return build_digest(
             db,
             config,

@@ -9,14 +9,15 @@ short ids (`papertrail.store.resolve_entry`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from papertrail import store
-from papertrail.config import Paths
+from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading.rank import Explanation, after_feedback, explain
+from papertrail.sources.domains import GENERAL
 from papertrail.store import triage
 
 if TYPE_CHECKING:
@@ -61,8 +62,10 @@ def list_entries(
     limit: int | None = DEFAULT_LIMIT,
 ) -> list[Entry]:
     """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first)."""
-    with store.connected(paths.db) as db:
-        return store.find_entries(db, flt or store.EntryFilter(), sort=sort, limit=limit)
+    flt = flt or store.EntryFilter()
+    with store.connected(paths.db, create=False) as db:
+        store.check_filter_names(db, flt, _configured_names(paths))
+        return store.find_entries(db, flt, sort=sort, limit=limit)
 
 
 def select(
@@ -76,7 +79,8 @@ def select(
     the order typed and narrowed by `flt`; without tokens, every entry `flt` picks,
     newest first. Raises ValueError naming every token that names nothing."""
     flt = flt or store.EntryFilter()
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
+        store.check_filter_names(db, flt, _configured_names(paths))
         if not tokens:
             return store.find_entries(db, flt, limit=limit)
         resolved = store.resolve_entries(db, tokens)
@@ -84,6 +88,21 @@ def select(
             raise ValueError("nothing was exported:\n  " + "\n  ".join(resolved.missing))
         picked = {e["id"] for e in store.find_entries(db, replace(flt, ids=resolved.ids))}
         return store.entries_by_ids(db, [i for i in resolved.ids if i in picked][:limit])
+
+
+def _configured_names(paths: Paths) -> Callable[[], dict[str, list[str]]]:
+    """The domain and source names feeds.yml defines (read only when a filter names
+    something the reading list does not have; a broken feeds.yml counts as none)."""
+
+    def names() -> dict[str, list[str]]:
+        try:
+            config = paths.config()
+        except (ConfigError, OSError):
+            return {}
+        domains = [d.name for d in config.domains]
+        return {"domain": [*domains, GENERAL], "source": [s.name for s in config.sources]}
+
+    return names
 
 
 @dataclass(frozen=True)
@@ -104,21 +123,23 @@ def search(
 ) -> SearchResult:
     """`papertrail search`: FTS5 over titles, text and notes; raises
     `store.SearchSyntaxError` (a ValueError) with advice."""
-    with store.connected(paths.db) as db:
-        hits = triage.search(db, query, flt or store.EntryFilter(), sort=sort, limit=limit)
+    flt = flt or store.EntryFilter()
+    with store.connected(paths.db, create=False) as db:
+        store.check_filter_names(db, flt, _configured_names(paths))
+        hits = triage.search(db, query, flt, sort=sort, limit=limit)
     return SearchResult(list(hits), hits.window)
 
 
 def show(paths: Paths, token: str) -> EntryDetail:
     """`papertrail show`: everything known about one entry (see store.triage.entry_detail)."""
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         return triage.entry_detail(db, store.resolve_entry(db, token))
 
 
 def explain_entry(paths: Paths, token: str) -> Explanation:
     """`papertrail show --why`: the parts of an entry's rank score, in numbers and words."""
     config = paths.config()
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         return explain(db, config, store.resolve_entry(db, token))
 
 
@@ -132,7 +153,7 @@ class MarkResult:
 def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult:
     """read/unread (flag 'read') or star/unstar (flag 'starred') every entry named;
     tokens that name nothing are reported in `missing`, the rest are still marked."""
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         resolved = store.resolve_entries(db, tokens)
         changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
         if resolved.ids and flag == "starred":
@@ -160,7 +181,7 @@ def clean_tags(tags: Sequence[str]) -> list[str]:
 def tag(paths: Paths, token: str, tags: Sequence[str], *, remove: bool = False) -> list[str]:
     """`papertrail tag` / `untag`: add (or remove) tags on one entry; the tags that changed."""
     clean = clean_tags(tags)
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         entry_id = store.resolve_entry(db, token)
         if remove:
             return triage.remove_tags(db, entry_id, clean)
@@ -172,13 +193,13 @@ def add_note(paths: Paths, token: str, text: str) -> Note:
     text = text.strip()
     if not text:
         raise ValueError('the note is empty: papertrail note ID "what you want to remember"')
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         return triage.add_note(db, store.resolve_entry(db, token), text)
 
 
 def delete_note(paths: Paths, token: str, note_id: int) -> None:
     """`papertrail note ENTRY --delete N`; KeyError when the entry has no such note."""
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         entry_id = store.resolve_entry(db, token)
         if not triage.delete_note(db, entry_id, note_id):
             raise KeyError(

@@ -1,8 +1,8 @@
 """The reproductions from the reading list's side: list, show, run (`papertrail repro`).
 
-Every call registers the reproductions found in `reproductions/` and adds their
-papers to the reading list when missing (`--refresh` updates those entries
-from the arXiv API)."""
+Every call registers the reproductions found in `reproductions/`; a run also adds
+its papers to the reading list when missing, dated by arXiv (a listing adds
+nothing to read), and `--refresh` fetches them all from the arXiv API."""
 
 from __future__ import annotations
 
@@ -99,11 +99,12 @@ def run_reproduction(
 def _link(
     paths: Paths, db: sqlite_utils.Database, repros: list[Reproduction], refresh: bool
 ) -> Refresh:
-    """Register the reproductions and their papers; refresh those from arXiv if asked."""
-    tagger = _tagger(paths)
-    repro.link_papers(db, repros, tagger)
+    """Register the reproductions (adding no entry); with `refresh`, fetch their papers
+    from arXiv into the reading list."""
+    repro.register(db, repros)
     if not refresh:
         return Refresh()
+    tagger = _tagger(paths)
     try:
         settings = paths.config().settings
     except (ConfigError, OSError) as e:

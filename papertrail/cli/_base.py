@@ -20,9 +20,12 @@ R = TypeVar("R")
 # Exit codes (documented in the README).
 EXIT_FAILED = 1  # the run completed but every source failed, or a command failed
 EXIT_CONFIG = 2  # bad feeds.yml or bad usage: nothing was fetched, the database is untouched
-EXIT_LOCKED = 75  # another fetch holds the database (EX_TEMPFAIL): try again later
+EXIT_LOCKED = (
+    75  # another fetch, or another program, holds the database (EX_TEMPFAIL): try again later
+)
 
 FORMATS = ("text", "markdown", "html", "json", "atom")
+SQLITE_MAX_INT = 2**63 - 1  # ids and limits beyond it are bad usage, not an OverflowError
 
 
 class ConfigProblem(click.ClickException):
@@ -33,6 +36,12 @@ class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
 
 
+class BadUsage(click.ClickException):
+    """What was typed can never work (an unknown name, an unreadable --since): exit 2."""
+
+    exit_code = EXIT_CONFIG
+
+
 def paths_of(ctx: click.Context) -> Paths:
     return api.Paths.resolve(ctx.obj["db"], ctx.obj["feeds"])
 
@@ -41,6 +50,10 @@ def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a library function, mapping its exceptions to CLI errors."""
     try:
         return fn(*args, **kwargs)
+    except api.DatabaseLocked as e:
+        raise Locked(str(e)) from e
+    except api.BadInput as e:
+        raise BadUsage(str(e)) from e
     except api.DatabaseError as e:
         raise click.ClickException(str(e)) from e
     except api.ConfigError as e:
@@ -68,6 +81,10 @@ def guard(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None, feeds: Path | None) -> None:
     """Follow machine-learning research from one local reading list.
+
+    Exit codes: 0 done; 1 a command failed (or every source did); 2 bad usage
+    or feeds.yml (unknown --domain/--tag/--source, bad --since); 75 the
+    database is busy (another fetch, or another program's write lock).
 
     \b
     Example:
@@ -108,7 +125,7 @@ def filter_options(default_limit: int | None = 50) -> Callable[..., Any]:
         click.option(
             "--limit",
             "-n",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=SQLITE_MAX_INT),
             default=default_limit,
             show_default=default_limit is not None,
             help="At most N entries.",

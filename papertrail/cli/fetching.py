@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,9 +31,26 @@ if TYPE_CHECKING:
     from papertrail.reading.digest import Digest
 
 
-def _render(digest: Digest, fmt: str, output: Path | None) -> str:
+# At most this many entries under each domain when a text digest is printed (the
+# most discussed first); a line then gives the `papertrail list` command for the rest.
+PER_DOMAIN = 10
+
+
+def _per_domain_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--per-domain",
+        type=click.IntRange(min=0),
+        default=PER_DOMAIN,
+        show_default=True,
+        help="Printed text digest: at most N entries per domain, then the command that "
+        "lists the rest (0: all; -o FILE and the other formats always get all).",
+    )(fn)
+
+
+def _render(digest: Digest, fmt: str, output: Path | None, per_domain: int = 0) -> str:
     color = fmt == "text" and output is None and sys.stdout.isatty()
-    return api.render_digest(digest, fmt, color=color)
+    cap = per_domain if output is None else 0
+    return api.render_digest(digest, fmt, color=color, per_domain=cap)
 
 
 @cli.command()
@@ -48,6 +66,7 @@ def _render(digest: Digest, fmt: str, output: Path | None) -> str:
     "--quiet", "-q", is_flag=True, help="Print only the summary (and failures), not the digest."
 )
 @click.option("--email", is_flag=True, help=EMAIL_HELP)
+@_per_domain_option
 @click.pass_context
 def fetch(
     ctx: click.Context,
@@ -55,14 +74,17 @@ def fetch(
     fmt: str,
     output: Path | None,
     quiet: bool,
+    per_domain: int,
     email: bool = False,
 ) -> None:
     """Fetch every enabled source and print what is new since the previous fetch.
 
     Progress goes to stderr (on a terminal only); the digest, grouped by
-    domain, goes to stdout and ends with one summary line. Exit code 1 when
-    every source failed, 2 for a bad feeds.yml, 75 when another fetch is
-    running on the same database.
+    domain (the first --per-domain entries of each, then the command that lists
+    the rest), goes to stdout and ends with one summary line. Exit code 1 when
+    every source failed, 2 for a bad feeds.yml or an unknown --source, 75 when
+    another fetch is running on the same database or another program holds its
+    write lock (waited for up to PAPERTRAIL_BUSY_TIMEOUT seconds, default 10).
 
     \b
     Example:
@@ -86,7 +108,7 @@ def fetch(
     else:
         if quiet:  # machine formats keep their shape, minus the entries
             digest = replace(digest, entries=[], updates=[])
-        emit(_render(digest, fmt, output), output)
+        emit(_render(digest, fmt, output, per_domain), output)
     totals = outcome.report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
@@ -138,6 +160,7 @@ class _Progress:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
 @click.option("--email", is_flag=True, help=EMAIL_HELP)
+@_per_domain_option
 @click.pass_context
 def digest(
     ctx: click.Context,
@@ -145,6 +168,7 @@ def digest(
     until: str | None,
     fmt: str,
     output: Path | None,
+    per_domain: int,
     email: bool = False,
 ) -> None:
     """Render the entries first seen in a time window, grouped by domain.
@@ -160,7 +184,7 @@ def digest(
     """
     paths = paths_of(ctx)
     d = guard(api.digest, paths, since=since, until=until)
-    emit(_render(d, fmt, output), output)
+    emit(_render(d, fmt, output, per_domain), output)
     if email:
         send(ctx, paths, d)
 

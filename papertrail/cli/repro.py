@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from papertrail import api
-from papertrail.cli._base import ConfigProblem, cli, guard, paths_of
+from papertrail.cli._base import ConfigProblem, Locked, cli, guard, paths_of
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -250,6 +250,8 @@ def _run(
         )  # fmt: skip
     except api.ReproError as e:  # torch missing, or the run failed (recorded)
         raise click.ClickException(str(e)) from e
+    except api.DatabaseLocked as e:  # another program holds the database (exit 75)
+        raise Locked(str(e)) from e
     except ValueError as e:
         raise ConfigProblem(
             f"{e}\nNothing was run. See: papertrail repro {found.name} --help"

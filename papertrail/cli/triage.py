@@ -12,6 +12,7 @@ from papertrail import api
 from papertrail.cli import tables
 from papertrail.cli._base import (
     EXIT_FAILED,
+    SQLITE_MAX_INT,
     cli,
     filter_options,
     guard,
@@ -220,7 +221,13 @@ def untag(ctx: click.Context, entry: str, tags: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("entry")
 @click.argument("text", required=False)
-@click.option("--delete", "delete_id", type=int, metavar="NOTE_ID", help="Delete a note by its id.")
+@click.option(
+    "--delete",
+    "delete_id",
+    type=click.IntRange(min=0, max=SQLITE_MAX_INT),
+    metavar="NOTE_ID",
+    help="Delete a note by its id.",
+)
 @click.pass_context
 def note(ctx: click.Context, entry: str, text: str | None, delete_id: int | None) -> None:
     """Add a timestamped note to an entry, or list its notes.

@@ -170,6 +170,7 @@ _SETTINGS_SPEC: dict[str, tuple[str, float | None, bool]] = {
     "max_retries": ("int", 0, False),
     "max_retry_after": ("number", 0, False),
     "max_failures": ("int", 1, False),
+    "mentions_backfill": ("bool", None, False),
 }
 assert set(_SETTINGS_SPEC) == {f.name for f in fields(Settings)}
 
@@ -586,6 +587,8 @@ class _Checker(RankingChecks, EmailChecks):
                 value = self.url(vnode, key)
             elif kind == "int":
                 value = self.integer(vnode, key, int(minimum) if minimum is not None else None)
+            elif kind == "bool":
+                value = self.boolean(vnode, key)
             else:
                 value = self.number(vnode, key, minimum, exclusive)
             if value is not _BAD:

@@ -101,6 +101,9 @@ class Settings:
     # consecutive failed fetches before a source is paused until
     # `papertrail sources enable NAME`
     max_failures: int = 5
+    # fetch (arXiv API) the papers that posts mention but the reading list lacks;
+    # false: record the mentions only (offline demos, no arXiv API at hand)
+    mentions_backfill: bool = True
 
 
 @dataclass(frozen=True)

@@ -111,12 +111,16 @@ def run_fetch(
 ) -> FetchReport:
     """Fetch every enabled source of `config` (or `only` these) into the database at
     `db_path`. Raises store.FetchLocked when another fetch or import holds it,
-    KeyError for a name in `only` that feeds.yml does not have."""
+    store.BadInput (naming the closest) for a name in `only` that feeds.yml does not have."""
+    names = [s.name for s in config.sources]
+    unknown = [n for n in dict.fromkeys(only or ()) if n not in names]
+    if unknown:
+        raise store.BadInput(
+            "\n".join(
+                f"{config.path}: " + store.unknown_name_message("source", n, names) for n in unknown
+            )
+        )
     with store.database_lock(db_path, "fetch"), store.connected(db_path) as db:
-        if only:
-            unknown = sorted(set(only) - {s.name for s in config.sources})
-            if unknown:
-                raise KeyError(f"no source named {', '.join(unknown)} in {config.path}")
         return _Run(db, config, on_event or (lambda event: None)).go(only)
 
 
@@ -179,7 +183,8 @@ class _Run:
         self._save_results(active, results)
         for w in workers:
             w.join(timeout=5)
-        self._backfill()
+        if self.settings.mentions_backfill:
+            self._backfill()
         store.finish_run(self.db, self.run_id, self.report.totals)
         self.on_event(FetchEvent("done"))
         return self.report

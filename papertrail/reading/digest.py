@@ -321,7 +321,19 @@ def _heading(text: str, rule: str, style: str, width: int) -> list[_Line]:
     return [_Line(text, style), _Line(rule * min(cell_len(text), width), style, wrap=False)]
 
 
-def _render_text(digest: Digest, *, color: bool, width: int) -> str:
+def _more_line(digest: Digest, domain: str, entries: list[Entry], shown: int) -> _Line:
+    """'… and N more — papertrail list --domain D --since T -n M': the command that
+    lists the whole group (the window's start, else the group's earliest first_seen)."""
+    since = digest.since or min(str(e.get("first_seen") or "") for e in entries) or "24h"
+    # `list --domain` also matches entries for which the domain is not the first one
+    n = sum(1 for e in digest.entries if domain in (e.get("domains") or []))
+    command = f"papertrail list --domain {domain} --since {since} -n {max(n, len(entries))}"
+    if domain == FALLBACK_DOMAIN:
+        command = f"papertrail list --since {since} -n {len(digest.entries)}"
+    return _Line(f"… and {len(entries) - shown:,} more — {command}", "dim", 4, wrap=False)
+
+
+def _render_text(digest: Digest, *, color: bool, width: int, per_domain: int | None) -> str:
     width = max(width, 40)
     lines = _heading(_clean(digest.title), "═", "bold", width)
     lines.append(_Line(f"Generated {_clean(digest.generated_at)} · {_window(digest)}", "dim"))
@@ -334,8 +346,11 @@ def _render_text(digest: Digest, *, color: bool, width: int) -> str:
     for domain, entries in groups:
         lines.append(_Line(""))
         lines += _heading(f"{_clean(domain)} — {_counts(entries)}", "─", "bold cyan", width)
-        for entry in entries:
+        shown = entries[:per_domain] if per_domain else entries
+        for entry in shown:
             lines += _text_entry(entry)
+        if len(shown) < len(entries):
+            lines.append(_more_line(digest, _clean(domain), entries, len(shown)))
     if digest.updates:
         lines.append(_Line(""))
         lines += _heading("Updated versions of starred papers", "─", "bold cyan", width)
@@ -641,13 +656,22 @@ def render_atom(digest: Digest, *, self_url: str | None = None) -> str:
 # ---------------------------------------------------------------- entry point
 
 
-def render(digest: Digest, fmt: str, *, color: bool = False, width: int = 100) -> str:
-    """The digest as `fmt` (one of FORMATS). `color` and `width` apply to "text" only.
+def render(
+    digest: Digest,
+    fmt: str,
+    *,
+    color: bool = False,
+    width: int = 100,
+    per_domain: int | None = None,
+) -> str:
+    """The digest as `fmt` (one of FORMATS). `color`, `width` and `per_domain` (at most
+    that many entries under each domain, then the `papertrail list` command for the
+    rest; None or 0: all) apply to "text" only.
 
     The result ends with a newline.
     """
     if fmt == "text":
-        return _render_text(digest, color=color, width=width)
+        return _render_text(digest, color=color, width=width, per_domain=per_domain)
     if fmt == "markdown":
         return _render_markdown(digest)
     if fmt == "html":

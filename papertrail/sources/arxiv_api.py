@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from papertrail.models import Record
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import arxiv
     import requests
 
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 # arXiv's API manual: at most 100 ids per `id_list` request is polite and reliable.
 ID_LIST_MAX = 100
 
@@ -183,9 +185,7 @@ class ArxivApi:
         except ArxivRejected as e:
             out.http_status = e.status
             out.rejection = e.message
-            out.error = (
-                f"arXiv rejected {what} (HTTP {e.status}: {e.message or 'no message'}) — {hint}"
-            )
+            out.error = self._rejected(e, what, hint)
         except arxiv.UnexpectedEmptyPageError:
             out.http_status = 200
             out.error = (
@@ -213,6 +213,21 @@ class ArxivApi:
         if out.error and out.records:
             out.warnings.append(f"kept {len(out.records)} results fetched before the error")
         return out
+
+    def _rejected(self, e: ArxivRejected, what: str, hint: str) -> str:
+        """arXiv refuses a bad query with HTTP 400 and its own error feed; any other
+        4xx (404 from a mistyped path, 405, 410, a web page) means the URL does not
+        lead to the API at all, so the URL is blamed, not the query."""
+        if e.message is not None:
+            return f"arXiv rejected {what} (HTTP {e.status}: {e.message}) — {hint}"
+        try:
+            phrase = f" {HTTPStatus(e.status).phrase}"
+        except ValueError:
+            phrase = ""
+        return (
+            f"{self.endpoint} answered HTTP {e.status}{phrase}, not an arXiv API answer, "
+            f"for {what} — check `arxiv_api_url` in feeds.yml (arXiv's own is {DEFAULT_API_URL})"
+        )
 
 
 def _connection_reason(e: requests.ConnectionError) -> str:

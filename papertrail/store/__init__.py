@@ -68,12 +68,19 @@ from papertrail.store.ingest import (
     unknown_arxiv_ids,
 )
 from papertrail.store.lock import (
+    DatabaseLocked,
     FetchLocked,
     HarvestLocked,
     database_lock,
     harvest_lock,
     lock_path,
     oai_lock_path,
+)
+from papertrail.store.names import (
+    BadInput,
+    check_filter_names,
+    names_in_use,
+    unknown_name_message,
 )
 from papertrail.store.queries import (
     count_entries,
@@ -117,6 +124,7 @@ from papertrail.store.schema import (
     MIGRATIONS,
     SCHEMA_VERSION_TABLE,
     DatabaseError,
+    DatabaseMissing,
     connected,
     max_entry_id,
     migrate,
@@ -135,6 +143,12 @@ from papertrail.store.writer import (
 )
 
 __all__ = [
+    "BadInput",
+    "check_filter_names",
+    "names_in_use",
+    "unknown_name_message",
+    "DatabaseLocked",
+    "DatabaseMissing",
     "FetchLocked",
     "HarvestLocked",
     "connected",

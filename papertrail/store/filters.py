@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from papertrail.ids import canonical_url, parse_arxiv_id
 from papertrail.models import Entry
 from papertrail.store.codelinks import HAS_CODE_SQL
+from papertrail.store.names import MAX_ID, BadInput
 from papertrail.store.queries import query_entries
 
 if TYPE_CHECKING:
@@ -202,11 +203,18 @@ class Resolved:
 def resolve_entry(db: sqlite_utils.Database, token: str) -> int:
     """The entry id for an arXiv id in any form (1508.06576, arXiv:1508.06576v2,
     https://arxiv.org/abs/..., /pdf/..., math/0309136), a post or paper URL, or
-    a short id (the integer `papertrail list` shows). Raises EntryNotFound."""
+    a short id (the integer `papertrail list` shows). Raises EntryNotFound, or BadInput
+    for a number no entry id can be."""
 
     text = token.strip()
     if text.lstrip("#").isdigit():
-        row = db.execute("SELECT id FROM entries WHERE id = ?", [int(text.lstrip("#"))]).fetchone()
+        number = int(text.lstrip("#"))
+        if number > MAX_ID:
+            raise BadInput(
+                f"{text} cannot be an entry id (they go up to {MAX_ID:,}) — "
+                "`papertrail list` shows the ids"
+            )
+        row = db.execute("SELECT id FROM entries WHERE id = ?", [number]).fetchone()
         if row:
             return int(row[0])
         raise EntryNotFound(f"no entry with short id {text} — `papertrail list` shows the ids")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from papertrail.models import PSEUDO_SOURCES, Entry
 from papertrail.store.codelinks import ENTRY_CODE_LINKS_SQL, decode_entry_links
+from papertrail.store.names import BadInput
 from papertrail.store.schema import utcnow
 
 # ------------------------------------------------------------------- sources
@@ -219,18 +220,29 @@ def iter_duplicate_keys(db: sqlite_utils.Database) -> Iterator[tuple[str, int]]:
 
 
 def parse_since(value: str, now: datetime | None = None) -> str:
-    """'24h', '7d', '90m', '2w' or 'YYYY-MM-DD' (or full ISO) -> ISO 8601 UTC lower bound."""
+    """'24h', '7d', '90m', '2w' or 'YYYY-MM-DD' (or full ISO) -> ISO 8601 UTC lower bound.
+    Raises BadInput (bad usage) for anything else, or a duration reaching before year 1."""
     now = now or datetime.now(timezone.utc)
     v = value.strip().lower()
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     if v and v[-1] in units and v[:-1].isdigit():
-        return (now - timedelta(**{units[v[-1]]: int(v[:-1])})).isoformat(timespec="seconds")
+        try:
+            start = now - timedelta(**{units[v[-1]]: int(v[:-1])})
+        except (OverflowError, ValueError):
+            raise BadInput(
+                f"--since {value!r} reaches back before the year 1: use a shorter duration "
+                "(365d, 52w) or a date like 1990-01-01"
+            ) from None
+        return start.isoformat(timespec="seconds")
     try:
         dt = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(
+        raise BadInput(
             f"cannot read --since {value!r}: use a duration like 24h, 7d, 2w or a date like 2026-11-01"
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    try:
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except OverflowError:
+        raise BadInput(f"--since {value!r} is out of range: use a date like 1990-01-01") from None

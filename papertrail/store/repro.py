@@ -51,9 +51,22 @@ def missing_papers(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> list[
 def save_paper_records(
     db: sqlite_utils.Database, records: Sequence[Record], tagger: Tagger, source: str = REPRO_SOURCE
 ) -> int:
-    """Save paper records (new ones added, existing ones refreshed); returns how many were new."""
+    """Save paper records (new ones added, existing ones refreshed); returns how many were new.
+
+    A paper new to the reading list is dated by arXiv: its `first_seen` is its
+    publication date, like an archive import's, so it never shows up as new today."""
+    ids = [r.arxiv_id for r in records if r.arxiv_id]
     with db.atomic():
-        return EntryWriter(db, tagger, None).save(source, records).new_papers
+        new = missing_papers(db, ids) if ids else []
+        count = EntryWriter(db, tagger, None).save(source, records).new_papers
+        if new:
+            db.execute(
+                f"""UPDATE entries SET first_seen = published
+                    WHERE arxiv_id IN ({", ".join("?" * len(new))})
+                      AND published IS NOT NULL AND published < first_seen""",
+                new,
+            )
+        return count
 
 
 def paper_entry_ids(db: sqlite_utils.Database, arxiv_ids: Sequence[str]) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,12 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papertrail.models import BULK_SOURCES
+from papertrail.store.lock import DatabaseLocked, is_busy, locked_message
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 
 SCHEMA_VERSION_TABLE = "_migrations"
+DEFAULT_BUSY_TIMEOUT_S = 10.0
 # Provenance rows that are not archive imports (the partial index of migration 008 and the
 # browse queries it serves use this very predicate).
 NOT_BULK = f"source NOT IN ({', '.join(repr(s) for s in BULK_SOURCES)})"
@@ -29,8 +33,17 @@ class DatabaseError(Exception):
     """The reading-list file cannot be opened or is not a papertrail database."""
 
 
-def open_db(path: Path | str) -> sqlite_utils.Database:
+class DatabaseMissing(DatabaseError):
+    """A reading command named a database file that does not exist (nothing was created)."""
+
+
+def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the reading list and bring its schema up to date.
+
+    A new file appears whole: it is made and migrated under a temporary name, then
+    linked into place, so a process killed meanwhile never leaves a file without
+    its schema. `create=False` (the reading commands) raises DatabaseMissing
+    instead of creating an empty reading list at a mistyped path.
 
     Raises DatabaseError, naming the file and what to do, when the directory
     cannot be created or the file is not an SQLite database."""
@@ -38,15 +51,15 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
 
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            if not create:
+                raise DatabaseMissing(
+                    f"no reading list at {path} — check --db / PAPERTRAIL_DB (nothing was "
+                    "created); `papertrail fetch` or `papertrail add` creates one"
+                )
+            _create_whole(path)
         db = sqlite_utils.Database(path, execute_plugins=False)
-        # WAL: Datasette (or a second reader) can browse while a fetch writes.
-        db.conn.execute("PRAGMA busy_timeout = 10000")
-        if db.journal_mode != "wal":
-            db.enable_wal()
-        # Safe with WAL: a crash loses at most the last commit, never consistency.
-        db.conn.execute("PRAGMA synchronous = NORMAL")
-        db.conn.execute("PRAGMA foreign_keys = ON")
+        _configure(db)
         migrate(db)
     except OSError as e:
         raise DatabaseError(
@@ -54,11 +67,79 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
             "pass a writable location with --db or PAPERTRAIL_DB"
         ) from None
     except sqlite3.DatabaseError as e:
+        if is_busy(e):
+            raise DatabaseLocked(locked_message(path, busy_timeout_s())) from None
         raise DatabaseError(
             f"cannot open {path} as a papertrail database: {e} — "
             "is it another kind of file? Pass another location with --db or PAPERTRAIL_DB"
         ) from None
     return db
+
+
+def _configure(db: sqlite_utils.Database) -> None:
+    """Per-connection settings: wait for a busy file, WAL, synchronous, foreign keys."""
+    db.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s() * 1000)}")
+    # WAL: Datasette (or a second reader) can browse while a fetch writes.
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    # Safe with WAL: a crash loses at most the last commit, never consistency.
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    db.conn.execute("PRAGMA foreign_keys = ON")
+
+
+def busy_timeout_s() -> float:
+    """How long a connection waits for another program's write lock before giving up
+    (PAPERTRAIL_BUSY_TIMEOUT seconds, default 10)."""
+    raw = os.environ.get("PAPERTRAIL_BUSY_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_BUSY_TIMEOUT_S
+    except ValueError:
+        value = DEFAULT_BUSY_TIMEOUT_S
+    return min(max(value, 0.0), 3600.0)
+
+
+def _create_whole(path: Path) -> None:
+    """Make a new reading list at `path` atomically: schema first, then the name."""
+    import sqlite_utils  # heavy: see open_db
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.creating")
+    try:
+        db = sqlite_utils.Database(tmp, execute_plugins=False)
+        try:
+            _configure(db)
+            migrate(db)
+        finally:
+            db.close()  # the last connection: SQLite checkpoints and removes the -wal file
+        try:
+            os.link(tmp, path)  # fails if another process created it meanwhile: theirs stays
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of creations killed before they finished (their process is gone)."""
+    for tmp in path.parent.glob(f".{path.name}.*.creating*"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def max_entry_id(db: sqlite_utils.Database) -> int:
@@ -68,11 +149,16 @@ def max_entry_id(db: sqlite_utils.Database) -> int:
 
 
 @contextmanager
-def connected(path: Path | str) -> Iterator[sqlite_utils.Database]:
-    """`open_db`, closed again when the block ends."""
-    db = open_db(path)
+def connected(path: Path | str, *, create: bool = True) -> Iterator[sqlite_utils.Database]:
+    """`open_db`, closed again when the block ends. A write that waited the busy
+    timeout for another program's lock becomes DatabaseLocked (what holds it, what to do)."""
+    db = open_db(path, create=create)
     try:
         yield db
+    except sqlite3.OperationalError as e:
+        if is_busy(e):
+            raise DatabaseLocked(locked_message(Path(path), busy_timeout_s())) from None
+        raise
     finally:
         db.close()
 

@@ -36,6 +36,9 @@ class Paper:
     categories: tuple[
         str, ...
     ] = ()  # arXiv categories, primary first (tags the reading-list entry)
+    # the day its first version appeared on arXiv (YYYY-MM-DD): the reading-list entry's
+    # date, so a paper linked by a reproduction never shows up as new today
+    published: str | None = None
 
     @property
     def url(self) -> str:

@@ -13,6 +13,7 @@ DCGAN = Paper(
     ),
     authors=("Alec Radford", "Luke Metz", "Soumith Chintala"),
     year=2015,
+    published="2015-11-19",  # v1 on arXiv
     categories=("cs.LG", "cs.CV"),
 )
 PAPERS = (DCGAN,)

@@ -10,6 +10,7 @@ HUANG = Paper(
     title="Densely Connected Convolutional Networks",
     authors=("Gao Huang", "Zhuang Liu", "Laurens van der Maaten", "Kilian Q. Weinberger"),
     year=2016,
+    published="2016-08-25",  # v1 on arXiv
     categories=("cs.CV", "cs.LG"),
 )
 PLEISS = Paper(
@@ -24,6 +25,7 @@ PLEISS = Paper(
         "Kilian Q. Weinberger",
     ),
     year=2017,
+    published="2017-07-21",  # v1 on arXiv
     categories=("cs.CV", "cs.LG"),
 )
 PAPERS = (HUANG, PLEISS)

@@ -10,6 +10,7 @@ MEMN2N = Paper(
     title="End-To-End Memory Networks",
     authors=("Sainbayar Sukhbaatar", "Arthur Szlam", "Jason Weston", "Rob Fergus"),
     year=2015,
+    published="2015-03-31",  # v1 on arXiv
     categories=("cs.NE", "cs.CL"),
 )
 PAPERS = (MEMN2N,)

@@ -10,6 +10,7 @@ GATYS = Paper(
     title="A Neural Algorithm of Artistic Style",
     authors=("Leon A. Gatys", "Alexander S. Ecker", "Matthias Bethge"),
     year=2015,
+    published="2015-08-26",  # v1 on arXiv
     categories=("cs.CV", "cs.NE", "q-bio.NC"),
 )
 JOHNSON = Paper(
@@ -17,6 +18,7 @@ JOHNSON = Paper(
     title="Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
     authors=("Justin Johnson", "Alexandre Alahi", "Li Fei-Fei"),
     year=2016,
+    published="2016-03-27",  # v1 on arXiv
     categories=("cs.CV", "cs.LG"),
 )
 PAPERS = (GATYS, JOHNSON)

@@ -10,6 +10,7 @@ WGAN = Paper(
     title="Wasserstein GAN",
     authors=("Martin Arjovsky", "Soumith Chintala", "Léon Bottou"),
     year=2017,
+    published="2017-01-26",  # v1 on arXiv
     categories=("stat.ML", "cs.LG"),
 )
 WGAN_GP = Paper(
@@ -23,6 +24,7 @@ WGAN_GP = Paper(
         "Aaron Courville",
     ),
     year=2017,
+    published="2017-03-31",  # v1 on arXiv
     categories=("cs.LG", "stat.ML"),
 )
 PAPERS = (WGAN, WGAN_GP)
