@@ -52,7 +52,7 @@ def trending(
     if limit < 1:
         raise ValueError(f"--limit must be at least 1, got {limit}")
     config = paths.config()
-    with store.connected(paths.db) as db:
+    with store.connected(paths.db, create=False) as db:
         return build_trending(
             db,
             config,
