@@ -449,6 +449,18 @@ def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m011_repro_weights(db: sqlite_utils.Database) -> None:
+    """What a reproduction run keeps (issue 21): its weights file, its config file, and
+    the earlier run it sampled from, evaluated or continued (`--from-run N`)."""
+    db.executescript(
+        """
+        ALTER TABLE repro_runs ADD COLUMN weights_path TEXT;
+        ALTER TABLE repro_runs ADD COLUMN config_path TEXT;
+        ALTER TABLE repro_runs ADD COLUMN from_run INTEGER;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -458,6 +470,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_bulk_import,
     _m007_scale_indexes,
     _m008_browse_at_scale,
+    _m011_repro_weights,
 ]
 
 
