@@ -52,8 +52,10 @@ from reproductions.gan_common.data import (
 
 CONFIDENT = 0.9
 FEATURES = 64
-RECIPE = {"version": 1, "arch": "conv16-conv32-fc64", "epochs": 4, "batch": 64, "lr": 2e-3}
-QUICK = {**RECIPE, "epochs": 1}  # dry runs: checks the path, judges nothing
+# At least `epochs` passes and `min_steps` Adam steps: 5,000 images -> 8 passes, 60,000 -> 4.
+RECIPE = {"version": 1, "arch": "conv16-conv32-fc64", "epochs": 4, "min_steps": 600,
+          "batch": 64, "lr": 2e-3}  # fmt: skip
+QUICK = {**RECIPE, "epochs": 1, "min_steps": 0}  # dry runs: checks the path, judges nothing
 
 
 class JudgeNet(nn.Module):
@@ -133,7 +135,8 @@ def train_judge(
     opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
     x, y = data.train_x, data.train_y.long()
     batches = math.ceil(len(x) / recipe["batch"])
-    for epoch in range(recipe["epochs"]):
+    epochs = max(recipe["epochs"], math.ceil(recipe.get("min_steps", 0) / batches))
+    for epoch in range(epochs):
         order = torch.randperm(len(x), generator=gen)
         for i, idx in enumerate(order.split(recipe["batch"])):
             shift = torch.randint(-2, 3, (2,), generator=gen).tolist()  # small translations
@@ -143,7 +146,7 @@ def train_judge(
             loss.backward()
             opt.step()
             if on_progress:
-                on_progress(epoch * batches + i + 1, recipe["epochs"] * batches)
+                on_progress(epoch * batches + i + 1, epochs * batches)
     return net.eval()
 
 
@@ -325,11 +328,12 @@ def judge_samples(
     quick: bool = False,
     log: Callable[[str], None] = print,
     on_progress: Callable[[str, int, int], None] | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> Verdict:
     """Judge generated images ((N, 1, S, S) in [-1, 1]) next to real MNIST images from `data_dir`."""
     data = judge_data(data_dir)
     net, record = load_or_train(
-        data, QUICK if quick else RECIPE, log,
+        data, recipe or (QUICK if quick else RECIPE), log,
         (lambda d, t: on_progress("training the judge", d, t)) if on_progress else None,
     )  # fmt: skip
     if samples.shape[1] != 1:

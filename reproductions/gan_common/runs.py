@@ -153,6 +153,33 @@ def check_from_run(args: Any, prior: PriorRun | None) -> None:
             f"--from-run {prior.id}: run #{prior.id} ({prior.status}) kept no weights and no "
             "checkpoint (it ran before runs kept them, or stopped before its first checkpoint)"
         )
+    if args.sample is None and not args.evaluate:
+        _resume_point(args, prior)
+
+
+def _resume_point(args: Any, prior: PriorRun) -> tuple[dict[str, Any], int, int]:
+    """(checkpoint, steps done, steps to reach) for training on from `prior`; ValueError when
+    there is nothing to continue from or nothing left to do."""
+    ckpt = prior.file(CHECKPOINT_FILE)
+    if ckpt is None:
+        raise ValueError(
+            f"--from-run {prior.id}: run #{prior.id} has no {CHECKPOINT_FILE} to continue from "
+            "(--sample K or --evaluate use its weights)"
+        )
+    try:
+        state = read_checkpoint(ckpt)
+    except WeightsError as e:
+        raise ValueError(f"--from-run {prior.id}: {e}") from None
+    done = int(state["step"])
+    target = args.steps if args.steps is not None else int(state["config"]["steps"])
+    if target <= done:
+        raise ValueError(
+            f"--from-run {prior.id}: run #{prior.id} has trained {done} of its {target} steps; "
+            f"pass --steps M (more than {done}) to train on, or --sample K / --evaluate"
+        )
+    state["source"] = f"run #{prior.id}, {ckpt}"
+    state["losses"] = str(prior.folder / "losses.csv")
+    return state, done, target
 
 
 def from_run(args: Any, ctx: RunContext, spec: GanSpec) -> RunResult:
@@ -233,30 +260,12 @@ def _write_samples(images: torch.Tensor, folder: Path, run_id: int, seed: int) -
 
 def _continue(args: Any, ctx: RunContext, spec: GanSpec, prior: PriorRun) -> RunResult:
     """Train on from run N's last checkpoint into this run's folder."""
-    ckpt = prior.file(CHECKPOINT_FILE)
-    if ckpt is None:
-        raise ValueError(
-            f"--from-run {prior.id}: run #{prior.id} has no {CHECKPOINT_FILE} to continue from "
-            "(--sample K or --evaluate use its weights)"
-        )
-    try:
-        state = read_checkpoint(ckpt)
-    except WeightsError as e:
-        raise ValueError(f"--from-run {prior.id}: {e}") from None
+    state, _, target = _resume_point(args, prior)
     saved = state["config"]
-    cfg = _config(spec, saved)
-    done = int(state["step"])
-    if args.steps is not None:
-        cfg = dataclasses.replace(cfg, steps=args.steps)
-    if cfg.steps <= done:
-        raise ValueError(
-            f"--from-run {prior.id}: run #{prior.id} has trained {done} of its {cfg.steps} steps; "
-            f"pass --steps M (more than {done}) to train on, or --sample K / --evaluate"
-        )
-    state["source"] = f"run #{prior.id}, {ckpt}"
-    state["losses"] = str(prior.folder / "losses.csv")
+    cfg = dataclasses.replace(_config(spec, saved), steps=target)
+    data = Path(saved["data"]) if saved.get("data") else None
     run_args = dataclasses.replace(
         args, dataset=saved["dataset"], split=saved.get("split"),
-        data=args.data if args.data is not None else (Path(saved["data"]) if saved.get("data") else None),
+        data=args.data if args.data is not None else data,
     )  # fmt: skip
     return train_run(run_args, ctx, cfg, spec, resume=state)
