@@ -299,6 +299,8 @@ def run_reproduction(
     entry = repro.entry()
     require_torch(repro.name)
     prior = prior_run(db_path, repro, from_run) if from_run is not None else None
+    if prior is not None and hasattr(entry, "args_from_run"):  # e.g. run N's network as --model
+        args = entry.args_from_run(args, prior)
     if not dry_run and hasattr(entry, "check"):
         entry.check(args)
     if hasattr(entry, "check_from_run"):  # also: options that need --from-run, without it
@@ -349,7 +351,9 @@ def prior_run(db_path: Path, repro: Reproduction, run_id: int) -> PriorRun:
     where = f"see: papertrail repro show {repro.name}"
     if row is None or row["reproduction"] != repro.name:
         other = f" (run #{run_id} is a {row['reproduction']} run)" if row else ""
-        raise ValueError(f"--from-run {run_id}: there is no {repro.name} run #{run_id}{other} — {where}")
+        raise ValueError(
+            f"--from-run {run_id}: there is no {repro.name} run #{run_id}{other} — {where}"
+        )
     folder = Path(row["artifacts_dir"] or "")
     if not row["artifacts_dir"] or not folder.is_dir():
         raise ValueError(
