@@ -298,13 +298,7 @@ def run_reproduction(
     raises ReproFailed naming the run; its traceback is in the run folder."""
     entry = repro.entry()
     require_torch(repro.name)
-    prior = prior_run(db_path, repro, from_run) if from_run is not None else None
-    if prior is not None and hasattr(entry, "args_from_run"):  # e.g. run N's network as --model
-        args = entry.args_from_run(args, prior)
-    if not dry_run and hasattr(entry, "check"):
-        entry.check(args)
-    if hasattr(entry, "check_from_run"):  # also: options that need --from-run, without it
-        entry.check_from_run(args, prior)
+    args, prior = _checked(db_path, repro, args, from_run, dry_run)
     arxiv_id = entry.paper_for(args) if hasattr(entry, "paper_for") else repro.arxiv_ids[0]
     if worker_rank() > 0:
         return _run_unrecorded(repro, args, device=device, seed=seed, dry_run=dry_run)
@@ -340,6 +334,21 @@ def run_reproduction(
     return _outcome(repro, run_id, attempt, artifacts)
 
 
+def _checked(
+    db_path: Path, repro: Reproduction, args: ReproArgs, from_run: int | None, dry_run: bool
+) -> tuple[ReproArgs, PriorRun | None]:
+    """The arguments checked (ValueError before anything is recorded), and run `from_run`."""
+    entry = repro.entry()
+    prior = prior_run(db_path, repro, from_run) if from_run is not None else None
+    if prior is not None and hasattr(entry, "args_from_run"):  # e.g. run N's network as --model
+        args = entry.args_from_run(args, prior)
+    if not dry_run and hasattr(entry, "check"):
+        entry.check(args)
+    if hasattr(entry, "check_from_run"):  # also: options that need --from-run, without it
+        entry.check_from_run(args, prior)
+    return args, prior
+
+
 def prior_run(db_path: Path, repro: Reproduction, run_id: int) -> PriorRun:
     """The recorded run `run_id` of `repro`, for --from-run; ValueError saying what is wrong."""
     if not hasattr(repro.entry(), "check_from_run"):
@@ -359,7 +368,8 @@ def prior_run(db_path: Path, repro: Reproduction, run_id: int) -> PriorRun:
         raise ValueError(
             f"--from-run {run_id}: its run folder {folder} is gone, so are its weights — {where}"
         )
-    weights = Path(row["weights_path"]) if row.get("weights_path") else None
+    recorded = row.get("weights_path")
+    weights = Path(recorded) if recorded else None
     return PriorRun(
         id=run_id, folder=folder, status=row["status"], config=row["config"],
         weights=weights if weights is not None and weights.is_file() else None,

@@ -105,7 +105,6 @@ def train(
             losses["gradient_penalty"] = c.penalty.item()
         monitor.step(step, gen, device, **losses)
         if keeper is not None and keeper.due(step, cfg.steps):
-            _trainable(critic, True)  # saved and restored with gradients on
             keeper.checkpoint(step, nets, opts, gens)
     _trainable(critic, True)
     seconds = time.perf_counter() - start
