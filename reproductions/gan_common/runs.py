@@ -84,8 +84,9 @@ def train_run(
             metrics.update(judged[0])
             outputs.append(judged[1])
             headline += f"; {judged[2]}"
-    config = {**dataclasses.asdict(cfg), "dataset": args.dataset, "split": split}
-    return RunResult(spec.arxiv_id(cfg), headline, metrics, config, outputs, weights)
+    if resume is not None:
+        metrics["resumed_from_step"] = int(resume["step"])
+    return RunResult(spec.arxiv_id(cfg), headline, metrics, keeper.config, outputs, weights)
 
 
 def _sampler(
