@@ -181,23 +181,21 @@ def test_from_run_samples_64_new_digits_a_day_later(db_path: Path, tmp_path: Pat
     assert Image.open(other).tobytes() != Image.open(out / "samples-run1-seed0.png").tobytes()
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--sample", "4"], "--sample works on a finished run's weights: add --from-run N"),
-        (["--from-run", "7", "--sample", "4"], "there is no dcgan run #7"),
-        (["--from-run", "1"], "run #1 has trained 2 of its 2 steps; pass --steps M"),
-        (["--from-run", "1", "--sample", "2", "--evaluate"], "one at a time"),
-    ],
-)
-def test_from_run_refuses_what_it_cannot_do_before_recording(
-    db_path: Path, tmp_path: Path, argv: list[str], message: str
-) -> None:
+REFUSALS = [
+    (["--sample", "4"], "--sample works on a finished run's weights: add --from-run N"),
+    (["--from-run", "7", "--sample", "4"], "there is no dcgan run #7"),
+    (["--from-run", "1"], "run #1 has trained 2 of its 2 steps; pass --steps M"),
+    (["--from-run", "1", "--sample", "2", "--evaluate"], "one at a time"),
+]
+
+
+def test_from_run_refuses_what_it_cannot_do_before_recording(db_path: Path, tmp_path: Path) -> None:
     folder = write_mnist(tmp_path / "mnist", train=20)
     assert invoke(db_path, "dcgan", "--data", str(folder), "--steps", "2", *TINY,
                   "--no-judge").exit_code == 0  # fmt: skip
-    result = invoke(db_path, "dcgan", *argv)
-    assert result.exit_code != 0 and message in result.output
+    for argv, message in REFUSALS:
+        result = invoke(db_path, "dcgan", *argv)
+        assert result.exit_code != 0 and message in result.output, (argv, result.output)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM repro_runs").fetchone() == (1,)
 
@@ -221,6 +219,7 @@ def _interrupt_at(step: int):  # noqa: ANN202 - a progress callback
     return on_progress
 
 
+@pytest.mark.integration  # three trainings in one process (~4 s on an idle core)
 def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(
     db_path: Path, tmp_path: Path
 ) -> None:

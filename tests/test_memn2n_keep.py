@@ -70,7 +70,6 @@ def test_the_stats_command_prints_a_table(tmp_path: Path, capsys: pytest.Capture
     assert "Task 12 (conjunction)" in out and "| question forms | where is ACTOR |" in out
 
 
-@pytest.mark.integration  # two MemN2N trainings (~5 s on an idle core)
 def test_a_memn2n_run_keeps_its_models_and_from_run_tests_them_again(db_path: Path) -> None:
     pytest.importorskip("torch")
     first = CliRunner().invoke(cli, ["--db", str(db_path), "repro", "memn2n", "--dry-run"])

@@ -82,9 +82,16 @@ def start_repro_run(
                    artifacts_dir, code_version, device, config_path, from_run)
                VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)""",
             [
-                reproduction, arxiv_id, utcnow(), _json(config), artifacts_dir, code_version,
-                device, config_path, from_run,
-            ],  # fmt: skip
+                reproduction,
+                arxiv_id,
+                utcnow(),
+                _json(config),
+                artifacts_dir,
+                code_version,
+                device,
+                config_path,
+                from_run,
+            ],
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
