@@ -47,6 +47,9 @@ def save_weights(
     tmp = _tmp(path)
     try:
         save_file(state, str(tmp), metadata=dict(metadata or {}))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # safetensors creates 0600 files; keep the user's umask
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
