@@ -378,3 +378,24 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(db_path: Path, tmp_path: 
     run = row(db_path, 2)
     assert run["status"] == "ok" and json.loads(run["metrics"])["steps_this_run"] == 400 - done
     assert load_weights(Path(run["weights_path"]))[1]["step"] == "400"
+
+
+def test_from_run_evaluate_judges_the_kept_weights(db_path: Path, tmp_path: Path) -> None:
+    folder = write_mnist(tmp_path / "mnist", train=60, test=20)
+    assert invoke(db_path, "dcgan", "--data", str(folder), "--steps", "2", *TINY,
+                  "--no-judge").exit_code == 0  # fmt: skip
+    # --dry-run: the judge's quick recipe (one pass), which is all a test needs
+    result = invoke(db_path, "dcgan", "--from-run", "1", "--evaluate", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert (
+        "tested on its test split (20)" in result.output
+        and "| generated (this run)" in result.output
+    )
+    metrics = json.loads(row(db_path, 2)["metrics"])
+    assert metrics["from_run"] == 1 and metrics["from_step"] == 2 and metrics["judge_samples"] == 64
+    ring = invoke(db_path, "wgan", "--dataset", "ring", "--steps", "2", "--width", "8")
+    assert ring.exit_code == 0
+    refused = invoke(db_path, "wgan", "--from-run", "3", "--evaluate")
+    assert refused.exit_code != 0 and "the judge is for MNIST" in refused.output
+    with sqlite3.connect(db_path) as conn:  # refused before anything was recorded
+        assert conn.execute("SELECT COUNT(*) FROM repro_runs").fetchone() == (3,)

@@ -154,6 +154,11 @@ def check_from_run(args: Any, prior: PriorRun | None) -> None:
             f"--from-run {prior.id}: run #{prior.id} ({prior.status}) kept no weights and no "
             "checkpoint (it ran before runs kept them, or stopped before its first checkpoint)"
         )
+    trained_on = (prior.config.get("resolved") or prior.config.get("args") or {}).get("dataset")
+    if args.evaluate and trained_on and parse_dataset(trained_on)[0] != "mnist":
+        raise ValueError(
+            f"--evaluate: the judge is for MNIST; run #{prior.id} trained on {trained_on}"
+        )
     if args.sample is None and not args.evaluate:
         _resume_point(args, prior)
 
