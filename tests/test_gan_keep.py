@@ -399,3 +399,23 @@ def test_from_run_evaluate_judges_the_kept_weights(db_path: Path, tmp_path: Path
     assert refused.exit_code != 0 and "the judge is for MNIST" in refused.output
     with sqlite3.connect(db_path) as conn:  # refused before anything was recorded
         assert conn.execute("SELECT COUNT(*) FROM repro_runs").fetchone() == (3,)
+
+
+@pytest.mark.integration  # three short trainings (~3 s on an idle core)
+def test_a_killed_continuation_is_judged_from_its_checkpoint(db_path: Path, tmp_path: Path) -> None:
+    """wgan's --dataset defaults to ring: a continued run's options do not say it trained on
+    MNIST, its checkpoint does."""
+    from reproductions.wgan import run as wgan_run
+
+    folder = write_mnist(tmp_path / "mnist", train=60, test=20)
+    assert invoke(db_path, "wgan", "--mode", "gp", "--dataset", "mnist", "--data", str(folder),
+                  "--steps", "2", *TINY, "--no-judge").exit_code == 0  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        repro_mod.run_reproduction(
+            db_path, repro_mod.get("wgan"), wgan_run.Args(steps=5, no_judge=True), device="cpu",
+            from_run=1, on_progress=_interrupt_at(4),
+        )  # fmt: skip
+    assert row(db_path, 2)["weights_path"] is None  # no final weights: only its checkpoint
+    result = invoke(db_path, "wgan", "--from-run", "2", "--evaluate", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "WGAN-GP run #2 (3 steps, checkpoint.pt)" in result.output

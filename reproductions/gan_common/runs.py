@@ -154,7 +154,12 @@ def check_from_run(args: Any, prior: PriorRun | None) -> None:
             f"--from-run {prior.id}: run #{prior.id} ({prior.status}) kept no weights and no "
             "checkpoint (it ran before runs kept them, or stopped before its first checkpoint)"
         )
-    trained_on = (prior.config.get("resolved") or prior.config.get("args") or {}).get("dataset")
+    # What run N trained on: its resolved config; a killed run has only its options, which
+    # say nothing when it was itself continued from another run (run() checks the weights then).
+    recorded = prior.config.get("resolved") or (
+        {} if "from_run" in prior.config else prior.config.get("args") or {}
+    )
+    trained_on = recorded.get("dataset")
     if args.evaluate and trained_on and parse_dataset(trained_on)[0] != "mnist":
         raise ValueError(
             f"--evaluate: the judge is for MNIST; run #{prior.id} trained on {trained_on}"
