@@ -186,6 +186,9 @@ class ReproRun(TypedDict):
     code_version: str | None
     device: str | None
     error: str | None
+    weights_path: str | None  # the trained weights (.safetensors), when the run kept them
+    config_path: str | None  # the run's exact config (config.json in its folder)
+    from_run: int | None  # the run it sampled from / evaluated / continued (--from-run)
 
 
 class ReproductionLink(TypedDict):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from papertrail import __version__, store
 from papertrail.models import Record, Tagger
 from papertrail.sources.arxiv_api import ApiResult
-from reproductions.common import Paper, RunContext, RunResult, describe_fields
+from reproductions.common import Paper, PriorRun, RunContext, RunResult, describe_fields
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     ReproArgs = DataclassInstance
 
 PACKAGE = "reproductions"
+CONFIG_FILE = "config.json"  # the run's exact config, in its folder (as recorded in the database)
 REQUIRED_MODULES = {
     "torch": "torch",
     "PIL": "pillow",
@@ -292,18 +293,20 @@ def run_reproduction(
     device: str = "auto",
     seed: int = 0,
     dry_run: bool = False,
+    from_run: int | None = None,
     tagger: Tagger | None = None,
     on_progress: ProgressFn | None = None,
     on_log: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run a reproduction and record it in `repro_runs` (status ok / failed / interrupted).
 
+    `from_run` names an earlier run of the same reproduction to sample from,
+    evaluate or continue (the reproduction says which its options ask for).
     Bad arguments raise ValueError before anything is recorded. A failed run
     raises ReproFailed naming the run; its traceback is in the run folder."""
     entry = repro.entry()
     require_torch(repro.name)
-    if not dry_run and hasattr(entry, "check"):
-        entry.check(args)
+    args, prior = _checked(db_path, repro, args, from_run, dry_run)
     arxiv_id = entry.paper_for(args) if hasattr(entry, "paper_for") else repro.arxiv_ids[0]
     if worker_rank() > 0:
         return _run_unrecorded(repro, args, device=device, seed=seed, dry_run=dry_run)
@@ -315,7 +318,9 @@ def run_reproduction(
         "seed": seed,
         "device": device,
         "args": _jsonable(dataclasses.asdict(args)),
+        **({"from_run": from_run} if from_run is not None else {}),
     }
+    config_path = _write_config(artifacts, base_config)
     with store.connected(db_path) as db:
         link_papers(db, [repro], tagger)
         run_id = store.start_repro_run(
@@ -325,14 +330,67 @@ def run_reproduction(
             config=base_config,
             artifacts_dir=str(artifacts),
             code_version=code_version(),
+            config_path=str(config_path),
+            from_run=from_run,
         )
     ctx = RunContext(
         artifacts=artifacts, device=device, seed=seed, dry_run=dry_run,
-        on_progress=on_progress, on_log=on_log,
+        on_progress=on_progress, on_log=on_log, from_run=prior,
     )  # fmt: skip
     attempt = _attempt(entry, args, ctx)
     _record_finish(db_path, repro, run_id, attempt, base_config, ctx)
     return _outcome(repro, run_id, attempt, artifacts)
+
+
+def _checked(
+    db_path: Path, repro: Reproduction, args: ReproArgs, from_run: int | None, dry_run: bool
+) -> tuple[ReproArgs, PriorRun | None]:
+    """The arguments checked (ValueError before anything is recorded), and run `from_run`."""
+    entry = repro.entry()
+    prior = prior_run(db_path, repro, from_run) if from_run is not None else None
+    if prior is not None and hasattr(entry, "args_from_run"):  # e.g. run N's network as --model
+        args = entry.args_from_run(args, prior)
+    if not dry_run and hasattr(entry, "check"):
+        entry.check(args)
+    if hasattr(entry, "check_from_run"):  # also: options that need --from-run, without it
+        entry.check_from_run(args, prior)
+    return args, prior
+
+
+def prior_run(db_path: Path, repro: Reproduction, run_id: int) -> PriorRun:
+    """The recorded run `run_id` of `repro`, for --from-run; ValueError saying what is wrong."""
+    if not hasattr(repro.entry(), "check_from_run"):
+        raise ValueError(
+            f"--from-run: {repro.name} cannot sample from, evaluate or continue an earlier run"
+        )
+    with store.connected(db_path) as db:
+        row = store.repro_run(db, run_id)
+    where = f"see: papertrail repro show {repro.name}"
+    if row is None or row["reproduction"] != repro.name:
+        other = f" (run #{run_id} is a {row['reproduction']} run)" if row else ""
+        raise ValueError(
+            f"--from-run {run_id}: there is no {repro.name} run #{run_id}{other} — {where}"
+        )
+    folder = Path(row["artifacts_dir"] or "")
+    if not row["artifacts_dir"] or not folder.is_dir():
+        raise ValueError(
+            f"--from-run {run_id}: its run folder {folder} is gone, so are its weights — {where}"
+        )
+    recorded = row.get("weights_path")
+    weights = Path(recorded) if recorded else None
+    return PriorRun(
+        id=run_id, folder=folder, status=row["status"], config=row["config"],
+        weights=weights if weights is not None and weights.is_file() else None,
+    )  # fmt: skip
+
+
+def _write_config(folder: Path, config: dict[str, Any]) -> Path:
+    """The run's exact config as JSON in its folder (rewritten when the run resolves it)."""
+    path = folder / CONFIG_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n", "utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 @dataclass
@@ -370,6 +428,9 @@ def _record_finish(
 ) -> None:
     """Finish the run's row and write it to the run folder as run.json."""
     result = attempt.result
+    if result is not None:
+        _write_config(ctx.artifacts, {**base_config, "resolved": _jsonable(result.config)})
+    weights = result.weights if result is not None else None
     with store.connected(db_path) as db:
         store.finish_repro_run(
             db,
@@ -382,8 +443,9 @@ def _record_finish(
             arxiv_id=result.arxiv_id if result else None,
             device=ctx.device_label,
             error=attempt.error,
+            weights_path=str(weights) if weights is not None else None,
         )
-        (run_row,) = store.repro_runs(db, reproduction=repro.name, limit=1)
+        run_row = store.repro_run(db, run_id)
     (ctx.artifacts / "run.json").write_text(
         json.dumps(run_row, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )

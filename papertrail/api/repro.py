@@ -86,12 +86,14 @@ def run_reproduction(
     device: str = "auto",
     seed: int = 0,
     dry_run: bool = False,
+    from_run: int | None = None,
     on_progress: ProgressFn | None = None,
     on_log: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """`papertrail repro NAME`: run it and record the run (see `repro.run_reproduction`)."""
+    """`papertrail repro NAME [--from-run N]`: run it and record the run (see
+    `repro.run_reproduction`); --from-run samples from, evaluates or continues run N."""
     return repro.run_reproduction(
-        paths.db, found, args, device=device, seed=seed, dry_run=dry_run,
+        paths.db, found, args, device=device, seed=seed, dry_run=dry_run, from_run=from_run,
         tagger=_tagger(paths), on_progress=on_progress, on_log=on_log,
     )  # fmt: skip
 

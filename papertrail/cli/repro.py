@@ -218,11 +218,20 @@ def build_command(found: Reproduction) -> click.Command:
         click.Option(["--device"], default="auto", show_default=True, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps."),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
     ]  # fmt: skip
+    if hasattr(entry, "check_from_run"):
+        params.append(click.Option(
+            ["--from-run"], type=int, default=None, metavar="N",
+            help=getattr(entry, "FROM_RUN_HELP", "Start from the weights of run N."),
+        ))  # fmt: skip
 
     def callback(**values: Any) -> None:
         ctx = click.get_current_context()
         dry_run, device, seed = values.pop("dry_run"), values.pop("device"), values.pop("seed")
-        _run(ctx, found, args_cls(**values), dry_run=dry_run, device=device, seed=seed)
+        from_run = values.pop("from_run", None)
+        _run(
+            ctx, found, args_cls(**values), dry_run=dry_run, device=device, seed=seed,
+            from_run=from_run,
+        )  # fmt: skip
 
     return click.Command(
         found.name,
@@ -241,12 +250,13 @@ def _run(
     dry_run: bool,
     device: str,
     seed: int,
+    from_run: int | None = None,
 ) -> None:
     progress = _Progress()
     try:
         outcome = api.run_reproduction(
             paths_of(ctx), found, args, device=device, seed=seed, dry_run=dry_run,
-            on_progress=progress, on_log=progress.log,
+            from_run=from_run, on_progress=progress, on_log=progress.log,
         )  # fmt: skip
     except api.ReproError as e:  # torch missing, or the run failed (recorded)
         raise click.ClickException(str(e)) from e
@@ -262,6 +272,8 @@ def _run(
     click.echo(f"{found.name} run #{outcome.run_id}: {result.headline}")
     for path in result.outputs:
         click.echo(f"  output: {path}")
+    if result.weights is not None:
+        click.echo(f"  weights: {result.weights}")
     click.echo(f"  run folder: {outcome.artifacts}")
 
 

@@ -86,13 +86,25 @@ def start_repro_run(
     artifacts_dir: str,
     code_version: str,
     device: str | None = None,
+    config_path: str | None = None,
+    from_run: int | None = None,
 ) -> int:
     with db.atomic():
         cur = db.execute(
             """INSERT INTO repro_runs (reproduction, arxiv_id, started_at, status, config,
-                   artifacts_dir, code_version, device)
-               VALUES (?, ?, ?, 'running', ?, ?, ?, ?)""",
-            [reproduction, arxiv_id, utcnow(), _json(config), artifacts_dir, code_version, device],
+                   artifacts_dir, code_version, device, config_path, from_run)
+               VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)""",
+            [
+                reproduction,
+                arxiv_id,
+                utcnow(),
+                _json(config),
+                artifacts_dir,
+                code_version,
+                device,
+                config_path,
+                from_run,
+            ],
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
@@ -110,6 +122,7 @@ def finish_repro_run(
     arxiv_id: str | None = None,
     device: str | None = None,
     error: str | None = None,
+    weights_path: str | None = None,
 ) -> None:
     """Close a run: status ok | failed | interrupted. Values given as None keep what is there."""
     with db.atomic():
@@ -117,7 +130,8 @@ def finish_repro_run(
             """UPDATE repro_runs SET finished_at = ?, duration_s = ?, status = ?,
                    metrics = COALESCE(?, metrics), headline_metric = COALESCE(?, headline_metric),
                    config = COALESCE(?, config), arxiv_id = COALESCE(?, arxiv_id),
-                   device = COALESCE(?, device), error = ?
+                   device = COALESCE(?, device), error = ?,
+                   weights_path = COALESCE(?, weights_path)
                WHERE id = ?""",
             [
                 utcnow(),
@@ -129,6 +143,7 @@ def finish_repro_run(
                 arxiv_id,
                 device,
                 error,
+                weights_path,
                 run_id,
             ],
         )
@@ -156,6 +171,12 @@ def repro_runs(
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_decode(r) for r in db.query(sql, params)]
+
+
+def repro_run(db: sqlite_utils.Database, run_id: int) -> ReproRun | None:
+    """One run by its id, config and metrics decoded; None when there is none."""
+    rows = list(db.query("SELECT * FROM repro_runs WHERE id = ?", [run_id]))
+    return _decode(rows[0]) if rows else None
 
 
 def latest_repro_runs(db: sqlite_utils.Database) -> dict[str, dict[str, ReproRun]]:

@@ -573,6 +573,18 @@ def _m010_code_links(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m011_repro_weights(db: sqlite_utils.Database) -> None:
+    """What a reproduction run keeps (issue 21): its weights file, its config file, and
+    the earlier run it sampled from, evaluated or continued (`--from-run N`)."""
+    db.executescript(
+        """
+        ALTER TABLE repro_runs ADD COLUMN weights_path TEXT;
+        ALTER TABLE repro_runs ADD COLUMN config_path TEXT;
+        ALTER TABLE repro_runs ADD COLUMN from_run INTEGER;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -583,6 +595,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m007_scale_indexes,
     _m008_browse_at_scale,
     _m010_code_links,
+    _m011_repro_weights,
 ]
 
 

@@ -5,11 +5,14 @@
                 text and, for hyperparameters, where in the paper it comes from.
 - `RunContext`  what `papertrail repro` hands a run: artifacts dir, device
                 preference, seed, dry-run flag, progress and log callbacks.
-- `RunResult`   what a run hands back: metrics, a headline, outputs.
+- `RunResult`   what a run hands back: metrics, a headline, outputs, its weights.
+- `PriorRun`    an earlier run that `--from-run N` samples from, evaluates or
+                continues (its folder, recorded config, weights).
 
 Torch-dependent helpers live in submodules imported on use:
 `common.runtime` (device, seeding), `common.images` (Pillow image I/O),
-`common.download` (verified, cached downloads; torch-free itself).
+`common.download` (verified, cached downloads; torch-free itself),
+`common.weights` (safetensors weights, JSON configs, resumable checkpoints).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Paper", "ProgressFn", "RunContext", "RunResult", "option"]
+__all__ = ["Paper", "PriorRun", "ProgressFn", "RunContext", "RunResult", "option"]
 
 # (task, done, total, metrics) -> None; total 0 when unknown.
 ProgressFn = Callable[[str, int, int, dict[str, Any]], None]
@@ -76,6 +79,22 @@ def describe_fields(config: type) -> list[tuple[str, Any, str, str | None]]:
     return out
 
 
+@dataclass(frozen=True)
+class PriorRun:
+    """An earlier run of the same reproduction, as `--from-run N` hands it to the new one."""
+
+    id: int
+    folder: Path  # its run folder (weights, checkpoint, config.json)
+    status: str  # ok | failed | interrupted | running (a killed run stays "running")
+    config: dict[str, Any]  # what the database recorded: dry_run, seed, args, resolved
+    weights: Path | None = None  # its final weights, when it finished
+
+    def file(self, name: str) -> Path | None:
+        """`name` in the run folder, when it is there."""
+        path = self.folder / name
+        return path if path.is_file() else None
+
+
 @dataclass
 class RunContext:
     """What a run gets from whoever started it (the CLI, a test, a notebook)."""
@@ -87,6 +106,7 @@ class RunContext:
     on_progress: ProgressFn | None = None
     on_log: Callable[[str], None] | None = None
     device_label: str | None = None  # set by torch_device(): what the run actually used
+    from_run: PriorRun | None = None  # --from-run N: the run to sample from / evaluate / continue
 
     def log(self, message: str) -> None:
         if self.on_log is not None:
@@ -115,3 +135,4 @@ class RunResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)  # the effective configuration
     outputs: list[Path] = field(default_factory=list)
+    weights: Path | None = None  # the trained weights (.safetensors), recorded with the run

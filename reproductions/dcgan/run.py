@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from reproductions.common import RunContext, RunResult, option
+from reproductions.common import PriorRun, RunContext, RunResult, option
 from reproductions.dcgan import DCGAN
+
+if TYPE_CHECKING:
+    from reproductions.gan_common.data import RealData
+    from reproductions.gan_common.runs import GanSpec
 
 
 @dataclass
@@ -63,6 +68,9 @@ class Args:
     \b
     Example:
         papertrail repro dcgan --dataset mnist --data ~/mnist --steps 5000
+        papertrail repro dcgan --from-run 12 --sample 64        # 64 new digits from run 12
+        papertrail repro dcgan --from-run 12 --evaluate         # judge run 12 again
+        papertrail repro dcgan --from-run 13                    # finish a killed run
         papertrail repro dcgan --dataset folder:mnist_png/ --image-size 32 --sample-every 200
         papertrail repro dcgan --dataset ring
         papertrail repro dcgan --dry-run
@@ -87,9 +95,27 @@ class Args:
     output: Path | None = option(
         None, "folder for the outputs (default: the run's folder)", short="-o"
     )
+    split: Literal["train", "test"] | None = option(
+        None, "mnist: the split to train on (default: train, or the only one --data holds)"
+    )
+    checkpoint_every: int | None = option(
+        None, "write checkpoint.pt every N steps, for resuming (default: 20 a run)"
+    )
+    sample: int | None = option(
+        None, "with --from-run N: write K new samples from run N's weights", metavar="K"
+    )
+    evaluate: bool = option(False, "with --from-run N: judge run N's samples (MNIST)")
+    judge_samples: int = option(
+        2000, "mnist: samples the MNIST judge scores at the end of a run (or with --evaluate)"
+    )
+    no_judge: bool = option(False, "mnist: skip the MNIST judge at the end")
 
 
 CONFIGS = (DCGANConfig, Toy2DConfig)
+FROM_RUN_HELP = (
+    "Start from run N's weights: --sample K new images, --evaluate (MNIST judge), or, alone, "
+    "train on from its last checkpoint (a killed run finishes; --steps M trains a finished one on)."
+)
 
 
 def paper_for(args: Args) -> str:
@@ -128,32 +154,44 @@ def resolve(args: Args, dry_run: bool = False) -> DCGANConfig:
     return cfg
 
 
+def check_from_run(args: Args, prior: PriorRun | None) -> None:
+    """ValueError when --from-run N cannot do what the options ask (nothing is recorded then)."""
+    # imports torch: `repro list` must not
+    from reproductions.gan_common.runs import check_from_run as check_prior
+
+    check_prior(args, prior)
+
+
+def spec() -> GanSpec:
+    """What `gan_common.runs` needs to train, sample and judge a DCGAN."""
+    # imports torch: `repro list` must not
+    from reproductions.dcgan.train import build, train
+    from reproductions.gan_common.runs import GanSpec
+
+    return GanSpec(
+        arxiv_id=lambda cfg: DCGAN.arxiv_id, label=lambda cfg: "DCGAN", config_type=DCGANConfig,
+        build=build, train=train,
+        columns=lambda cfg: ["discriminator_loss", "generator_loss", "d_real", "d_fake"],
+        finals=["discriminator_loss", "generator_loss"], headline=_headline,
+    )  # fmt: skip
+
+
+def _headline(name: str, cfg: Any, data: RealData, metrics: dict[str, Any]) -> str:
+    return (
+        f"{name} on {data.name} ({cfg.image_size} px): {cfg.steps} steps, D loss "
+        f"{metrics['discriminator_loss_final']:.3g}, G loss {metrics['generator_loss_final']:.3g}, "
+        f"{metrics['steps_per_s']:.2f} steps/s; {metrics['snapshots']} sample grids"
+    )
+
+
 def run(args: Args, ctx: RunContext) -> RunResult:
-    """Train one DCGAN; outputs go to --output or to `ctx.artifacts`."""
+    """Train one DCGAN, or sample / judge / continue run N (--from-run); outputs go to
+    --output or to `ctx.artifacts`, the weights to the run folder."""
     if not ctx.dry_run:
         check(args)
     # imports torch: `repro list` must not
-    from reproductions.dcgan.train import build, train
-    from reproductions.gan_common.loop import modes_headline, prepare, train_monitored
+    from reproductions.gan_common import runs
 
-    cfg = resolve(args, ctx.dry_run)
-    device, folder, data = prepare(args, ctx, cfg)
-    gen, disc = build(cfg, data)
-    metrics, outputs = train_monitored(
-        cfg, gen, disc, data, train,
-        columns=["discriminator_loss", "generator_loss", "d_real", "d_fake"],
-        finals=["discriminator_loss", "generator_loss"], folder=folder,
-        sample_every=args.sample_every, device=device, seed=ctx.seed,
-        on_progress=lambda s, n, m: ctx.progress("training", s, n, **m),
-    )  # fmt: skip
-    if data.is_2d:
-        headline = modes_headline("DCGAN-style GAN", data, metrics, cfg.steps)
-    else:
-        headline = (
-            f"DCGAN on {data.name} ({cfg.image_size} px): {cfg.steps} steps, D loss "
-            f"{metrics['discriminator_loss_final']:.3g}, G loss {metrics['generator_loss_final']:.3g}, "
-            f"{metrics['steps_per_s']:.2f} steps/s; {metrics['snapshots']} sample grids"
-        )
-    return RunResult(
-        DCGAN.arxiv_id, headline, metrics, {**asdict(cfg), "dataset": args.dataset}, outputs
-    )
+    if ctx.from_run is not None:
+        return runs.from_run(args, ctx, spec())
+    return runs.train_run(args, ctx, resolve(args, ctx.dry_run), spec())

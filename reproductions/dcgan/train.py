@@ -43,9 +43,14 @@ def train(
     betas = (cfg.beta1, cfg.beta2)
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=betas)
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=betas)
+    nets = {"generator": gen, "discriminator": disc}
+    opts = {"generator": opt_g, "discriminator": opt_d}
+    gens = {"noise": generator, "data": data.generator}
+    keeper = monitor.keeper
+    first = keeper.restore(nets, opts, gens) if keeper is not None else 1
     b = cfg.batch_size
     start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
+    for step in range(first, cfg.steps + 1):
         real = data.batch(b, device)
         fake = gen(noise(b, cfg.noise_dim, device, generator))
         real_logits, fake_logits = disc(real), disc(fake.detach())
@@ -63,11 +68,15 @@ def train(
             d_real=torch.sigmoid(real_logits).mean().item(),
             d_fake=torch.sigmoid(fake_logits).mean().item(),
         )  # fmt: skip
+        if keeper is not None and keeper.due(step, cfg.steps):
+            keeper.checkpoint(step, nets, opts, gens)
     seconds = time.perf_counter() - start
+    ran = cfg.steps - first + 1
     return {
         "steps": cfg.steps,
+        "steps_this_run": ran,
         "seconds": round(seconds, 3),
-        "steps_per_s": round(cfg.steps / seconds, 3) if seconds else None,
+        "steps_per_s": round(ran / seconds, 3) if seconds else None,
         "discriminator_loss_final": round(d_loss.item(), 6),
         "generator_loss_final": round(g_loss.item(), 6),
     }

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reproductions.common import RunContext, RunResult, option
+from reproductions.common import PriorRun, RunContext, RunResult, option
 from reproductions.densenet import HUANG, PLEISS
 
 if TYPE_CHECKING:
@@ -187,6 +187,25 @@ def configs(args: Args, dry_run: bool) -> tuple[ModelConfig, TrainConfig]:
     return mcfg, tcfg
 
 
+FROM_RUN_HELP = (
+    "Continue run N from its checkpoint.pt (as --resume RUN_FOLDER/checkpoint.pt): a killed run "
+    "goes on from its last finished epoch; pass the options it ran with."
+)
+
+
+def check_from_run(args: Args, prior: PriorRun | None) -> None:
+    """ValueError when run `prior` has no checkpoint to continue (nothing is recorded then)."""
+    if prior is None:
+        return
+    if prior.file("checkpoint.pt") is None:
+        raise ValueError(f"--from-run {prior.id}: run #{prior.id} has no checkpoint.pt")
+
+
+def args_from_run(args: Args, prior: PriorRun) -> Args:
+    """--from-run N: --resume with run N's checkpoint."""
+    return replace(args, resume=prior.file("checkpoint.pt"))
+
+
 def run(args: Args, ctx: RunContext) -> RunResult:
     """Train (and test) one DenseNet; weights and checkpoints go to --output / `ctx.artifacts`."""
     if not ctx.dry_run:
@@ -323,4 +342,5 @@ def _result(
         "compile": args.compile,
         "world_size": world_size,
     }
-    return RunResult(paper_for(args), headline, metrics, config, outputs)
+    weights = next((p for p in outputs if p.suffix == ".safetensors"), None)
+    return RunResult(paper_for(args), headline, metrics, config, outputs, weights)

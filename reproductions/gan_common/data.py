@@ -117,6 +117,49 @@ def _mnist_file(folder: Path, stem: str) -> Path | None:
     return next((folder / n for n in names if (folder / n).is_file()), None)
 
 
+SPLIT_STEMS = {"train": "train", "test": "t10k"}
+
+
+def mnist_splits(folder: Path) -> list[str]:
+    """The splits ("train", "test") whose images and labels files are both in `folder`."""
+    return [
+        split
+        for split, stem in SPLIT_STEMS.items()
+        if _mnist_file(Path(folder), f"{stem}-images")
+        and _mnist_file(Path(folder), f"{stem}-labels")
+    ]
+
+
+def choose_split(folder: Path | None, split: str | None) -> str:
+    """The split to read: the one asked for, else train, else the only one `folder` holds.
+
+    DataError, saying what the folder holds, when the asked-for split is not there."""
+    if split is not None and split not in SPLIT_STEMS:
+        raise DataError(f"--split {split!r}: use train or test")
+    if folder is None:
+        return split or "train"
+    held = mnist_splits(folder)
+    if split is None:
+        if not held:
+            raise DataError(
+                f"{folder}: no MNIST IDX files (looked for train-images-idx3-ubyte[.gz] / "
+                "t10k-images-idx3-ubyte[.gz] and their labels files) — point --data at the "
+                "folder holding them"
+            )
+        return "train" if "train" in held else held[0]
+    if split not in held:
+        stem = SPLIT_STEMS[split]
+        has = (
+            f"it holds only the {held[0]} split ({SPLIT_STEMS[held[0]]}-*); pass --split {held[0]}"
+            if held
+            else "it holds no MNIST split"
+        )
+        raise DataError(
+            f"{folder}: no {stem}-images / {stem}-labels IDX files for --split {split} — {has}"
+        )
+    return split
+
+
 def load_mnist(
     folder: Path | None = None,
     *,
@@ -124,14 +167,12 @@ def load_mnist(
     download: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST images (N, 1, 28, 28) uint8 and labels (N,) from `folder`, else the cache.
+    """MNIST images (N, 1, 28, 28) uint8 and labels (N,) of `split` from `folder`, else the cache.
 
     Without `folder` the files are downloaded into the cache on first use and
     checked against their SHA-256 (`download=False` only looks there)."""
-    stems = (
-        f"{'train' if split == 'train' else 't10k'}-images",
-        f"{'train' if split == 'train' else 't10k'}-labels",
-    )
+    stem = SPLIT_STEMS.get(split, split)
+    stems = (f"{stem}-images", f"{stem}-labels")
     paths: list[Path] = []
     for stem in stems:
         if folder is not None:
@@ -155,8 +196,11 @@ def load_mnist(
     if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
         raise DataError(
             f"{paths[0]} / {paths[1]}: expected N×H×W images and N labels, got "
-            f"{tuple(images.shape)} and {tuple(labels.shape)}"
+            f"{tuple(images.shape)} and {tuple(labels.shape)} — the two files do not belong "
+            "together, or one is damaged"
         )
+    if len(labels) and int(labels.max()) > 9:
+        raise DataError(f"{paths[1]}: a label of {int(labels.max())}; MNIST's are 0–9")
     return images.unsqueeze(1), labels
 
 
@@ -252,6 +296,7 @@ class RealData:
     mixture: toy.Mixture | None = None
     images: torch.Tensor | None = None  # (N, C, S, S) uint8, on the device
     generator: torch.Generator | None = None
+    split: str | None = None  # MNIST: the split trained on (train | test)
 
     @property
     def is_2d(self) -> bool:
@@ -312,6 +357,7 @@ def open_dataset(
     scratch: Path,
     log: Callable[[str], None] = print,
     on_progress: Callable[[int, int], None] | None = None,
+    split: str | None = None,
 ) -> RealData:
     """The data a `--dataset` names, on `device`.
 
@@ -326,8 +372,15 @@ def open_dataset(
         if folder is None and dry_run:
             folder = write_synthetic_mnist(scratch / "mnist-format", 64, seed)
             log(f"dry run: no download; wrote 64 synthetic pictures as MNIST IDX files in {folder}")
-        images, _ = load_mnist(folder, on_progress=on_progress)
-        log(f"MNIST: {len(images):,} images from {folder or 'the cache'}")
+        chosen = choose_split(folder, split)
+        if split is None and chosen != "train":
+            log(f"{folder} holds only MNIST's {chosen} split: training on it")
+        images, _ = load_mnist(folder, split=chosen, on_progress=on_progress)
+        log(f"MNIST: {len(images):,} images of the {chosen} split from {folder or 'the cache'}")
+        return RealData(
+            kind, images=resize_images(images, image_size).to(device), generator=generator,
+            split=chosen,
+        )  # fmt: skip
     elif kind == "synthetic":
         images = synthetic_images(64 if dry_run else 4096, 28, seed)
     else:
@@ -347,6 +400,12 @@ def check_common(args: Any, counts: tuple[str, ...], positives: tuple[str, ...])
         raise ValueError(
             "--data DIR goes with --dataset mnist (for other folders: --dataset folder:PATH)"
         )
+    if getattr(args, "split", None) is not None and kind != "mnist":
+        raise ValueError("--split train|test goes with --dataset mnist")
+    for name in ("sample", "judge_samples", "checkpoint_every"):
+        value = getattr(args, name, None)
+        if value is not None and value < (0 if name == "checkpoint_every" else 1):
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
     for name in counts:
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -18,6 +18,7 @@ from torch import nn
 from reproductions.common.runtime import seed_everything
 from reproductions.gan_common import report, toy
 from reproductions.gan_common.data import RealData, open_dataset
+from reproductions.gan_common.keep import Keeper
 
 EVAL_SAMPLES = 2500  # VEEGAN / PacGAN: 2,500 samples for the mode metric
 
@@ -83,11 +84,26 @@ class Monitor:
     # The weight average (EMA) a training loop keeps, when it keeps one: the
     # snapshots and the final samples and metrics then come from it.
     averaged: nn.Module | None = None
+    # Checkpoints and final weights (the training loop calls it); None: nothing kept.
+    keeper: Keeper | None = None
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
         cols = ["step", *self.columns] + (["modes", "high_quality_pct"] if self.data.is_2d else [])
         self.log = report.LossLog(self.folder / "losses.csv", cols)
+
+    def carry_over(self, earlier: Path, upto: int) -> None:
+        """A continued run's log starts with the earlier run's rows up to its checkpoint."""
+        import csv
+
+        if not earlier.is_file():
+            return
+        with open(earlier, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                values = {k: float(v) for k, v in row.items() if k in self.log.columns and v}
+                if values.get("step", upto + 1) <= upto:
+                    values["step"] = int(values["step"])
+                    self.log.add(**values)
 
     def step(self, step: int, gen: nn.Module, device: torch.device, **losses: float) -> None:
         row: dict[str, Any] = {}
@@ -162,16 +178,28 @@ def train_monitored(
     device: torch.device,
     seed: int,
     on_progress: Callable[[int, int, dict[str, Any]], None],
+    keeper: Keeper | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run a paper's training loop under a `Monitor` (losses, sample grids, metrics):
-    the part `papertrail repro dcgan` and `wgan` share. Returns (metrics, outputs)."""
+    the part `papertrail repro dcgan` and `wgan` share. Returns (metrics, outputs).
+
+    With a `keeper` the loop checkpoints as it goes (and resumes the keeper's
+    checkpoint), and the final weights are written to the folder as safetensors."""
     every = sample_every if sample_every is not None else max(1, cfg.steps // 10)
     monitor = Monitor(
         folder, data, columns, sample_every=every,
-        on_step=lambda s, m: on_progress(s, cfg.steps, m),
+        on_step=lambda s, m: on_progress(s, cfg.steps, m), keeper=keeper,
     )  # fmt: skip
+    if keeper is not None and keeper.resume is not None:
+        monitor.carry_over(Path(keeper.resume.get("losses", "")), int(keeper.resume["step"]))
     timing = train(cfg, gen, other, data, device, monitor, torch.Generator().manual_seed(seed))
     metrics, outputs = monitor.finish(gen, device, finals)
+    if keeper is not None:
+        nets = {"generator": gen, "discriminator": other}
+        if monitor.averaged is not None:
+            nets["generator_ema"] = monitor.averaged
+        keeper.save_final(cfg.steps, nets)
+        metrics["checkpoints"] = len(keeper.saved)
     return {**metrics, **timing, "dataset": data.name}, outputs
 
 
@@ -193,5 +221,6 @@ def prepare(args: Any, ctx: Any, cfg: Any) -> tuple[torch.device, Path, RealData
         args.dataset, data_dir=args.data, image_size=cfg.image_size, device=device,
         seed=ctx.seed, dry_run=ctx.dry_run, scratch=ctx.artifacts, log=ctx.log,
         on_progress=lambda done, total: ctx.progress("downloading MNIST", done, total),
+        split=getattr(args, "split", None),
     )  # fmt: skip
     return device, folder, data

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from reproductions.common import RunContext, RunResult, option
+from reproductions.common import PriorRun, RunContext, RunResult, option
 from reproductions.common.download import DownloadError, cached_path, fetch_verified
 from reproductions.memn2n import MEMN2N, babi, generate
 
@@ -194,6 +194,23 @@ def paper_for(args: Args) -> str:
     return MEMN2N.arxiv_id
 
 
+FROM_RUN_HELP = (
+    "Test run N's saved models (weights.safetensors) again on its tasks' test questions "
+    "(with --show-attention: their attention too); nothing is trained."
+)
+
+
+def check_from_run(args: Args, prior: PriorRun | None) -> None:
+    """ValueError when run `prior` kept no models (nothing is recorded then)."""
+    if prior is None:
+        return
+    if (prior.weights or prior.file("weights.safetensors")) is None:
+        raise ValueError(
+            f"--from-run {prior.id}: run #{prior.id} ({prior.status}) kept no weights.safetensors "
+            "(it ran before runs kept them, or did not finish) — MemN2N runs are not resumed"
+        )
+
+
 def setting_name(args: Args) -> str:
     """The paper's name for the setting, e.g. "PE LS RN joint" (Table 1's row labels)."""
     parts = ["PE" if args.encoding == "pe" else "BoW"]
@@ -276,6 +293,8 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     """Train (best of --restarts) on each task or jointly; test; print the table next to the paper's."""
     if not ctx.dry_run:
         check(args)
+    if ctx.from_run is not None:
+        return _evaluate_prior(args, ctx)
     tasks = parse_tasks(args.tasks)
     if ctx.dry_run:
         tasks = tuple(t for t in tasks if t in GENERATED)[:2] or (1,)
@@ -295,8 +314,9 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     fraction = PerTaskConfig().validation
     data = {task: _read(source, task, size, fraction, ctx.seed) for task in tasks}
     start = time.perf_counter()
-    errors, details, shown = _train_all(args, ctx, settings, data, restarts)
+    errors, details, shown, models = _train_all(args, ctx, settings, data, restarts)
     seconds = time.perf_counter() - start
+    weights = _save_models(ctx.artifacts / "weights.safetensors", models, settings, size)
 
     setting = setting_name(args)
     paper = PAPER_ERRORS.get((size, setting), {})
@@ -318,12 +338,79 @@ def run(args: Args, ctx: RunContext) -> RunResult:
     headline = _headline(errors, paper, f"{setting}, {size}, {data_label(args, ctx)}", restarts)
     config = {
         **asdict(settings),
+        "setting": setting,
         "tasks": list(tasks),
         "restarts": restarts,
         "select_on": args.select_on,
         "validation": fraction,
         "data": str(source),
     }
+    return RunResult(MEMN2N.arxiv_id, headline, metrics, config, outputs, weights)
+
+
+def _save_models(
+    path: Path, models: dict[str, tuple[tuple[int, ...], Trained]], settings: Settings, size: str
+) -> Path:
+    """Every trained model (one per task, or the joint one) in one safetensors file; each
+    model's tasks and vocabulary, and the settings, in its metadata."""
+    # imports torch: `repro list` must not
+    from reproductions.common.weights import prefixed, save_weights
+
+    tensors = {}
+    groups = {}
+    for label, (tasks, trained) in models.items():
+        key = label.replace(" ", "")
+        tensors.update(prefixed(key, trained.model.state_dict()))
+        groups[key] = {"tasks": list(tasks), "vocab": trained.vocab.words}
+    meta = {
+        "settings": json.dumps(asdict(settings)),
+        "groups": json.dumps(groups),
+        "train_size": size,
+    }
+    return save_weights(tensors, path, meta)
+
+
+def _evaluate_prior(args: Args, ctx: RunContext) -> RunResult:
+    """--from-run N: the run's saved models tested again on its tasks' test questions."""
+    # imports torch: `repro list` must not
+    import torch
+
+    from reproductions.common.runtime import describe_device
+    from reproductions.common.weights import load_weights, unprefixed
+    from reproductions.memn2n.train import Settings, Trained, Vocab, build_model, errors_by_task
+
+    prior = ctx.from_run
+    assert prior is not None
+    ctx.device_label = describe_device(torch.device("cpu"))
+    path = prior.weights or prior.folder / "weights.safetensors"
+    tensors, meta = load_weights(path)
+    settings = Settings(**json.loads(meta["settings"]))
+    resolved = prior.config.get("resolved", {})
+    source = Path(args.data or resolved.get("data", ""))
+    if not source.exists():
+        raise ValueError(f"--from-run {prior.id}: its data {source} is gone — pass --data PATH")
+    errors: dict[int, float] = {}
+    shown: list[Path] = []
+    for key, group in json.loads(meta["groups"]).items():
+        model = build_model(len(group["vocab"]), settings, 0)
+        model.load_state_dict(unprefixed(key, tensors))
+        model.linear = False
+        trained = Trained(model, Vocab(group["vocab"]), 0, None, None, [], 0.0)  # type: ignore[arg-type]
+        for task in group["tasks"]:
+            test = babi.read_task(source, task, "test", meta["train_size"])
+            errors.update(errors_by_task(trained, test))
+            if args.show_attention:
+                shown.append(_show(trained, test, task, args.show_attention, ctx))
+    setting = prior.config.get("resolved", {}).get("setting") or "saved models"
+    label = f"run #{prior.id}'s models, {meta['train_size']}"
+    table = format_table(errors, {}, str(setting), meta["train_size"], label)
+    for line in table.splitlines():
+        ctx.log(line)
+    metrics: dict[str, Any] = {f"test_error_task{t}": round(e, 2) for t, e in errors.items()}
+    metrics.update(mean_test_error=round(sum(errors.values()) / len(errors), 2), from_run=prior.id)
+    outputs = [_write(ctx.artifacts / "results.md", table + "\n"), *shown]
+    headline = _headline(errors, {}, label, 1).replace(", best of 1", "")
+    config = {"from_run": prior.id, "weights": str(path), "data": str(source)}
     return RunResult(MEMN2N.arxiv_id, headline, metrics, config, outputs)
 
 
@@ -337,11 +424,13 @@ def _read(source: Path, task: int, size: str, fraction: float, seed: int) -> Spl
 
 def _train_all(
     args: Args, ctx: RunContext, settings: Settings, data: dict[int, Split], restarts: int
-) -> tuple[dict[int, float], dict[str, Any], list[Path]]:
+) -> tuple[
+    dict[int, float], dict[str, Any], list[Path], dict[str, tuple[tuple[int, ...], Trained]]
+]:
     """Train one model per task, or one for all (--joint), each the best of `restarts`.
 
-    Returns the test error (%) by task, each training's figures by label, and
-    the attention tables written (--show-attention)."""
+    Returns the test error (%) by task, each training's figures by label, the
+    attention tables written (--show-attention) and the models by label."""
     # imports torch: `repro list` must not
     from reproductions.memn2n.train import Vocab, errors_by_task, train_restarts
 
@@ -350,6 +439,7 @@ def _train_all(
     errors: dict[int, float] = {}
     details: dict[str, Any] = {}
     shown: list[Path] = []
+    models: dict[str, tuple[tuple[int, ...], Trained]] = {}
     for group in groups:
         train = [e for t in group for e in data[t][0]]
         val = [e for t in group for e in data[t][1]]
@@ -366,6 +456,7 @@ def _train_all(
             train, val, vocab, settings, restarts, ctx.seed, args.select_on, on_epoch
         )
         errors.update(errors_by_task(trained, test))
+        models[label] = (group, trained)
         details[label] = {
             "restarts": trained.restarts,
             "chosen": trained.restart,
@@ -376,7 +467,7 @@ def _train_all(
         if args.show_attention:
             for t in group:
                 shown.append(_show(trained, data[t][2], t, args.show_attention, ctx))
-    return errors, details, shown
+    return errors, details, shown, models
 
 
 def _headline(errors: dict[int, float], paper: dict[int, float], what: str, restarts: int) -> str:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from reproductions.common import RunContext, RunResult, option
+from reproductions.common import PriorRun, RunContext, RunResult, option
 from reproductions.style_transfer import GATYS, JOHNSON
 from reproductions.style_transfer.config import CAFFE_SCALE as CAFFE_SCALE  # re-export
 from reproductions.style_transfer.config import FastTrainConfig, GatysConfig
@@ -129,6 +129,27 @@ def check(args: Args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
 
 
+FROM_RUN_HELP = "Stylise the images given with the network run N trained (--method fast --train)."
+
+
+def check_from_run(args: Args, prior: PriorRun | None) -> None:
+    """ValueError when run `prior` kept no trained network (nothing is recorded then)."""
+    if prior is None:
+        return
+    if prior.weights is None:
+        raise ValueError(
+            f"--from-run {prior.id}: run #{prior.id} ({prior.status}) kept no trained network "
+            "(only --method fast --train runs do)"
+        )
+    if args.train:
+        raise ValueError("--from-run N stylises with run N's network: drop --train")
+
+
+def args_from_run(args: Args, prior: PriorRun) -> Args:
+    """--from-run N: --method fast with run N's network as --model (checked by check_from_run)."""
+    return replace(args, method="fast", model=prior.weights) if prior.weights else args
+
+
 def run(args: Args, ctx: RunContext) -> RunResult:
     """Run one style-transfer job; outputs go to --output or to `ctx.artifacts`."""
     if not ctx.dry_run:
@@ -153,6 +174,7 @@ def run(args: Args, ctx: RunContext) -> RunResult:
         }
         stylised.outputs = [model, *stylised.outputs]
         stylised.headline = f"{result.headline}; {stylised.headline}"
+        stylised.weights = result.weights
         return stylised
     return _run_stylize(args, ctx, device)
 
@@ -343,7 +365,7 @@ def _run_train(args: Args, ctx: RunContext, device: torch.device) -> RunResult:
         f"{metrics['images_per_s']:.1f} images/s"
     )
     config = {**asdict(cfg), "images": str(images), "style": str(style), "weights": weights}
-    return RunResult(JOHNSON.arxiv_id, headline, metrics, config, [Path(output)])
+    return RunResult(JOHNSON.arxiv_id, headline, metrics, config, [Path(output)], Path(output))
 
 
 def _run_stylize(args: Args, ctx: RunContext, device: torch.device) -> RunResult:

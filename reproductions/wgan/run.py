@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from reproductions.common import RunContext, RunResult, option
+from reproductions.common import PriorRun, RunContext, RunResult, option
 from reproductions.wgan import WGAN, WGAN_GP
+
+if TYPE_CHECKING:
+    from reproductions.gan_common.data import RealData
+    from reproductions.gan_common.runs import GanSpec
 
 
 @dataclass
@@ -153,6 +157,7 @@ class Args:
     Example:
         papertrail repro wgan --mode gp --dataset ring
         papertrail repro wgan --mode clip --dataset mnist --data ~/mnist --steps 5000
+        papertrail repro wgan --from-run 7 --sample 64      # 64 new digits from run 7
         papertrail repro wgan --mode gp --dataset folder:faces/ --image-size 64 -o runs/wgan-gp
         papertrail repro wgan --dry-run
     """
@@ -184,9 +189,27 @@ class Args:
     output: Path | None = option(
         None, "folder for the outputs (default: the run's folder)", short="-o"
     )
+    split: Literal["train", "test"] | None = option(
+        None, "mnist: the split to train on (default: train, or the only one --data holds)"
+    )
+    checkpoint_every: int | None = option(
+        None, "write checkpoint.pt every N steps, for resuming (default: 20 a run)"
+    )
+    sample: int | None = option(
+        None, "with --from-run N: write K new samples from run N's weights", metavar="K"
+    )
+    evaluate: bool = option(False, "with --from-run N: judge run N's samples (MNIST)")
+    judge_samples: int = option(
+        2000, "mnist: samples the MNIST judge scores at the end of a run (or with --evaluate)"
+    )
+    no_judge: bool = option(False, "mnist: skip the MNIST judge at the end")
 
 
 CONFIGS = (WGANConfig, WGANGPConfig, Toy2DConfig)
+FROM_RUN_HELP = (
+    "Start from run N's weights: --sample K new images, --evaluate (MNIST judge), or, alone, "
+    "train on from its last checkpoint (a killed run finishes; --steps M trains a finished one on)."
+)
 
 
 def paper_for(args: Args) -> str:
@@ -239,35 +262,48 @@ def resolve(args: Args, dry_run: bool = False) -> WGANConfig:
     return cfg
 
 
+def check_from_run(args: Args, prior: PriorRun | None) -> None:
+    """ValueError when --from-run N cannot do what the options ask (nothing is recorded then)."""
+    # imports torch: `repro list` must not
+    from reproductions.gan_common.runs import check_from_run as check_prior
+
+    check_prior(args, prior)
+
+
+def spec() -> GanSpec:
+    """What `gan_common.runs` needs to train, sample and judge a WGAN."""
+    # imports torch: `repro list` must not
+    from reproductions.gan_common.runs import GanSpec
+    from reproductions.wgan.train import build, train
+
+    return GanSpec(
+        arxiv_id=lambda cfg: (WGAN_GP if cfg.objective == "gp" else WGAN).arxiv_id,
+        label=lambda cfg: "WGAN-GP" if cfg.objective == "gp" else "WGAN",
+        config_type=WGANConfig, build=build, train=train, columns=_columns,
+        finals=["wasserstein", "critic_loss", "generator_loss"], headline=_headline,
+    )  # fmt: skip
+
+
+def _columns(cfg: Any) -> list[str]:
+    columns = ["critic_loss", "generator_loss", "wasserstein"]
+    return columns + (["gradient_penalty"] if cfg.objective == "gp" else [])
+
+
+def _headline(name: str, cfg: Any, data: RealData, metrics: dict[str, Any]) -> str:
+    return (
+        f"{name} on {data.name} ({cfg.image_size} px): {cfg.steps} steps, "
+        f"Wasserstein estimate {metrics['wasserstein_final']:.4g}, {metrics['steps_per_s']:.2f} steps/s"
+    )
+
+
 def run(args: Args, ctx: RunContext) -> RunResult:
-    """Train one WGAN; outputs go to --output or to `ctx.artifacts`."""
+    """Train one WGAN, or sample / judge / continue run N (--from-run); outputs go to
+    --output or to `ctx.artifacts`, the weights to the run folder."""
     if not ctx.dry_run:
         check(args)
     # imports torch: `repro list` must not
-    from reproductions.gan_common.loop import modes_headline, prepare, train_monitored
-    from reproductions.wgan.train import build, train
+    from reproductions.gan_common import runs
 
-    cfg = resolve(args, ctx.dry_run)
-    device, folder, data = prepare(args, ctx, cfg)
-    gen, critic = build(cfg, data)
-    columns = ["critic_loss", "generator_loss", "wasserstein"]
-    if cfg.objective == "gp":
-        columns.append("gradient_penalty")
-    metrics, outputs = train_monitored(
-        cfg, gen, critic, data, train, columns=columns,
-        finals=["wasserstein", "critic_loss", "generator_loss"], folder=folder,
-        sample_every=args.sample_every, device=device, seed=ctx.seed,
-        on_progress=lambda s, n, m: ctx.progress("training", s, n, **m),
-    )  # fmt: skip
-    paper = WGAN_GP if cfg.objective == "gp" else WGAN
-    name = "WGAN-GP" if cfg.objective == "gp" else "WGAN"
-    if data.is_2d:
-        headline = modes_headline(name, data, metrics, cfg.steps)
-    else:
-        headline = (
-            f"{name} on {data.name} ({cfg.image_size} px): {cfg.steps} steps, "
-            f"Wasserstein estimate {metrics['wasserstein_final']:.4g}, {metrics['steps_per_s']:.2f} steps/s"
-        )
-    return RunResult(
-        paper.arxiv_id, headline, metrics, {**asdict(cfg), "dataset": args.dataset}, outputs
-    )
+    if ctx.from_run is not None:
+        return runs.from_run(args, ctx, spec())
+    return runs.train_run(args, ctx, resolve(args, ctx.dry_run), spec())

@@ -78,9 +78,17 @@ def train(
         monitor.averaged = ema.module
     if cfg.objective == "clip":
         model.clip_weights(critic, cfg.clip)
+    nets = {"generator": gen, "discriminator": critic}
+    if ema is not None:
+        nets["generator_ema"] = ema.module
+    opts = {"generator": opt_g, "discriminator": opt_c, "lr_generator": scheds[0],
+            "lr_discriminator": scheds[1]}  # fmt: skip
+    gens = {"noise": generator, "data": data.generator}
+    keeper = monitor.keeper
+    first = keeper.restore(nets, opts, gens) if keeper is not None else 1
     critic_updates = 0
     start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
+    for step in range(first, cfg.steps + 1):
         _trainable(critic, True)
         for _ in range(critic_iterations(cfg, step)):
             c = _critic_update(cfg, gen, critic, opt_c, data, device, generator)
@@ -96,13 +104,17 @@ def train(
         if c.penalty is not None:
             losses["gradient_penalty"] = c.penalty.item()
         monitor.step(step, gen, device, **losses)
+        if keeper is not None and keeper.due(step, cfg.steps):
+            keeper.checkpoint(step, nets, opts, gens)
     _trainable(critic, True)
     seconds = time.perf_counter() - start
+    ran = cfg.steps - first + 1
     return {
         "steps": cfg.steps,
+        "steps_this_run": ran,
         "critic_updates": critic_updates,
         "seconds": round(seconds, 3),
-        "steps_per_s": round(cfg.steps / seconds, 3) if seconds else None,
+        "steps_per_s": round(ran / seconds, 3) if seconds else None,
         "wasserstein_final": round(w, 6),
     }
 
