@@ -127,19 +127,31 @@ class MarkResult:
     missing: list[str] = field(default_factory=list)  # one message per token naming nothing
 
 
+# Starring and dismissing say opposite things: setting one clears the other.
+_OPPOSITE = {"starred": "dismissed", "dismissed": "starred"}
+
+
 def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult:
-    """read/unread (flag 'read') or star/unstar (flag 'starred') every entry named;
-    tokens that name nothing are reported in `missing`, the rest are still marked."""
+    """read/unread (flag 'read'), star/unstar ('starred') or dismiss/undismiss
+    ('dismissed': "not relevant", never in a digest again) every entry named;
+    tokens that name nothing are reported in `missing`, the rest are still marked.
+    Starring an entry clears its dismissal and dismissing clears its star; both
+    retrain the learned ranking and rescore."""
+    if flag not in triage.FLAGS:
+        raise ValueError(f"unknown mark {flag!r}: use one of {', '.join(triage.FLAGS)}")
     with store.connected(paths.db) as db:
         resolved = store.resolve_entries(db, tokens)
         changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
-        if resolved.ids and flag == "starred":
+        if resolved.ids and on and flag in _OPPOSITE:
+            triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
+        if resolved.ids and flag in _OPPOSITE:
             _rescore_after_feedback(paths, db, resolved.ids)
     return MarkResult(changed=changed, ids=resolved.ids, missing=resolved.missing)
 
 
 def _rescore_after_feedback(paths: Paths, db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Starring changes what "like what you starred" means; let the ranker catch up."""
+    """Starring and dismissing change what "like what you starred" means; let the ranker
+    catch up (it refits the learned model: papertrail.reading.learn)."""
     after_feedback(db, paths.config(), ids)
 
 

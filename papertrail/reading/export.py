@@ -71,6 +71,8 @@ EXPORT_FIELDS: tuple[str, ...] = _JSON_KEYS + (
     "mentioned_by",
     "starred",
     "read",
+    "dismissed",
+    "dismissed_at",
 )
 
 LIST_SEPARATOR = "; "
