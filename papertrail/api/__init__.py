@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from papertrail.api.digests import build_digest, digest
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
+    from papertrail.api.learning import SimilarResult, evaluate, import_library_file, similar
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
     from papertrail.api.reading import (
         MarkResult,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from papertrail.reading.export import render_json as render_json
     from papertrail.reading.rank import render_explanation as render_explanation
     from papertrail.repro import Reproduction, ReproError
+    from papertrail.sources.library import LibraryError
     from papertrail.sources.oai_parse import OaiError
     from papertrail.store import DatabaseError, FetchLocked, HarvestLocked
     from papertrail.store.triage import SearchSyntaxError
@@ -93,6 +95,10 @@ _WHERE: dict[str, str] = {
     "check_oai_options": "papertrail.api.importing",
     "import_oai": "papertrail.api.importing",
     "import_snapshot": "papertrail.api.importing",
+    "SimilarResult": "papertrail.api.learning",
+    "evaluate": "papertrail.api.learning",
+    "import_library_file": "papertrail.api.learning",
+    "similar": "papertrail.api.learning",
     "MarkResult": "papertrail.api.reading",
     "SearchResult": "papertrail.api.reading",
     "add_note": "papertrail.api.reading",
@@ -126,6 +132,7 @@ _WHERE: dict[str, str] = {
     "SearchSyntaxError": "papertrail.store.triage",
     "NotAnArxivId": "papertrail.ingest.add",
     "SnapshotError": "papertrail.ingest.snapshot",
+    "LibraryError": "papertrail.sources.library",
     "OaiError": "papertrail.sources.oai_parse",
     "ReproError": "papertrail.repro",
     "Reproduction": "papertrail.repro",
@@ -151,6 +158,7 @@ __all__ = [
     "FetchLocked",
     "FetchOutcome",
     "HarvestLocked",
+    "LibraryError",
     "MarkResult",
     "NotAnArxivId",
     "Note",
@@ -164,6 +172,7 @@ __all__ = [
     "Reproduction",
     "SearchResult",
     "SearchSyntaxError",
+    "SimilarResult",
     "SnapshotError",
     "SourceRow",
     "add",
@@ -175,10 +184,12 @@ __all__ = [
     "digest",
     "discover_reproductions",
     "enable_source",
+    "evaluate",
     "explain_entry",
     "export_sources",
     "fetch",
     "fetch_summary",
+    "import_library_file",
     "import_oai",
     "import_snapshot",
     "import_sources",
@@ -200,6 +211,7 @@ __all__ = [
     "select",
     "show",
     "show_reproduction",
+    "similar",
     "sources",
     "tag",
     "write_atomic",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from papertrail import store
 from papertrail.config import Paths
 from papertrail.models import Entry, EntryDetail, Note
+from papertrail.reading import profiles
 from papertrail.reading.rank import Explanation, after_feedback, explain
 from papertrail.store import triage
 
@@ -58,9 +59,17 @@ def list_entries(
     sort: str = "date",
     limit: int | None = DEFAULT_LIMIT,
 ) -> list[Entry]:
-    """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first)."""
+    """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first).
+    `sort="rank"` with exactly one tag that has a learned profile of its own ranks every
+    entry the other filters pick by that profile (arxiv-sanity's per-tag view), each with
+    its match (-1 .. 1) as `score`."""
+    flt = flt or store.EntryFilter()
     with store.connected(paths.db) as db:
-        return store.find_entries(db, flt or store.EntryFilter(), sort=sort, limit=limit)
+        if sort == "rank" and len(flt.tags) == 1:
+            ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
+            if ranked is not None:
+                return ranked
+        return store.find_entries(db, flt, sort=sort, limit=limit)
 
 
 def select(

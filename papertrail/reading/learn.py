@@ -216,10 +216,12 @@ def fit(
     *,
     profile: str = "",
     seed: int = 0,
+    exclude: Iterable[int] = (),
 ) -> Model:
-    """Fit a model on `labels` plus a random sample of the other entries."""
+    """Fit a model on `labels` plus a random sample of the other entries (never one
+    of `exclude`)."""
     labelled = {lab.entry_id: lab.kind for lab in labels if label_weight(lab.kind, ranking)[0] > 0}
-    sampled = fb.sample_ids(db, SAMPLE, set(labelled), seed)
+    sampled = fb.sample_ids(db, SAMPLE, {*labelled, *exclude}, seed)
     docs = fb.docs(db, [*labelled, *sampled])
     feats = features(db, list(docs.values()))
     rows: list[tuple[Features, float, int]] = []

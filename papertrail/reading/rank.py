@@ -157,6 +157,16 @@ def build_profile(db: sqlite_utils.Database, ranking: Ranking) -> Profile:
     """The starred (and read) entries' characteristic terms and their weights."""
     read_limit = READ_LIMIT if ranking.read_weight > 0 else 0
     starred, read = q.positive_texts(db, read_limit)
+    return profile_from(db, ranking, starred, read)
+
+
+def profile_from(
+    db: sqlite_utils.Database,
+    ranking: Ranking,
+    starred: Sequence[tuple[int, str]],
+    read: Sequence[tuple[int, str]],
+) -> Profile:
+    """The term profile of the given starred and read entries, as (id, title + summary)."""
     profile = Profile(starred=len(starred), read=len(read))
     groups = [
         ([_words(text) for _, text in docs], weight)
