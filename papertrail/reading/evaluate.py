@@ -91,13 +91,17 @@ def _score(name: str, order: list[int], relevant: set[int]) -> MethodScore:
 def split(labels: Sequence[fb.Label], before: str | None) -> tuple[str | None, list, list]:
     """(cutoff, training labels, test labels): test labels are the strong ones at or after it."""
     strong = [lab for lab in labels if lab.kind in STRONG]
-    if before is None:
-        if len(strong) < 2:
-            return None, list(labels), []
-        before = strong[min(int(len(strong) * TRAIN_SHARE), len(strong) - 1)].at
-    train = [lab for lab in labels if lab.at < before]
-    test = [lab for lab in strong if lab.at >= before]
-    return before, train, test
+    if before is not None:
+        train = [lab for lab in labels if lab.at < before]
+        return before, train, [lab for lab in strong if lab.at >= before]
+    if len(strong) < 2:
+        return None, list(labels), []
+    # Labels in time order (equal times: by entry id); the first 70 % of the strong ones
+    # and every read before the first test label train.
+    first = strong[max(1, min(int(len(strong) * TRAIN_SHARE), len(strong) - 1))]
+    key = (first.at, first.entry_id)
+    train = [lab for lab in labels if (lab.at, lab.entry_id) < key]
+    return first.at, train, [lab for lab in strong if (lab.at, lab.entry_id) >= key]
 
 
 def evaluate(

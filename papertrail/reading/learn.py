@@ -12,7 +12,7 @@ What it learns from (`papertrail.store.feedback.labels`):
 Features are the words of the title and abstract as the full-text index stores
 them (porter stems, stop words and numbers left out), present or not, and the
 authors (whole names, ignoring case and accents). The classifier is scikit-learn's
-`LogisticRegression` (L2, liblinear), fitted here, on your machine, with no
+`LogisticRegression` (L2, lbfgs), fitted here, on your machine, with no
 pretrained weights. Of what it learns, the `MODEL_TERMS` words and `MODEL_AUTHORS`
 authors with the largest weights, up or down, are kept and stored in the
 `ranking_models` table; an entry's similarity is
@@ -176,7 +176,8 @@ def _fit_weights(rows: Sequence[tuple[Features, float, int]]) -> dict[str, float
     keep = df <= max(2, len(rows) // 2)
     x = x[:, keep]
     names = [n for n, k in zip(vec.get_feature_names_out(), keep, strict=True) if k]
-    clf = LogisticRegression(C=C, solver="liblinear")
+    # lbfgs leaves the intercept unregularised, so common words do not stand in for it.
+    clf = LogisticRegression(C=C, solver="lbfgs", max_iter=1000)
     clf.fit(x, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
     return {n: float(c) for n, c in zip(names, clf.coef_[0], strict=True) if c}
 
@@ -240,9 +241,12 @@ def fit(
     model = Model(profile=profile, counts=counts, labelled=labelled)
     if len({y for _, _, y in rows}) < 2:
         return model
-    model.terms, model.authors = select(_fit_weights(rows))
+    # Only words of your labelled entries are kept: a word only a sampled entry has
+    # says nothing about you (and would push down just that entry).
     shown = surfaces(db, [docs[i] for i in labelled if i in docs])
-    model.terms = {t: w for t, w in model.terms.items() if t in shown}
+    weights = _fit_weights(rows)
+    weights = {k: v for k, v in weights.items() if not k.startswith("t:") or k[2:] in shown}
+    model.terms, model.authors = select(weights)
     model.words = {t: shown[t] for t in model.terms}
     model.names = _display_names(docs.values(), model.authors)
     return model

@@ -68,7 +68,8 @@ def find_id(fields: dict[str, str]) -> str | None:
     candidates = []
     if prefix in ("arxiv", ""):
         candidates.append(fields.get("eprint", ""))
-    candidates += [fields.get("arxivid", ""), fields.get("arxiv", "")]
+    # JabRef's arxivid; CSL's number; papertrail's own JSON export's arxiv_id
+    candidates += [fields.get("arxivid", ""), fields.get("arxiv", ""), fields.get("arxiv_id", "")]
     for text in candidates:
         parsed = parse_arxiv_id(text.strip()) if text.strip() else None
         if parsed:
@@ -228,6 +229,9 @@ def parse_bibtex(text: str, name: str = "<bibtex>") -> list[LibraryItem]:
         kind = bib.word().lower()
         bib.skip_space()
         opener = text[bib.pos : bib.pos + 1]
+        if kind == "comment" and opener == "{":
+            bib.braced(None, at)  # skipped whole, as biber and JabRef do
+            continue
         if kind == "comment" or opener not in ("{", "("):
             continue  # text outside entries, as BibTeX ignores it
         close = "}" if opener == "{" else ")"
@@ -333,9 +337,12 @@ def parse_csl_json(text: str, name: str = "<csl-json>") -> list[LibraryItem]:
             raise LibraryError(
                 f"{name}: item {n} is {type(item).__name__}, not an object; nothing was imported"
             )
-        fields = {
-            str(k).lower(): str(v) for k, v in item.items() if isinstance(v, (str, int))
-        }
+        if not ({"id", "title", "type"} & item.keys()):
+            raise LibraryError(
+                f"{name}: item {n} has no id, type or title: is this CSL-JSON? "
+                "Export the library as CSL JSON; nothing was imported"
+            )
+        fields = {str(k).lower(): str(v) for k, v in item.items() if isinstance(v, (str, int))}
         if "number" in fields and "eprint" not in fields:
             fields["arxiv"] = fields["number"]
         where = f"{name}: item {n} ({fields.get('id', fields.get('title', '')[:40])})"
