@@ -54,13 +54,16 @@ if TYPE_CHECKING:
 MIN_POSITIVES = 2  # starred / tagged / read entries needed for a model...
 MIN_LABELS = 4  # ... and labels in all (dismissed ones count)
 TAG_MIN_ENTRIES = 3  # a tag of yours with this many entries gets its own profile
-MODEL_TERMS = 60  # words kept (each one indexed query per rescore)
+MODEL_TERMS = 2000  # words kept at most (each one indexed query per rescore)...
+POSTINGS = 2_000_000  # ... and the entries containing them, added up: what a rescore reads
 MODEL_AUTHORS = 12  # authors kept
 MIN_WEIGHT = 0.02  # smaller weights are noise
 SAMPLE = 1000  # unlabelled entries sampled as likely negatives
 UNLABELLED_MAX = 0.1  # the most one sampled entry weighs (a labelled one: 1)
 READ_LIMIT = 500
-C = 4.0  # inverse regularisation strength of the logistic regression
+C = 1.0  # inverse regularisation strength of the logistic regression
+COMMON_SHARE = 0.1  # words in more than this share of the list are left out...
+COMMON_MIN_ENTRIES = 50  # ... once it has this many entries (arxiv-sanity: max_df 0.1)
 MODEL_VERSION = 1  # bump when the features or the fitting change: stored models refit
 POSITIVE = {"starred": 1.0, "tagged": 1.0}
 _QUANTUM = 2.0**20  # weights as multiples of 2**-20: sums are exact in any order
@@ -161,41 +164,79 @@ def surfaces(db: sqlite_utils.Database, docs: Iterable[fb.Doc]) -> dict[str, str
     return out
 
 
-def _fit_weights(rows: Sequence[tuple[Features, float, int]]) -> dict[str, float]:
-    """Feature -> coefficient of a weighted logistic regression ('t:' terms, 'a:' authors)."""
+def _fit_weights(
+    rows: Sequence[tuple[Features, float, int]], idf: dict[str, float], author_idf: float
+) -> dict[str, float]:
+    """Feature -> weight of a weighted logistic regression ('t:' terms, 'a:' authors).
+
+    A feature's value is its idf when present (rare words count more, as in tf-idf), so
+    the weight an entry gets for having it is coefficient x idf, which is returned.
+    Words missing from `idf` (too common) are left out."""
     from sklearn.feature_extraction import DictVectorizer  # heavy (~0.5 s): fitting only
     from sklearn.linear_model import LogisticRegression  # heavy: fitting only
 
     dicts = [
-        {**{f"t:{t}": 1 for t in f.terms}, **{f"a:{n}": 1 for n in f.names}} for f, _, _ in rows
+        {
+            **{f"t:{t}": idf[t] for t in f.terms if t in idf},
+            **{f"a:{n}": author_idf for n in f.names},
+        }
+        for f, _, _ in rows
     ]
     vec = DictVectorizer()
     x = vec.fit_transform(dicts)
-    # Words in more than half the training entries say nothing about the reader.
-    df = (x > 0).sum(axis=0).A1
-    keep = df <= max(2, len(rows) // 2)
-    x = x[:, keep]
-    names = [n for n, k in zip(vec.get_feature_names_out(), keep, strict=True) if k]
     # lbfgs leaves the intercept unregularised, so common words do not stand in for it.
     clf = LogisticRegression(C=C, solver="lbfgs", max_iter=1000)
     clf.fit(x, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
-    return {n: float(c) for n, c in zip(names, clf.coef_[0], strict=True) if c}
+    scale = {**{f"t:{t}": v for t, v in idf.items()}}
+    return {
+        n: float(c) * scale.get(n, author_idf)
+        for n, c in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)
+        if c
+    }
+
+
+@dataclass(frozen=True)
+class Rarity:
+    idf: dict[str, float]  # term -> idf over the reading list (terms in <= COMMON_SHARE)
+    df: dict[str, int]  # term -> entries containing it
+    author_idf: float  # what an author counts: a word in two entries
+
+
+def rarity(db: sqlite_utils.Database, feats: Iterable[Features]) -> Rarity:
+    """How rare each word of `feats` is in the reading list."""
+    terms = sorted(set().union(*(f.terms for f in feats)))
+    n, df = q.document_frequencies(db, terms)
+    limit = COMMON_SHARE * n if n >= COMMON_MIN_ENTRIES else n
+    idf = {t: math.log(1 + n / d) for t, d in df.items() if d and d <= limit}
+    return Rarity(idf, df, math.log(1 + n / 2))
 
 
 def _quantize(value: float) -> float:
     return round(value * _QUANTUM) / _QUANTUM
 
 
-def select(weights: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-    """The kept (terms, authors): the largest weights up or down."""
+def select(
+    weights: dict[str, float], df: dict[str, int]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The kept (terms, authors): the largest weights up or down, words while the
+    entries containing them (`df`) add up to at most POSTINGS (what a rescore reads)."""
 
-    def top(prefix: str, n: int) -> dict[str, float]:
+    def top(prefix: str) -> list[tuple[str, float]]:
         items = [(k[2:], v) for k, v in weights.items() if k.startswith(prefix)]
         items = [kv for kv in items if abs(kv[1]) >= MIN_WEIGHT]
-        items.sort(key=lambda kv: (-abs(kv[1]), kv[0]))
-        return {k: _quantize(v) for k, v in items[:n]}
+        return sorted(items, key=lambda kv: (-abs(kv[1]), kv[0]))
 
-    return top("t:", MODEL_TERMS), top("a:", MODEL_AUTHORS)
+    terms: dict[str, float] = {}
+    postings = 0
+    for term, weight in top("t:"):
+        if len(terms) >= MODEL_TERMS:
+            break
+        if postings + df.get(term, 0) > POSTINGS:
+            continue
+        postings += df.get(term, 0)
+        terms[term] = _quantize(weight)
+    authors = {k: _quantize(v) for k, v in top("a:")[:MODEL_AUTHORS]}
+    return terms, authors
 
 
 # ---------------------------------------------------------------- fitting
@@ -244,9 +285,10 @@ def fit(
     # Only words of your labelled entries are kept: a word only a sampled entry has
     # says nothing about you (and would push down just that entry).
     shown = surfaces(db, [docs[i] for i in labelled if i in docs])
-    weights = _fit_weights(rows)
+    rare = rarity(db, feats.values())
+    weights = _fit_weights(rows, rare.idf, rare.author_idf)
     weights = {k: v for k, v in weights.items() if not k.startswith("t:") or k[2:] in shown}
-    model.terms, model.authors = select(weights)
+    model.terms, model.authors = select(weights, rare.df)
     model.words = {t: shown[t] for t in model.terms}
     model.names = _display_names(docs.values(), model.authors)
     return model
