@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -63,7 +62,9 @@ def cli(db: Path, feeds: Path, *args: str) -> tuple[float, int]:
 
 def report(name: str, values: list[float], goal: str) -> None:
     shown = " / ".join(f"{v:.2f}" for v in values)
-    print(f"| {name} | {goal} | {statistics.median(values):.2f} s (rounds: {shown}) | load {load()} |")
+    print(
+        f"| {name} | {goal} | {statistics.median(values):.2f} s (rounds: {shown}) | load {load()} |"
+    )
 
 
 def main() -> None:
@@ -94,34 +95,60 @@ def main() -> None:
         assert model is not None
         print(f"model: {len(model.terms)} words, {len(model.authors)} authors, {model.describe()}")
         report("refit the model (in process, sklearn loaded)", fit, "—")
-        report("full rescore of 200k, stored model", [timed(rank.rescore, db, config) for _ in range(ROUNDS)], "≤ 5 s")
+        report(
+            "full rescore of 200k, stored model",
+            [timed(rank.rescore, db, config) for _ in range(ROUNDS)],
+            "≤ 5 s",
+        )
         day = ids[-800:]
-        report("a day's 800 new entries: refit + rescore them", [
-            timed(learn.current, db, config.ranking, refit=True) + timed(rank.rescore, db, config, day)
-            for _ in range(ROUNDS)
-        ], "≤ 1 s")
+        report(
+            "a day's 800 new entries: refit + rescore them",
+            [
+                timed(learn.current, db, config.ranking, refit=True)
+                + timed(rank.rescore, db, config, day)
+                for _ in range(ROUNDS)
+            ],
+            "≤ 1 s",
+        )
         paths = api.Paths.resolve(db=str(args.keep), feeds=str(feeds))
         targets = rng.sample(ids, ROUNDS * 2)
-        report("star -> new order, api.mark in a warm process", [
-            timed(api.mark, paths, [str(t)], "starred", on) for t in targets[:ROUNDS] for on in (True, False)
-        ], "≤ 1 s")
+        report(
+            "star -> new order, api.mark in a warm process",
+            [
+                timed(api.mark, paths, [str(t)], "starred", on)
+                for t in targets[:ROUNDS]
+                for on in (True, False)
+            ],
+            "≤ 1 s",
+        )
         star = [cli(args.keep, feeds, "star", str(t))[0] for t in targets[ROUNDS:]]
         for t in targets[ROUNDS:]:
             api.mark(paths, [str(t)], "starred", False)
         report("star -> new order, `papertrail star` as a process", star, "≤ 1 s")
-        report("`papertrail rank` as a process (refit + full rescore)",
-               [cli(args.keep, feeds, "rank")[0] for _ in range(2)], "≤ 5 s")
+        report(
+            "`papertrail rank` as a process (refit + full rescore)",
+            [cli(args.keep, feeds, "rank")[0] for _ in range(2)],
+            "≤ 5 s",
+        )
         probes = rng.sample(ids, 40)
         sims = [timed(sim.similar, db, p, 10) for p in probes]
         sims.sort()
-        print(f"| `similar` in process, 40 entries | p95 ≤ 200 ms | p50 {sims[19]*1000:.0f} ms, "
-              f"p95 {sims[37]*1000:.0f} ms, max {sims[-1]*1000:.0f} ms | load {load()} |")
-        report("`papertrail similar` as a process", [cli(args.keep, feeds, "similar", str(p))[0] for p in probes[:5]], "—")
+        print(
+            f"| `similar` in process, 40 entries | p95 ≤ 200 ms | p50 {sims[19] * 1000:.0f} ms, "
+            f"p95 {sims[37] * 1000:.0f} ms, max {sims[-1] * 1000:.0f} ms | load {load()} |"
+        )
+        report(
+            "`papertrail similar` as a process",
+            [cli(args.keep, feeds, "similar", str(p))[0] for p in probes[:5]],
+            "—",
+        )
         db.close()
         if args.big:
             wall, rss = cli(args.big, feeds, "rank")
-            print(f"| `papertrail rank` on the 2.7 M list (copy) | ≤ 90 s, ≤ 600 MB | {wall:.1f} s, "
-                  f"peak RSS {rss / 1024:.0f} MB | load {load()} |")
+            print(
+                f"| `papertrail rank` on the 2.7 M list (copy) | ≤ 90 s, ≤ 600 MB | {wall:.1f} s, "
+                f"peak RSS {rss / 1024:.0f} MB | load {load()} |"
+            )
     print(f"load average at end: {load()}")
 
 

@@ -104,13 +104,13 @@ def corpus() -> list[Record]:
         for rec in parse_arxiv_api(path.read_bytes()).records:
             out.setdefault(rec.arxiv_id or "", rec)
     for path in sorted((FIX / "arxiv-rss").rglob("*.xml")):
-        parsed = parse_feed(path.read_bytes(), {}, base_url="http://x.invalid/", source_kind="arxiv-rss")
+        parsed = parse_feed(
+            path.read_bytes(), {}, base_url="http://x.invalid/", source_kind="arxiv-rss"
+        )
         for rec in parsed.records:
             out.setdefault(rec.arxiv_id or "", rec)
     return [
-        r
-        for k, r in out.items()
-        if k and k not in MADE_UP and r.categories and len(r.summary) > 80
+        r for k, r in out.items() if k and k not in MADE_UP and r.categories and len(r.summary) > 80
     ]
 
 
@@ -187,9 +187,15 @@ def trial(
         db.execute("UPDATE entries SET starred_at = NULL, dismissed_at = NULL")  # type: ignore[attr-defined]
         db.execute("DELETE FROM ranking_models")  # type: ignore[attr-defined]
         for n, i in enumerate(pos):
-            db.execute("UPDATE entries SET starred_at = ? WHERE id = ?", [f"2026-01-01T00:{n:02d}:00+00:00", eid[i]])  # type: ignore[attr-defined]
+            db.execute(
+                "UPDATE entries SET starred_at = ? WHERE id = ?",
+                [f"2026-01-01T00:{n:02d}:00+00:00", eid[i]],
+            )  # type: ignore[attr-defined]
         for n, i in enumerate(neg):
-            db.execute("UPDATE entries SET dismissed_at = ? WHERE id = ?", [f"2026-01-01T01:{n:02d}:00+00:00", eid[i]])  # type: ignore[attr-defined]
+            db.execute(
+                "UPDATE entries SET dismissed_at = ? WHERE id = ?",
+                [f"2026-01-01T01:{n:02d}:00+00:00", eid[i]],
+            )  # type: ignore[attr-defined]
     ranking = Ranking(read_weight=0.0)
     scores: dict[str, dict[int, float]] = {}
     learned = learn.current(db, ranking, refit=True)  # type: ignore[arg-type]
@@ -234,7 +240,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db, ids = build(records, Path(tmp) / "quality.db")
         records = [r for r in records if r.arxiv_id in ids]  # what the reading list stored
-        anchors = {"arxiv-sanity-lite": anchor_matrix(records, 1), "anchor-min_df5": anchor_matrix(records, 5)}
+        anchors = {
+            "arxiv-sanity-lite": anchor_matrix(records, 1),
+            "anchor-min_df5": anchor_matrix(records, 5),
+        }
         results: dict[int, dict[str, list[tuple[float, float, float]]]] = {}
         labels: dict[int, list[tuple[float, float, float]]] = {}
         for budget in BUDGETS:
@@ -242,7 +251,9 @@ def main() -> None:
             labels[budget] = []
             for k, reader in enumerate(FIELDS):
                 for t in range(args.trials):
-                    got = trial(db, records, ids, anchors, reader, budget, seed=1000 * budget + 17 * t + k)
+                    got = trial(
+                        db, records, ids, anchors, reader, budget, seed=1000 * budget + 17 * t + k
+                    )
                     if got is None:
                         continue
                     labels[budget].append(got.pop("_labels"))
@@ -251,11 +262,20 @@ def main() -> None:
         db.close()  # type: ignore[attr-defined]
     report(results, labels, args.trials, per_field)
     load_after = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"\n{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
-          f"{time.perf_counter() - start:.0f} s; load average before {' '.join(load_before)}, "
-          f"after {' '.join(load_after)} (machine shared with other agents)")
+    print(
+        f"\n{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
+        f"{time.perf_counter() - start:.0f} s; load average before {' '.join(load_before)}, "
+        f"after {' '.join(load_after)} (machine shared with other agents)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({str(b): {m: [list(x) for x in v] for m, v in r.items()} for b, r in results.items()}))
+        args.json.write_text(
+            json.dumps(
+                {
+                    str(b): {m: [list(x) for x in v] for m, v in r.items()}
+                    for b, r in results.items()
+                }
+            )
+        )
 
 
 def report(results: dict, labels: dict, trials: int, per_field: dict) -> None:
@@ -263,9 +283,11 @@ def report(results: dict, labels: dict, trials: int, per_field: dict) -> None:
         lab = labels[budget]
         pos = statistics.mean(x[0] for x in lab)
         neg = statistics.mean(x[1] for x in lab)
-        print(f"\n## {budget} labels (mean {pos:.1f} starred + {neg:.1f} dismissed; "
-              f"{len(lab)} reader-trials = {len(per_field)} readers x {trials})")
-        print(f"| method | nDCG@10 | P@10 | R@50 |")
+        print(
+            f"\n## {budget} labels (mean {pos:.1f} starred + {neg:.1f} dismissed; "
+            f"{len(lab)} reader-trials = {len(per_field)} readers x {trials})"
+        )
+        print("| method | nDCG@10 | P@10 | R@50 |")
         print("|---|---:|---:|---:|")
         means = {}
         for m, rows in by_method.items():
@@ -273,8 +295,10 @@ def report(results: dict, labels: dict, trials: int, per_field: dict) -> None:
             print(f"| {m} | {means[m][0]:.3f} | {means[m][1]:.3f} | {means[m][2]:.3f} |")
         anchor = max(means["arxiv-sanity-lite"][0], means["anchor-min_df5"][0])
         learned = means["learned"][0]
-        print(f"learned / term profile nDCG@10: {learned / max(means['term profile'][0], 1e-9):.2f}x (goal >= 1.25x); "
-              f"learned / best anchor: {learned / max(anchor, 1e-9):.2f}x (goal >= 1.1x)")
+        print(
+            f"learned / term profile nDCG@10: {learned / max(means['term profile'][0], 1e-9):.2f}x (goal >= 1.25x); "
+            f"learned / best anchor: {learned / max(anchor, 1e-9):.2f}x (goal >= 1.1x)"
+        )
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from papertrail.config import Ranking
 from papertrail.reading.words import content_words, normalize_name, phrase_query
 from papertrail.store import feedback as fb
 from papertrail.store import ranking as q
+from papertrail.store.schema import max_entry_id
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -55,8 +56,8 @@ MIN_POSITIVES = 2  # starred / tagged / read entries needed for a model...
 MIN_LABELS = 4  # ... and labels in all (dismissed ones count)
 TAG_MIN_ENTRIES = 3  # a tag of yours with this many entries gets its own profile
 MODEL_TERMS = 2000  # words kept at most (each one indexed query per rescore)...
-POSTINGS = 2_000_000  # ... and the entries containing them, added up: what a rescore reads
-MODEL_AUTHORS = 12  # authors kept
+POSTINGS = 500_000  # ... and the entries containing them, added up: what a rescore reads
+MODEL_AUTHORS = 6  # authors kept (each a LIKE prefilter over the authors column)
 MIN_WEIGHT = 0.02  # smaller weights are noise
 SAMPLE = 1000  # unlabelled entries sampled as likely negatives
 UNLABELLED_MAX = 0.1  # the most one sampled entry weighs (a labelled one: 1)
@@ -137,10 +138,16 @@ class Learned:
 # ---------------------------------------------------------------- features
 
 
-def features(db: sqlite_utils.Database, docs: Sequence[fb.Doc]) -> dict[int, Features]:
+def features(
+    db: sqlite_utils.Database,
+    docs: Sequence[fb.Doc],
+    words: dict[int, set[str]] | None = None,
+) -> dict[int, Features]:
     """Each doc's index terms and author names (one pass of its words through the
-    index's tokenizer: `store.ranking.stems`)."""
-    words = {d.entry_id: content_words(d.text) for d in docs}
+    index's tokenizer: `store.ranking.stems`). `words`: each doc's content words, when
+    the caller has them already."""
+    if words is None:
+        words = {d.entry_id: content_words(d.text) for d in docs}
     stem_of = q.stems(db, sorted(set().union(*words.values()))) if words else {}
     return {
         d.entry_id: Features(
@@ -151,11 +158,12 @@ def features(db: sqlite_utils.Database, docs: Sequence[fb.Doc]) -> dict[int, Fea
     }
 
 
-def surfaces(db: sqlite_utils.Database, docs: Iterable[fb.Doc]) -> dict[str, str]:
-    """index term -> the word most often written for it in `docs` (shown and queried)."""
+def surfaces(db: sqlite_utils.Database, words: Iterable[set[str]]) -> dict[str, str]:
+    """index term -> the word most often written for it in docs of these `words` (shown
+    and queried)."""
     counts: Counter[str] = Counter()
-    for d in docs:
-        counts.update(content_words(d.text))
+    for ws in words:
+        counts.update(ws)
     stem_of = q.stems(db, sorted(counts))
     out: dict[str, str] = {}
     for word in sorted(counts, key=lambda w: (-counts[w], len(w), w)):
@@ -202,13 +210,19 @@ class Rarity:
     author_idf: float  # what an author counts: a word in two entries
 
 
-def rarity(db: sqlite_utils.Database, feats: Iterable[Features]) -> Rarity:
-    """How rare each word of `feats` is in the reading list."""
-    terms = sorted(set().union(*(f.terms for f in feats)))
-    n, df = q.document_frequencies(db, terms)
-    limit = COMMON_SHARE * n if n >= COMMON_MIN_ENTRIES else n
-    idf = {t: math.log(1 + n / d) for t, d in df.items() if d and d <= limit}
-    return Rarity(idf, df, math.log(1 + n / 2))
+def rarity(sample: Sequence[Features], size: int, others: Iterable[Features] = ()) -> Rarity:
+    """How rare each word of `sample` and `others` is in the reading list (`size`
+    entries), estimated from the random `sample` of it (asking the index word by word
+    costs seconds at 200,000 entries)."""
+    counts: Counter[str] = Counter()
+    for f in sample:
+        counts.update(f.terms)
+    n = len(sample)
+    common = COMMON_SHARE * n if n >= COMMON_MIN_ENTRIES else n + 1
+    words = set().union(*(f.terms for f in sample), *(f.terms for f in others))
+    idf = {t: math.log(1 + (n + 1) / (counts[t] + 1)) for t in words if counts[t] <= common}
+    df = {t: round((counts[t] + 1) / (n + 1) * size) for t in words}
+    return Rarity(idf, df, math.log(1 + (n + 1) / 2))
 
 
 def _quantize(value: float) -> float:
@@ -265,7 +279,8 @@ def fit(
     labelled = {lab.entry_id: lab.kind for lab in labels if label_weight(lab.kind, ranking)[0] > 0}
     sampled = fb.sample_ids(db, SAMPLE, {*labelled, *exclude}, seed)
     docs = fb.docs(db, [*labelled, *sampled])
-    feats = features(db, list(docs.values()))
+    words = {i: content_words(d.text) for i, d in docs.items()}
+    feats = features(db, list(docs.values()), words)
     rows: list[tuple[Features, float, int]] = []
     for entry_id, kind in labelled.items():
         if entry_id in feats:
@@ -284,8 +299,10 @@ def fit(
         return model
     # Only words of your labelled entries are kept: a word only a sampled entry has
     # says nothing about you (and would push down just that entry).
-    shown = surfaces(db, [docs[i] for i in labelled if i in docs])
-    rare = rarity(db, feats.values())
+    shown = surfaces(db, [words[i] for i in labelled if i in words])
+    rare = rarity(
+        [feats[i] for i in present], max_entry_id(db), [feats[i] for i in labelled if i in feats]
+    )
     weights = _fit_weights(rows, rare.idf, rare.author_idf)
     weights = {k: v for k, v in weights.items() if not k.startswith("t:") or k[2:] in shown}
     model.terms, model.authors = select(weights, rare.df)
