@@ -374,14 +374,12 @@ def rescore_recent(db: sqlite_utils.Database, config: Config) -> int:
 
 
 def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> int:
-    """After entries were starred, dismissed or tagged: the learned model is refitted
-    and what "like what you star" means changed for every entry. The entries dated
-    within `RECENT_DAYS` of the newest (what the digest and the top of `list --sort
-    rank` show) and the ones just marked are rescored at once, so a star takes about
-    a second on a 200,000-entry list; older entries' stored scores follow at the next
-    fetch or `papertrail rank` (`show --why` says when a stored score is out of date;
-    the digest always scores live)."""
-    return rescore(db, config, sorted({*q.recent_ids(db, RECENT_DAYS), *ids}))
+    """After entries were starred or dismissed: the learned model is refitted (the
+    labels changed) and what "like what you star" means changed for every entry, so
+    everything is rescored (only the rows whose score moved are written; see
+    `rescore_recent` for very large reading lists). Rescoring just the last 60 days
+    was tried: the id-chunked path costs more per entry than a full pass."""
+    return rescore_recent(db, config)
 
 
 def live_scores(
