@@ -10,25 +10,29 @@ What it learns from (`papertrail.store.feedback.labels`):
   of what arrives is not for you, but nobody said so for any one of them).
 
 Features are the words of the title and abstract as the full-text index stores
-them (porter stems, stop words and numbers left out), present or not, and the
-authors (whole names, ignoring case and accents). The classifier is scikit-learn's
-`LogisticRegression` (L2, lbfgs), fitted here, on your machine, with no
-pretrained weights. Of what it learns, the `MODEL_TERMS` words and `MODEL_AUTHORS`
-authors with the largest weights, up or down, are kept and stored in the
-`ranking_models` table; an entry's similarity is
+them (porter stems, stop words and numbers left out), each worth its idf when
+present (rarity estimated from the sample; words in more than a tenth of the list
+left out, like arxiv-sanity's max_df 0.1), and the authors (whole names, ignoring
+case and accents). The classifier is scikit-learn's `LogisticRegression` (L2,
+lbfgs, C 1), fitted here, on your machine, with no pretrained weights. Of what it
+learns, the words of your labelled entries with the largest weights, up or down,
+are kept while the entries containing them add up to at most `POSTINGS` (at most
+`MODEL_TERMS` words), and the `MODEL_AUTHORS` strongest authors; they are stored in
+the `ranking_models` table (weight = coefficient x idf). An entry's similarity is
 
     raw = tanh(sum of the kept weights of the words and authors it has / 2)
 
-from -1 (like what you dismiss) to +1 (like what you star). Summing presence
-weights is exactly what the FTS5 index answers one indexed query per word, so a
-rescore of 200,000 entries costs what the old 40-term profile cost, and
-`show --why` can list each word's push.
+from -1 (like what you dismiss) to +1 (like what you star). Summing per-word
+weights is exactly what the FTS5 index answers with one indexed query per word,
+so a rescore reads a bounded number of postings, and `show --why` can list each
+word's push. (No bigrams and no per-entry normalisation, unlike arxiv-sanity's
+tf-idf: the index cannot sum those; docs/BENCHMARKS.md measures what that costs.)
 
 Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
 falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
 
 A fitted model is kept until the labels change (its `fingerprint`): a fetch reuses
-it, a star or a dismissal refits it (a fraction of a second), `papertrail rank`
+it, a star or a dismissal refits it (about a second at 200,000 entries), `papertrail rank`
 always refits. Each of your own tags with `TAG_MIN_ENTRIES` entries or more gets
 its own profile (profile name: the tag), like arxiv-sanity's per-tag SVMs.
 """
