@@ -161,6 +161,9 @@ class CodeLinkRef(TypedDict):
 class Entry(_EntryFields, total=False):
     """One reading-list entry (`store.find_entries`, `api.list_entries`, the digest)."""
 
+    dismissed: bool  # "not relevant" (`papertrail dismiss`): never in a digest again
+    dismissed_at: str | None  # when
+
     # search hits only
     relevance: float  # -bm25: higher is better
     snippet: str  # the passage that matched, hits between HIT_START / HIT_END

@@ -163,7 +163,7 @@ def test_bad_ranking_section_names_file_line_and_key(tmp_path: Path) -> None:
         f"{path}:16: ranking.read_weight: must be between 0 and 1 (a starred entry counts 1), got 2",
         f"{path}:17: ranking.recency_half_life_days: must be greater than 0, got 0",
         f"{path}:18: ranking.colour: unknown key 'colour'; valid keys: weights, follow_authors, boost, "
-        "block, recency_half_life_days, read_weight",
+        "block, recency_half_life_days, read_weight, follow_tags",
     ]
     assert info.value.line == 7
 

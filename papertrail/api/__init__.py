@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
     from papertrail.api.mailing import MailNotSent, MailSent, send_digest
+    from papertrail.api.learning import SimilarResult, evaluate, import_library_file, similar
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
     from papertrail.api.reading import (
         MarkResult,
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
     from papertrail.reading.trending import render_text as render_trending
     from papertrail.reading.trending import to_json as trending_json
     from papertrail.repro import Reproduction, ReproError
+    from papertrail.sources.library import LibraryError
     from papertrail.sources.oai_parse import OaiError
     from papertrail.store import (
         BadInput,
@@ -112,6 +114,10 @@ _WHERE: dict[str, str] = {
     "MailNotSent": "papertrail.api.mailing",
     "MailSent": "papertrail.api.mailing",
     "send_digest": "papertrail.api.mailing",
+    "SimilarResult": "papertrail.api.learning",
+    "evaluate": "papertrail.api.learning",
+    "import_library_file": "papertrail.api.learning",
+    "similar": "papertrail.api.learning",
     "MarkResult": "papertrail.api.reading",
     "SearchResult": "papertrail.api.reading",
     "add_note": "papertrail.api.reading",
@@ -152,6 +158,7 @@ _WHERE: dict[str, str] = {
     "SearchSyntaxError": "papertrail.store.triage",
     "NotAnArxivId": "papertrail.ingest.add",
     "SnapshotError": "papertrail.ingest.snapshot",
+    "LibraryError": "papertrail.sources.library",
     "OaiError": "papertrail.sources.oai_parse",
     "ReproError": "papertrail.repro",
     "Reproduction": "papertrail.repro",
@@ -187,6 +194,7 @@ __all__ = [
     "HarvestLocked",
     "MailNotSent",
     "MailSent",
+    "LibraryError",
     "MarkResult",
     "NotAnArxivId",
     "Note",
@@ -201,6 +209,7 @@ __all__ = [
     "ScheduleError",
     "SearchResult",
     "SearchSyntaxError",
+    "SimilarResult",
     "SnapshotError",
     "SourceRow",
     "Trending",
@@ -214,10 +223,12 @@ __all__ = [
     "digest",
     "discover_reproductions",
     "enable_source",
+    "evaluate",
     "explain_entry",
     "export_sources",
     "fetch",
     "fetch_summary",
+    "import_library_file",
     "import_oai",
     "import_snapshot",
     "import_sources",
@@ -244,6 +255,7 @@ __all__ = [
     "send_digest",
     "show",
     "show_reproduction",
+    "similar",
     "sources",
     "tag",
     "trending",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from papertrail import store
 from papertrail.api.discussed import build_trending
 from papertrail.config import Config, Paths
+from papertrail.reading import profiles
 from papertrail.reading.digest import Digest, FetchSummary
 from papertrail.reading.rank import rank_digest_entries
 
@@ -36,6 +37,8 @@ def build_digest(
     # Best score first within each domain (digest.group_by_domain keeps this order);
     # entries hidden by a block rule in feeds.yml are left out (still in the database).
     entries, hidden = rank_digest_entries(db, config, entries)
+    # ranking.follow_tags: a section per tag of yours, the entries most like it (issue 17)
+    sections = profiles.tag_sections(db, config, entries) if config.ranking.follow_tags else []
     today = datetime.now(timezone.utc)
     # The digest opens with what the feeds discuss: over its window, or the past week.
     window = since or (today - timedelta(days=7)).isoformat(timespec="seconds")
@@ -51,6 +54,7 @@ def build_digest(
         summary=summary,
         hidden=hidden,
         trending=discussed.papers,
+        tag_sections=sections,
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from papertrail import store
 from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
+from papertrail.reading import profiles
 from papertrail.reading.rank import Explanation, after_feedback, explain
 from papertrail.sources.domains import GENERAL
 from papertrail.store import triage
@@ -61,10 +62,17 @@ def list_entries(
     sort: str = "date",
     limit: int | None = DEFAULT_LIMIT,
 ) -> list[Entry]:
-    """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first)."""
+    """`papertrail list`: entries `flt` picks, newest first (`sort="rank"`: best score first).
+    `sort="rank"` with exactly one tag that has a learned profile of its own ranks every
+    entry the other filters pick by that profile (arxiv-sanity's per-tag view), each with
+    its match (-1 .. 1) as `score`."""
     flt = flt or store.EntryFilter()
     with store.connected(paths.db, create=False) as db:
         store.check_filter_names(db, flt, _configured_names(paths))
+        if sort == "rank" and len(flt.tags) == 1:
+            ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
+            if ranked is not None:
+                return ranked
         return store.find_entries(db, flt, sort=sort, limit=limit)
 
 
@@ -150,19 +158,31 @@ class MarkResult:
     missing: list[str] = field(default_factory=list)  # one message per token naming nothing
 
 
+# Starring and dismissing say opposite things: setting one clears the other.
+_OPPOSITE = {"starred": "dismissed", "dismissed": "starred"}
+
+
 def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult:
-    """read/unread (flag 'read') or star/unstar (flag 'starred') every entry named;
-    tokens that name nothing are reported in `missing`, the rest are still marked."""
+    """read/unread (flag 'read'), star/unstar ('starred') or dismiss/undismiss
+    ('dismissed': "not relevant", never in a digest again) every entry named;
+    tokens that name nothing are reported in `missing`, the rest are still marked.
+    Starring an entry clears its dismissal and dismissing clears its star; both
+    retrain the learned ranking and rescore."""
+    if flag not in triage.FLAGS:
+        raise ValueError(f"unknown mark {flag!r}: use one of {', '.join(triage.FLAGS)}")
     with store.connected(paths.db, create=False) as db:
         resolved = store.resolve_entries(db, tokens)
         changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
-        if resolved.ids and flag == "starred":
+        if resolved.ids and on and flag in _OPPOSITE:
+            triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
+        if resolved.ids and flag in _OPPOSITE:
             _rescore_after_feedback(paths, db, resolved.ids)
     return MarkResult(changed=changed, ids=resolved.ids, missing=resolved.missing)
 
 
 def _rescore_after_feedback(paths: Paths, db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Starring changes what "like what you starred" means; let the ranker catch up."""
+    """Starring and dismissing change what "like what you starred" means; let the ranker
+    catch up (it refits the learned model: papertrail.reading.learn)."""
     after_feedback(db, paths.config(), ids)
 
 

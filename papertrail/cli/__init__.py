@@ -18,6 +18,7 @@ from papertrail.cli import (
     fetching,  # noqa: F401  (registers commands)
     importing,  # noqa: F401
     importing_oai,  # noqa: F401  (`papertrail import oai`, on importing's group)
+    learning,  # noqa: F401  (`similar`, `import bibtex|ris|csl-json`)
     ranking,  # noqa: F401
     repro,  # noqa: F401
     schedule,  # noqa: F401

@@ -181,6 +181,22 @@ _mark_command(
 _mark_command(
     "unstar", "starred", False, "Unstarred", "Remove the star from entries.", "papertrail unstar 42"
 )
+_mark_command(
+    "dismiss",
+    "dismissed",
+    True,
+    "Dismissed",
+    "Mark entries not relevant: never in a digest again, and the ranking learns from it.",
+    "papertrail dismiss 42 2611.00103",
+)
+_mark_command(
+    "undismiss",
+    "dismissed",
+    False,
+    "Undismissed",
+    "Take back a dismissal.",
+    "papertrail undismiss 42",
+)
 
 
 @cli.command()

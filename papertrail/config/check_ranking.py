@@ -20,6 +20,7 @@ _RANKING_KEYS = (
     "block",
     "recency_half_life_days",
     "read_weight",
+    "follow_tags",
 )
 _RANKING_WEIGHTS = tuple(f.name for f in fields(RankingWeights))
 _BLOCK_KEYS = tuple(f.name for f in fields(BlockRules))
@@ -65,6 +66,8 @@ class RankingChecks:
                         key,
                         f"must be between 0 and 1 (a starred entry counts 1), got {value:g}",
                     )
+            elif name == "follow_tags":
+                value = self.string_list(vnode, key, self.string)
             else:
                 self.error(knode, key, _unknown_key(name, _RANKING_KEYS))
                 continue

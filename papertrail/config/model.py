@@ -210,6 +210,8 @@ class Ranking:
     recency_half_life_days: float = 7.0
     # How much read entries count next to starred ones when learning what you like (0-1).
     read_weight: float = 0.25
+    # Your tags whose own learned profile gets a section in the digest (issue 17).
+    follow_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

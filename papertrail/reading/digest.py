@@ -66,6 +66,8 @@ class Digest:
     summary: FetchSummary | None = None
     hidden: int = 0  # entries in the window left out by the block rules in feeds.yml
     trending: list[TrendingPaper] = field(default_factory=list)  # the section it opens with
+    # ranking.follow_tags: (tag, the window's entries most like that tag's profile)
+    tag_sections: list[tuple[str, list[Entry]]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- grouping
@@ -356,6 +358,11 @@ def _render_text(digest: Digest, *, color: bool, width: int, per_domain: int | N
         lines += _heading("Updated versions of starred papers", "─", "bold cyan", width)
         for entry in digest.updates:
             lines += _text_entry(entry, update=True)
+    for tag, entries in digest.tag_sections:
+        lines.append(_Line(""))
+        lines += _heading(f"Like your tag {_clean(tag)}", "─", "bold cyan", width)
+        for entry in entries:
+            lines += _text_entry(entry)
     if digest.summary:
         lines += [_Line(""), _Line(_summary_line(digest.summary), "bold")]
         styles = {"failed": "red", "warning": "yellow", "moved": "yellow"}
@@ -430,6 +437,9 @@ def _render_markdown(digest: Digest) -> str:
     if digest.updates:
         out += ["", "## Updated versions of starred papers", ""]
         out += [_md_entry(e, update=True) for e in digest.updates]
+    for tag, entries in digest.tag_sections:
+        out += ["", f"## Like your tag {_md(tag)}", ""]
+        out += [_md_entry(e) for e in entries]
     if digest.summary:
         out += ["", "## Fetch summary", "", _md(_summary_line(digest.summary))]
         notes = _summary_notes(digest.summary)
@@ -519,6 +529,10 @@ def _render_html(digest: Digest) -> str:
         out.append("<section>\n<h2>Updated versions of starred papers</h2>\n<ul>")
         out += [_html_entry(e, update=True) for e in digest.updates]
         out.append("</ul>\n</section>")
+    for tag, entries in digest.tag_sections:
+        out.append(f"<section>\n<h2>Like your tag {_h(tag)}</h2>\n<ul>")
+        out += [_html_entry(e) for e in entries]
+        out.append("</ul>\n</section>")
     if digest.summary:
         out.append(f"<footer>\n<p><strong>{_h(_summary_line(digest.summary))}</strong></p>")
         notes = _summary_notes(digest.summary)
@@ -563,6 +577,9 @@ def _render_json(digest: Digest) -> str:
         "updates": [_json_entry(e) for e in digest.updates],
         "summary": dataclasses.asdict(digest.summary) if digest.summary else None,
         "groups": [{"domain": d, "count": len(entries)} for d, entries in groups],
+        "tag_sections": [
+            {"tag": t, "entries": [_json_entry(e) for e in es]} for t, es in digest.tag_sections
+        ],
     }
     return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
 

@@ -73,6 +73,8 @@ EXPORT_FIELDS: tuple[str, ...] = _JSON_KEYS + (
     "starred",
     "read",
     "code_links",  # the URLs, "; "-joined in CSV
+    "dismissed",
+    "dismissed_at",
 )
 
 LIST_SEPARATOR = "; "

@@ -44,12 +44,9 @@ Decisions:
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,6 +55,10 @@ from typing import TYPE_CHECKING
 
 from papertrail.config import Config, Ranking
 from papertrail.models import Entry
+from papertrail.reading import learn
+from papertrail.reading.similar import Neighbour, most_like
+from papertrail.reading.words import WORD, content_words, normalize_name, phrase_query
+from papertrail.store import feedback as fb
 from papertrail.store import ranking as q
 from papertrail.store.schema import max_entry_id
 
@@ -77,17 +78,7 @@ DECIMALS = 3  # scores are stored rounded, so a rescore rewrites only rows that 
 # similarity summed by SQLite equals the one `explain` adds up term by term.
 _QUANTUM = 2.0**20
 
-_WORD = re.compile(r"[^\W_]+")
-# Frequent English words that would otherwise describe every starred entry in a
-# small reading list (in a large one idf and COMMON_SHARE leave them out anyway).
-STOP_WORDS = frozenset(
-    """a about above after again all also an and any are as at be because been before being
-    between both but by can could did do does doing down during each few for from further had
-    has have having here how however i if in into is it its itself just more most no nor not of
-    off on once only or other our out over own same should so some such than that the their
-    them then there these they this those through to too under until up very via was we were
-    what when where which while who why will with within without would you your""".split()  # noqa: SIM905 (a word list reads better as text)
-)
+_WORD = WORD
 
 
 # ---------------------------------------------------------------- results
@@ -119,6 +110,9 @@ class Explanation:
     stored_score: float
     stored_hidden_by: str | None
     as_of: str | None  # the date recency is measured from (the newest first_seen)
+    pushes: tuple[learn.Push, ...] = ()  # learned ranking: the words/authors that moved it
+    most_like: tuple[Neighbour, ...] = ()  # the labelled entries it is most like
+    learned_note: str = ""  # what the learned model was fitted on, or why there is none
 
     @property
     def stale(self) -> bool:
@@ -145,16 +139,6 @@ class Profile:
 # ---------------------------------------------------------------- text helpers
 
 
-@functools.lru_cache(maxsize=65536)  # the same authors come back again and again
-def normalize_name(name: str) -> str:
-    """'Gaël  Varoquaux' -> 'gael varoquaux': case, accents and punctuation ignored."""
-    text = name
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(_WORD.findall(text.casefold()))
-
-
 def _needle(name: str) -> str:
     """The longest word of a name, for a LIKE prefilter (ASCII words preferred:
     SQLite's LIKE ignores case for ASCII only)."""
@@ -163,20 +147,7 @@ def _needle(name: str) -> str:
     return (ascii_words or words or [name])[0]
 
 
-def phrase_query(phrase: str) -> str:
-    """A ranking keyword as an FTS5 query over title and summary: its words as one
-    phrase (so punctuation never reaches the query syntax); a final * is a prefix."""
-    words = " ".join(_WORD.findall(phrase.lower()))
-    star = " *" if phrase.rstrip().endswith("*") else ""
-    return f'{{title summary}} : "{words}"{star}'
-
-
-def _words(text: str) -> set[str]:
-    return {
-        w
-        for w in _WORD.findall(text.lower())
-        if len(w) > 2 and not w.isdigit() and w not in STOP_WORDS
-    }
+_words = content_words
 
 
 # ---------------------------------------------------------------- the profile
@@ -186,6 +157,16 @@ def build_profile(db: sqlite_utils.Database, ranking: Ranking) -> Profile:
     """The starred (and read) entries' characteristic terms and their weights."""
     read_limit = READ_LIMIT if ranking.read_weight > 0 else 0
     starred, read = q.positive_texts(db, read_limit)
+    return profile_from(db, ranking, starred, read)
+
+
+def profile_from(
+    db: sqlite_utils.Database,
+    ranking: Ranking,
+    starred: Sequence[tuple[int, str]],
+    read: Sequence[tuple[int, str]],
+) -> Profile:
+    """The term profile of the given starred and read entries, as (id, title + summary)."""
     profile = Profile(starred=len(starred), read=len(read))
     groups = [
         ([_words(text) for _, text in docs], weight)
@@ -244,15 +225,25 @@ class _Inputs:
     profile: Profile
     sources: dict[int, int]  # entries with 2+ sources -> how many
     boosts: dict[int, float]  # entries matching boost keywords -> summed boost
-    similarity: dict[int, float]
+    similarity: dict[int, float]  # profile: raw similarity; learned model: summed word weights
     blocked: dict[int, str]  # entries matching a block keyword -> the rule
+    learned: learn.Learned | None = None  # the learned model, or why there is none
+
+    @property
+    def model(self) -> learn.Model | None:
+        return self.learned.model if self.learned is not None else None
 
 
 def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None) -> _Inputs:
     r = config.ranking
     w = r.weights
-    profile = build_profile(db, r) if w.similarity > 0 else Profile()
-    similarity = dict(q.weighted_matches(db, profile.queries(), ids))
+    learned = learn.current(db, r) if w.similarity > 0 else None
+    if learned is not None and learned.model is not None:
+        profile = Profile()
+        similarity = dict(q.weighted_matches(db, learned.model.queries(), ids))
+    else:
+        profile = build_profile(db, r) if w.similarity > 0 else Profile()
+        similarity = dict(q.weighted_matches(db, profile.queries(), ids))
     boosts: dict[int, float] = {}
     if w.keywords:
         for phrase, boost in r.boost:
@@ -269,6 +260,7 @@ def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
         boosts=boosts,
         similarity=similarity,
         blocked=blocked,
+        learned=learned,
     )
 
 
@@ -282,9 +274,10 @@ def _names(authors_json: str | None) -> set[str]:
     return {normalize_name(a) for a in json.loads(authors_json)} if authors_json else set()
 
 
-def _author_needles(config: Config) -> list[str]:
+def _author_needles(config: Config, model: learn.Model | None = None) -> list[str]:
     r = config.ranking
-    return [_needle(n) for n in (*r.follow_authors, *r.block.authors)]
+    learned = list(model.names.values()) if model is not None else []
+    return [_needle(n) for n in (*r.follow_authors, *r.block.authors, *learned)]
 
 
 def _scores(
@@ -297,7 +290,12 @@ def _scores(
     inputs = _gather(db, config, ids)
     mentions = {i: w.mentions * math.log(n) for i, n in inputs.sources.items()}
     keywords = {i: w.keywords * v for i, v in inputs.boosts.items()}
-    similarity = {i: w.similarity * v for i, v in inputs.similarity.items()}
+    model = inputs.model
+    if model is None:
+        similarity = {i: w.similarity * v for i, v in inputs.similarity.items()}
+    else:  # summed word weights -> the squashed similarity (authors added in the loop)
+        similarity = {i: w.similarity * learn.squash(v) for i, v in inputs.similarity.items()}
+    learned_authors = model.authors if model is not None else {}
     follow = {normalize_name(n) for n in r.follow_authors}
     block_authors = {normalize_name(n): n for n in r.block.authors}
     ref, half_life, w_rec, blocked = (
@@ -308,10 +306,11 @@ def _scores(
     )
     get_mentions, get_keywords, get_similarity = mentions.get, keywords.get, similarity.get
     out = []
-    rows = q.entry_rows(db, ids, _author_needles(config))
+    rows = q.entry_rows(db, ids, _author_needles(config, model))
     for entry_id, day, starred, old_score, old_hidden, authors_json in rows:
         authors = 0.0
         hidden = blocked.get(entry_id)
+        sim = get_similarity(entry_id, 0.0)
         if authors_json is not None:
             names = _names(authors_json)
             authors = w.authors * len(follow & names)
@@ -319,6 +318,9 @@ def _scores(
                 hidden = next(
                     (f"author: {n}" for k, n in block_authors.items() if k in names), None
                 )
+            if model is not None and learned_authors and not names.isdisjoint(learned_authors):
+                logit = inputs.similarity.get(entry_id, 0.0) + model.author_logit(names)
+                sim = w.similarity * learn.squash(logit)
         # `_recency` inlined (this loop runs once per entry).
         recency = 0.0 if ref is None or day is None else 0.5 ** (max(ref - day, 0.0) / half_life)
         # The order of addition `explain` uses, so its parts add up to the stored score.
@@ -328,7 +330,7 @@ def _scores(
             + authors
             + get_keywords(entry_id, 0.0)
             + w_rec * recency
-            + get_similarity(entry_id, 0.0),
+            + sim,
             DECIMALS,
         )
         out.append((entry_id, score, None if starred else hidden, old_score, old_hidden))
@@ -372,10 +374,11 @@ def rescore_recent(db: sqlite_utils.Database, config: Config) -> int:
 
 
 def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> int:
-    """After entries were starred or unstarred (or read): what "like what you starred"
-    means changed for every entry sharing its terms, so everything is rescored
-    (only the rows whose score moved are written; see `rescore_recent` for very
-    large reading lists)."""
+    """After entries were starred or dismissed: the learned model is refitted (the
+    labels changed) and what "like what you star" means changed for every entry, so
+    everything is rescored (only the rows whose score moved are written; see
+    `rescore_recent` for very large reading lists). Rescoring just the last 60 days
+    was tried: the id-chunked path costs more per entry than a full pass."""
     return rescore_recent(db, config)
 
 
@@ -394,7 +397,9 @@ def rank_digest_entries(
     db: sqlite_utils.Database, config: Config, entries: list[Entry]
 ) -> tuple[list[Entry], int]:
     """The digest's entries best first (newest first among equals), each with its
-    `score`, leaving out the ones a block rule hides; and how many those were."""
+    `score`, leaving out the ones a block rule hides (and how many those were) and
+    the ones you dismissed (an entry is a paper, whatever its version or source)."""
+    entries = [e for e in entries if not e.get("dismissed")]
     scores = live_scores(db, config, [e["id"] for e in entries if e.get("id") is not None])
     visible = []
     for entry in entries:
@@ -412,20 +417,28 @@ def rank_digest_entries(
 def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explanation:
     """Why an entry has its score: each part in numbers and words. Raises KeyError
     when there is no such entry."""
-    rows = list(q.entry_rows(db, [entry_id], _author_needles(config)))
+    r = config.ranking
+    learned = learn.current(db, r) if r.weights.similarity > 0 else None
+    model = learned.model if learned is not None else None
+    rows = list(q.entry_rows(db, [entry_id], _author_needles(config, model)))
     if not rows:
         raise KeyError(f"no entry with short id {entry_id} — `papertrail list` shows the ids")
     _, day, starred, stored_score, stored_hidden, authors_json = rows[0]
-    r = config.ranking
     ref_day = q.reference_day(db)
     names = _names(authors_json)
+    pushes: tuple[learn.Push, ...] = ()
+    if model is not None:
+        similarity, pushes = _learned_part(db, r, model, entry_id, names)
+    else:
+        similarity = _similarity_part(db, r, entry_id)
     parts = (
         _mentions_part(db, r, entry_id),
         _authors_part(r, names),
         _keywords_part(db, r, entry_id),
         _recency_part(r, ref_day, day),
-        _similarity_part(db, r, entry_id),
+        similarity,
     )
+    labelled = model.labelled if model is not None else _labelled(db)
     return Explanation(
         entry_id=entry_id,
         title=q.entry_title(db, entry_id) or "",
@@ -435,7 +448,58 @@ def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explana
         stored_score=stored_score,
         stored_hidden_by=stored_hidden,
         as_of=_date(ref_day) if ref_day is not None else None,
+        pushes=pushes,
+        most_like=tuple(most_like(db, entry_id, labelled)),
+        learned_note=_learned_note(learned),
     )
+
+
+def _labelled(db: sqlite_utils.Database) -> dict[int, str]:
+    return {lab.entry_id: lab.kind for lab in fb.labels(db, read_limit=0)}
+
+
+def _learned_note(learned: learn.Learned | None) -> str:
+    if learned is None:
+        return "The similarity part is switched off (ranking.weights.similarity: 0)."
+    if learned.model is None:
+        return f"Similarity uses the term profile of your stars: {learned.reason}."
+    m = learned.model
+    return (
+        f"Similarity is learned from {m.describe()} entries and "
+        f"{m.counts.get('sampled', 0):,} others sampled as likely not for you "
+        f"(fitted {m.fitted_at[:16].replace('T', ' ')})."
+    )
+
+
+def _learned_part(
+    db: sqlite_utils.Database,
+    r: Ranking,
+    model: learn.Model,
+    entry_id: int,
+    names: set[str],
+) -> tuple[Part, tuple[learn.Push, ...]]:
+    """The similarity part from the learned model: the kept words the entry matches in the
+    index (as a rescore matches them) and its authors the model knows."""
+    queries = model.queries()
+    hits = set(q.matching_queries(db, [query for query, _ in queries], entry_id))
+    terms = frozenset(
+        t for t, (query, _) in zip(model.terms, queries, strict=True) if query in hits
+    )
+    feats = learn.Features(terms, frozenset(names))
+    logit = sum(model.terms[t] for t in terms) + model.author_logit(names)
+    raw = learn.squash(logit)
+    pushes = tuple(learn.pushes(model, feats))
+    up = [p for p in pushes if p.weight > 0]
+    down = [p for p in pushes if p.weight < 0]
+    bits = []
+    if up:
+        bits.append("up by " + ", ".join(f"{p.what} ({p.weight:+.2f})" for p in up[:6]))
+    if down:
+        bits.append("down by " + ", ".join(f"{p.what} ({p.weight:+.2f})" for p in down[:6]))
+    why = "learned from " + model.describe() + ": "
+    why += "; ".join(bits) if bits else "has none of the words or authors it weighs"
+    why += f"; tanh({logit:+.2f}/2) = {raw:+.2f}"
+    return _part("similarity", raw, r.weights.similarity, why), pushes
 
 
 def _mentions_part(db: sqlite_utils.Database, r: Ranking, entry_id: int) -> Part:
@@ -562,6 +626,17 @@ def render_explanation(expl: Explanation) -> str:
             + ") predates a change to feeds.yml, your stars or the list; "
             "`papertrail rank` brings it up to date."
         )
+    if expl.pushes:
+        lines += ["", "  Words and authors that moved it (learned weights):"]
+        lines += [
+            f"    {p.weight:>+6.2f}  {p.what}" + (" (author)" if p.kind == "author" else "")
+            for p in expl.pushes[:12]
+        ]
+    if expl.most_like:
+        lines += ["", "  Most like what you labelled:"]
+        lines += [f"    #{nb.entry_id} ({nb.label}) {nb.title} — {nb.why}" for nb in expl.most_like]
+    if expl.learned_note:
+        notes.append(expl.learned_note)
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
@@ -575,23 +650,36 @@ class RankReport:
     read: int
     profile_terms: int
     seconds: float
+    learned: str = ""  # "3 starred, 2 dismissed" when the learned model scored
+    learned_terms: int = 0
+    fallback: str = ""  # why there is no learned model yet
 
     def summary(self) -> str:
         text = f"Scored {self.scored:,} entries in {self.seconds:.2f} s; "
         text += f"{self.hidden:,} hidden by block rules; "
-        if self.profile_terms:
+        if self.learned:
+            text += (
+                f"similarity learned from {self.learned} entries "
+                f"({self.learned_terms} words and authors weigh in)."
+            )
+        elif self.profile_terms:
             read = f" and {self.read:,} read" if self.read else ""
             text += f"similarity from {self.starred:,} starred{read} entries ({self.profile_terms} terms)."
         else:
             text += "star entries to lift similar ones."
+        if self.fallback:
+            text += f"\nNo learned ranking yet: {self.fallback}; the term profile stands in."
         return text
 
 
 def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
     """Rescore everything and say what came of it (`papertrail rank`)."""
     start = time.perf_counter()
+    if config.ranking.weights.similarity > 0:
+        learn.current(db, config.ranking, refit=True)  # `papertrail rank` always refits
     scored, inputs = _rescore(db, config)
     seconds = time.perf_counter() - start
+    model, learned = inputs.model, inputs.learned
     return RankReport(
         scored=scored,
         hidden=q.ranking_counts(db)["hidden"],
@@ -599,4 +687,7 @@ def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
         read=inputs.profile.read,
         profile_terms=len(inputs.profile.weights),
         seconds=seconds,
+        learned=model.describe() if model is not None else "",
+        learned_terms=len(model.terms) + len(model.authors) if model is not None else 0,
+        fallback=learned.reason if learned is not None else "",
     )

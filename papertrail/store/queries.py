@@ -141,7 +141,7 @@ _ENTRY_SELECT = """
 SELECT e.id, e.kind, e.title, e.url, e.arxiv_id, e.version, e.previous_version, e.authors,
        e.summary, e.categories, e.primary_category, e.published, e.updated, e.doi,
        e.journal_ref, e.comment, e.links, e.first_seen, e.last_seen, e.version_updated_at,
-       e.starred_at, e.read_at, e.score, e.hidden_by,
+       e.starred_at, e.read_at, e.dismissed_at, e.score, e.hidden_by,
        (SELECT json_group_array(domain) FROM
            (SELECT domain FROM entry_domains d WHERE d.entry_id = e.id ORDER BY rank, domain)) AS domains,
        (SELECT json_group_array(source) FROM
@@ -165,6 +165,7 @@ def _entry_row(row: dict[str, Any]) -> Entry:
     row["code_links"] = decode_entry_links(row.get("code_links"))
     row["starred"] = bool(row.pop("starred_at", None))
     row["read"] = bool(row.pop("read_at", None))
+    row["dismissed"] = row.get("dismissed_at") is not None
     return cast(Entry, row)
 
 

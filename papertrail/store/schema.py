@@ -535,6 +535,26 @@ def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_feedback(db: sqlite_utils.Database) -> None:
+    """Negative feedback and the learned ranking (issue 17): when an entry was dismissed
+    ("not relevant"; it never comes back in a digest), and the fitted ranking models
+    (papertrail.reading.learn), one row per profile: '' for everything you star and
+    dismiss, a tag's name for that tag's own profile."""
+    db.executescript(
+        """
+        ALTER TABLE entries ADD COLUMN dismissed_at TEXT;
+        CREATE INDEX idx_entries_dismissed_at ON entries(dismissed_at)
+            WHERE dismissed_at IS NOT NULL;
+        CREATE TABLE ranking_models (
+            profile TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            fitted_at TEXT NOT NULL,
+            model TEXT NOT NULL
+        );
+        """
+    )
+
+
 def _m010_code_links(db: sqlite_utils.Database) -> None:
     """Code and artifact links of papers (papertrail.sources.codelinks), keyed by arXiv
     id like `mentions` (a post may cite a paper not yet in the list), with the entry
@@ -594,6 +614,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_bulk_import,
     _m007_scale_indexes,
     _m008_browse_at_scale,
+    _m009_feedback,
     _m010_code_links,
     _m011_repro_weights,
 ]

@@ -19,7 +19,7 @@ from papertrail.text import HIT_END, HIT_START
 if TYPE_CHECKING:
     import sqlite_utils
 
-FLAGS = {"read": "read_at", "starred": "starred_at"}
+FLAGS = {"read": "read_at", "starred": "starred_at", "dismissed": "dismissed_at"}
 
 
 # bm25 column weights: a hit in the title counts most, then the user's own notes.
@@ -31,7 +31,7 @@ _FTS_COLUMNS = ("title", "summary", "notes_text")
 
 
 def set_flag(db: sqlite_utils.Database, ids: Sequence[int], flag: str, on: bool) -> int:
-    """Mark entries read/starred (on) or not; returns how many changed state.
+    """Mark entries read/starred/dismissed (on) or not; returns how many changed state.
     Marking twice keeps the first timestamp."""
     column = FLAGS[flag]
     marks = ", ".join("?" * len(ids))

@@ -1,0 +1,395 @@
+"""The learned part of the ranking: a linear classifier fitted on what you star and dismiss.
+
+What it learns from (`papertrail.store.feedback.labels`):
+
+- positives: starred entries and entries you tagged yourself (weight 1), the 500
+  most recently read ones (weight `ranking.read_weight`, 0.25 by default: reading
+  is a weaker sign than starring);
+- negatives: dismissed entries (weight 1) and a random sample of up to 1,000 other
+  entries (as a group they weigh as much as the positives, each at most 0.1: most
+  of what arrives is not for you, but nobody said so for any one of them).
+
+Features are the words of the title and abstract as the full-text index stores
+them (porter stems, stop words and numbers left out), each worth its idf when
+present (rarity estimated from the sample; words in more than a tenth of the list
+left out, like arxiv-sanity's max_df 0.1), and the authors (whole names, ignoring
+case and accents). The classifier is scikit-learn's `LogisticRegression` (L2,
+lbfgs, C 1), fitted here, on your machine, with no pretrained weights. Of what it
+learns, the words of your labelled entries with the largest weights, up or down,
+are kept while the entries containing them add up to at most `POSTINGS` (at most
+`MODEL_TERMS` words), and the `MODEL_AUTHORS` strongest authors; they are stored in
+the `ranking_models` table (weight = coefficient x idf). An entry's similarity is
+
+    raw = tanh(sum of the kept weights of the words and authors it has / 2)
+
+from -1 (like what you dismiss) to +1 (like what you star). Summing per-word
+weights is exactly what the FTS5 index answers with one indexed query per word,
+so a rescore reads a bounded number of postings, and `show --why` can list each
+word's push. (No bigrams and no per-entry normalisation, unlike arxiv-sanity's
+tf-idf: the index cannot sum those; docs/BENCHMARKS.md measures what that costs.)
+
+Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
+falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
+
+A fitted model is kept until the labels change (its `fingerprint`): a fetch reuses
+it, a star or a dismissal refits it (about a second at 200,000 entries), `papertrail rank`
+always refits. Each of your own tags with `TAG_MIN_ENTRIES` entries or more gets
+its own profile (profile name: the tag), like arxiv-sanity's per-tag SVMs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from papertrail.config import Ranking
+from papertrail.reading.words import content_words, normalize_name, phrase_query
+from papertrail.store import feedback as fb
+from papertrail.store import ranking as q
+from papertrail.store.schema import max_entry_id
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+MIN_POSITIVES = 2  # starred / tagged / read entries needed for a model...
+MIN_LABELS = 4  # ... and labels in all (dismissed ones count)
+TAG_MIN_ENTRIES = 3  # a tag of yours with this many entries gets its own profile
+MODEL_TERMS = 2000  # words kept at most (each one indexed query per rescore)...
+POSTINGS = 500_000  # ... and the entries containing them, added up: what a rescore reads
+MODEL_AUTHORS = 6  # authors kept (each a LIKE prefilter over the authors column)
+MIN_WEIGHT = 0.02  # smaller weights are noise
+SAMPLE = 1000  # unlabelled entries sampled as likely negatives
+UNLABELLED_MAX = 0.1  # the most one sampled entry weighs (a labelled one: 1)
+READ_LIMIT = 500
+C = 1.0  # inverse regularisation strength of the logistic regression
+COMMON_SHARE = 0.1  # words in more than this share of the list are left out...
+COMMON_MIN_ENTRIES = 50  # ... once it has this many entries (arxiv-sanity: max_df 0.1)
+MODEL_VERSION = 1  # bump when the features or the fitting change: stored models refit
+POSITIVE = {"starred": 1.0, "tagged": 1.0}
+_QUANTUM = 2.0**20  # weights as multiples of 2**-20: sums are exact in any order
+
+
+@dataclass(frozen=True)
+class Features:
+    terms: frozenset[str]  # index terms (porter stems)
+    names: frozenset[str]  # normalized author names
+
+
+@dataclass
+class Model:
+    """A fitted profile: kept weights, and what it was fitted on."""
+
+    profile: str  # '' (everything you star and dismiss) or a tag
+    terms: dict[str, float] = field(default_factory=dict)  # index term -> weight
+    words: dict[str, str] = field(default_factory=dict)  # index term -> word shown / queried
+    authors: dict[str, float] = field(default_factory=dict)  # normalized name -> weight
+    names: dict[str, str] = field(default_factory=dict)  # normalized name -> as written
+    counts: dict[str, int] = field(default_factory=dict)  # label kind -> how many; 'sampled'
+    labelled: dict[int, str] = field(default_factory=dict)  # entry id -> its label
+    fitted_at: str = ""
+
+    def queries(self) -> list[tuple[str, float]]:
+        """(FTS5 query, weight) per kept word."""
+        return [(phrase_query(self.words[t]), w) for t, w in self.terms.items()]
+
+    def logit(self, features: Features) -> float:
+        """The summed weights of the kept words and authors the entry has."""
+        total = 0.0
+        for term in features.terms & self.terms.keys():
+            total += self.terms[term]
+        return total + self.author_logit(features.names)
+
+    def author_logit(self, names: Iterable[str]) -> float:
+        return sum(self.authors[n] for n in sorted(set(names) & self.authors.keys()))
+
+    def describe(self) -> str:
+        """'3 starred, 2 dismissed' — the labels it learned from."""
+        order = ("starred", "tagged", "read", "dismissed")
+        return ", ".join(f"{self.counts[k]} {k}" for k in order if self.counts.get(k))
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["labelled"] = {str(k): v for k, v in self.labelled.items()}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, fitted_at: str) -> Model:
+        data = json.loads(text)
+        data["labelled"] = {int(k): v for k, v in data.get("labelled", {}).items()}
+        data["fitted_at"] = fitted_at
+        return cls(**data)
+
+
+def squash(logit: float) -> float:
+    """The similarity part's raw value, -1 .. 1, from the summed weights."""
+    return math.tanh(logit / 2) if logit else 0.0
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A profile's model, or why there is none (then the term profile stands in)."""
+
+    model: Model | None
+    counts: dict[str, int]
+    reason: str = ""  # set when model is None
+
+
+# ---------------------------------------------------------------- features
+
+
+def features(
+    db: sqlite_utils.Database,
+    docs: Sequence[fb.Doc],
+    words: dict[int, set[str]] | None = None,
+) -> dict[int, Features]:
+    """Each doc's index terms and author names (one pass of its words through the
+    index's tokenizer: `store.ranking.stems`). `words`: each doc's content words, when
+    the caller has them already."""
+    if words is None:
+        words = {d.entry_id: content_words(d.text) for d in docs}
+    stem_of = q.stems(db, sorted(set().union(*words.values()))) if words else {}
+    return {
+        d.entry_id: Features(
+            frozenset(stem_of[w] for w in words[d.entry_id] if w in stem_of),
+            frozenset(normalize_name(a) for a in d.authors if a.strip()),
+        )
+        for d in docs
+    }
+
+
+def surfaces(db: sqlite_utils.Database, words: Iterable[set[str]]) -> dict[str, str]:
+    """index term -> the word most often written for it in docs of these `words` (shown
+    and queried)."""
+    counts: Counter[str] = Counter()
+    for ws in words:
+        counts.update(ws)
+    stem_of = q.stems(db, sorted(counts))
+    out: dict[str, str] = {}
+    for word in sorted(counts, key=lambda w: (-counts[w], len(w), w)):
+        if word in stem_of:
+            out.setdefault(stem_of[word], word)
+    return out
+
+
+def _fit_weights(
+    rows: Sequence[tuple[Features, float, int]], idf: dict[str, float], author_idf: float
+) -> dict[str, float]:
+    """Feature -> weight of a weighted logistic regression ('t:' terms, 'a:' authors).
+
+    A feature's value is its idf when present (rare words count more, as in tf-idf), so
+    the weight an entry gets for having it is coefficient x idf, which is returned.
+    Words missing from `idf` (too common) are left out."""
+    from sklearn.feature_extraction import DictVectorizer  # heavy (~0.5 s): fitting only
+    from sklearn.linear_model import LogisticRegression  # heavy: fitting only
+
+    dicts = [
+        {
+            **{f"t:{t}": idf[t] for t in f.terms if t in idf},
+            **{f"a:{n}": author_idf for n in f.names},
+        }
+        for f, _, _ in rows
+    ]
+    vec = DictVectorizer()
+    x = vec.fit_transform(dicts)
+    # lbfgs leaves the intercept unregularised, so common words do not stand in for it.
+    clf = LogisticRegression(C=C, solver="lbfgs", max_iter=1000)
+    clf.fit(x, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
+    scale = {**{f"t:{t}": v for t, v in idf.items()}}
+    return {
+        n: float(c) * scale.get(n, author_idf)
+        for n, c in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)
+        if c
+    }
+
+
+@dataclass(frozen=True)
+class Rarity:
+    idf: dict[str, float]  # term -> idf over the reading list (terms in <= COMMON_SHARE)
+    df: dict[str, int]  # term -> entries containing it
+    author_idf: float  # what an author counts: a word in two entries
+
+
+def rarity(sample: Sequence[Features], size: int, others: Iterable[Features] = ()) -> Rarity:
+    """How rare each word of `sample` and `others` is in the reading list (`size`
+    entries), estimated from the random `sample` of it (asking the index word by word
+    costs seconds at 200,000 entries)."""
+    counts: Counter[str] = Counter()
+    for f in sample:
+        counts.update(f.terms)
+    n = len(sample)
+    common = COMMON_SHARE * n if n >= COMMON_MIN_ENTRIES else n + 1
+    words = set().union(*(f.terms for f in sample), *(f.terms for f in others))
+    idf = {t: math.log(1 + (n + 1) / (counts[t] + 1)) for t in words if counts[t] <= common}
+    df = {t: round((counts[t] + 1) / (n + 1) * size) for t in words}
+    return Rarity(idf, df, math.log(1 + (n + 1) / 2))
+
+
+def _quantize(value: float) -> float:
+    return round(value * _QUANTUM) / _QUANTUM
+
+
+def select(
+    weights: dict[str, float], df: dict[str, int]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The kept (terms, authors): the largest weights up or down, words while the
+    entries containing them (`df`) add up to at most POSTINGS (what a rescore reads)."""
+
+    def top(prefix: str) -> list[tuple[str, float]]:
+        items = [(k[2:], v) for k, v in weights.items() if k.startswith(prefix)]
+        items = [kv for kv in items if abs(kv[1]) >= MIN_WEIGHT]
+        return sorted(items, key=lambda kv: (-abs(kv[1]), kv[0]))
+
+    terms: dict[str, float] = {}
+    postings = 0
+    for term, weight in top("t:"):
+        if len(terms) >= MODEL_TERMS:
+            break
+        if postings + df.get(term, 0) > POSTINGS:
+            continue
+        postings += df.get(term, 0)
+        terms[term] = _quantize(weight)
+    authors = {k: _quantize(v) for k, v in top("a:")[:MODEL_AUTHORS]}
+    return terms, authors
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def label_weight(kind: str, ranking: Ranking) -> tuple[float, int]:
+    """(sample weight, class) of a label."""
+    if kind == "dismissed":
+        return 1.0, 0
+    if kind == "read":
+        return ranking.read_weight, 1
+    return POSITIVE[kind], 1
+
+
+def fit(
+    db: sqlite_utils.Database,
+    labels: Sequence[fb.Label],
+    ranking: Ranking,
+    *,
+    profile: str = "",
+    seed: int = 0,
+    exclude: Iterable[int] = (),
+) -> Model:
+    """Fit a model on `labels` plus a random sample of the other entries (never one
+    of `exclude`)."""
+    labelled = {lab.entry_id: lab.kind for lab in labels if label_weight(lab.kind, ranking)[0] > 0}
+    sampled = fb.sample_ids(db, SAMPLE, {*labelled, *exclude}, seed)
+    docs = fb.docs(db, [*labelled, *sampled])
+    words = {i: content_words(d.text) for i, d in docs.items()}
+    feats = features(db, list(docs.values()), words)
+    rows: list[tuple[Features, float, int]] = []
+    for entry_id, kind in labelled.items():
+        if entry_id in feats:
+            weight, y = label_weight(kind, ranking)
+            rows.append((feats[entry_id], weight, y))
+    positive_weight = sum(w for _, w, y in rows if y == 1)
+    present = [i for i in sampled if i in feats]
+    # As a group the sampled entries weigh as much as the positives, each at most
+    # UNLABELLED_MAX: in a small list a sampled entry may well be one you would like.
+    each = min(max(positive_weight, 1.0) / max(len(present), 1), UNLABELLED_MAX)
+    rows += [(feats[i], each, 0) for i in present]
+    counts = dict(Counter(labelled.values()))
+    counts["sampled"] = len(present)
+    model = Model(profile=profile, counts=counts, labelled=labelled)
+    if len({y for _, _, y in rows}) < 2:
+        return model
+    # Only words of your labelled entries are kept: a word only a sampled entry has
+    # says nothing about you (and would push down just that entry).
+    shown = surfaces(db, [words[i] for i in labelled if i in words])
+    rare = rarity(
+        [feats[i] for i in present], max_entry_id(db), [feats[i] for i in labelled if i in feats]
+    )
+    weights = _fit_weights(rows, rare.idf, rare.author_idf)
+    weights = {k: v for k, v in weights.items() if not k.startswith("t:") or k[2:] in shown}
+    model.terms, model.authors = select(weights, rare.df)
+    model.words = {t: shown[t] for t in model.terms}
+    model.names = _display_names(docs.values(), model.authors)
+    return model
+
+
+def _display_names(docs: Iterable[fb.Doc], wanted: dict[str, float]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for d in docs:
+        for a in d.authors:
+            key = normalize_name(a)
+            if key in wanted:
+                out.setdefault(key, a)
+    return out
+
+
+def fingerprint(labels: Sequence[fb.Label], ranking: Ranking, profile: str) -> str:
+    text = json.dumps(
+        [MODEL_VERSION, profile, ranking.read_weight, sorted((x.entry_id, x.kind) for x in labels)]
+    )
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def not_enough(counts: dict[str, int]) -> str:
+    """Why there is no model yet, or '' when the labels suffice."""
+    positives = sum(n for k, n in counts.items() if k in ("starred", "tagged", "read"))
+    labelled = positives + counts.get("dismissed", 0)
+    if positives >= MIN_POSITIVES and labelled >= MIN_LABELS:
+        return ""
+    return (
+        f"the learned ranking needs at least {MIN_POSITIVES} starred (or tagged, or read) "
+        f"and {MIN_LABELS} labelled entries in all, dismissed ones included; "
+        f"it has {positives} and {labelled}"
+    )
+
+
+def current(
+    db: sqlite_utils.Database, ranking: Ranking, *, tag: str | None = None, refit: bool = False
+) -> Learned:
+    """The profile's model: the stored one while the labels are unchanged, else a new
+    fit (stored). `tag`: that tag's own profile."""
+    labels = fb.labels(db, read_limit=READ_LIMIT if ranking.read_weight > 0 else 0, tag=tag)
+    counts = dict(Counter(lab.kind for lab in labels))
+    reason = not_enough(counts)
+    if reason:
+        return Learned(None, counts, reason)
+    profile = tag or ""
+    print_ = fingerprint(labels, ranking, profile)
+    stored = fb.load_model(db, profile)
+    if stored is not None and stored[0] == print_ and not refit:
+        return Learned(Model.from_json(stored[2], stored[1]), counts)
+    model = fit(db, labels, ranking, profile=profile, seed=int(print_[:8], 16))
+    model.fitted_at = fb.save_model(db, profile, print_, model.to_json())
+    return Learned(model, counts)
+
+
+def tag_profiles(db: sqlite_utils.Database) -> dict[str, int]:
+    """Your tags with enough entries for a profile of their own -> how many entries."""
+    return {t: n for t, n in fb.user_tags(db).items() if n >= TAG_MIN_ENTRIES}
+
+
+# ---------------------------------------------------------------- explaining
+
+
+@dataclass(frozen=True)
+class Push:
+    """A word or author and how much it moved an entry (+ up, - down)."""
+
+    what: str  # the word, or the author's name
+    kind: str  # 'word' | 'author'
+    weight: float
+
+
+def pushes(model: Model, feats: Features) -> list[Push]:
+    """The kept words and authors an entry has, largest push first."""
+    out = [
+        Push(model.words.get(t, t), "word", model.terms[t])
+        for t in feats.terms & model.terms.keys()
+    ]
+    out += [
+        Push(model.names.get(n, n), "author", model.authors[n])
+        for n in feats.names & model.authors.keys()
+    ]
+    return sorted(out, key=lambda p: (-abs(p.weight), p.what))
