@@ -17,10 +17,11 @@ Notes on feedparser, which does the XML work for `parse_feed`:
   then re-resolves the base URI on every XML element (a third of its parse
   time). A relative item link is resolved against ``base_url`` here, once per
   item; ``xml:base`` inside the document is still honoured by feedparser.
-* A missing Content-Type header makes feedparser decode the bytes as
-  ISO-8859-1 (mojibake for UTF-8 feeds without an XML declaration), so we
-  default it to ``application/xml``, i.e. the XML rules (declaration, BOM,
-  else UTF-8).
+* The bytes are decoded here (papertrail.sources.charset: BOM, HTTP charset,
+  XML declaration, else UTF-8; a bad byte becomes U+FFFD with a warning) and
+  feedparser gets UTF-8 labelled as such: left to itself it re-decodes a whole
+  UTF-8 feed as windows-1252 for one invalid byte, and a missing Content-Type
+  makes it decode as ISO-8859-1.
 * feedparser flags ``bozo`` for harmless things (no or non-XML
   Content-Type, a charset header that disagrees with the body); those are not
   reported as warnings. Real XML errors are.
@@ -43,6 +44,7 @@ from urllib.parse import urljoin
 
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, find_arxiv_ids, parse_arxiv_id
 from papertrail.models import ParsedFeed, Record
+from papertrail.sources.charset import decode_feed_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import arxiv
@@ -315,6 +317,11 @@ def parse_feed(
             f"the URL returned an empty body{_ctype_note(content_type)}, not an RSS/Atom feed"
         )
 
+    # Decoded here, by the document's own encoding: feedparser would re-decode a whole
+    # feed as windows-1252 for one bad byte (see papertrail.sources.charset).
+    decoded = decode_feed_bytes(body, content_type)
+    body = decoded.body
+    hdrs["content-type"] = _CHARSET_PARAM_RE.sub("", hdrs["content-type"]) + "; charset=utf-8"
     d = feedparser.parse(
         io.BytesIO(body),
         response_headers=hdrs,
@@ -330,6 +337,7 @@ def parse_feed(
         raise FeedParseError(_not_a_feed_message(body, content_type, feed_meta, exc, base_url))
 
     result = ParsedFeed(title=_plain(_get(feed_meta, "title") or "") or None)
+    result.warnings += decoded.warnings
     benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
     if exc is not None and not isinstance(exc, benign):
         result.warnings.append(_malformed_warning(exc, len(entries)))
@@ -362,6 +370,7 @@ def _ctype_note(content_type: str) -> str:
     return f" (content-type {content_type})" if content_type else ""
 
 
+_CHARSET_PARAM_RE = re.compile(r"\s*;\s*charset\s*=\s*[^;]*", re.I)
 _ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _SKIP_PROLOG_RE = re.compile(rb"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S | re.I)
 
