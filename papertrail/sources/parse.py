@@ -421,23 +421,21 @@ def _not_a_feed_message(
 
 
 def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str]) -> Record | None:
-    link = (_get(entry, "link") or "").strip()
-    if link and "://" not in link[:12] and base_url:
-        link = urljoin(base_url, link)
+    link = _post_link(entry, base_url)
     raw_title = _get(entry, "title") or ""
     title = (
         html_to_text(raw_title)
         if _is_html(_get(entry, "title_detail"), False)
         else _plain(raw_title)
     )
-    if not title and not link:
-        warnings.append(f"item {index} has neither a title nor a link; skipped")
-        return None
-
     summary_html = _get(entry, "summary") or ""
     text, content_html = _post_text(entry, summary_html)
     if not title:
-        title = truncate(text, 100) if text else link
+        # An RSS 2.0 item may be only a <description>: its text names it.
+        title = title_from_text(text) if text else link
+    if not title:
+        warnings.append(f"item {index} has no title, no link and no text; skipped")
+        return None
 
     mentions = find_arxiv_ids(link)
     for fragment in (summary_html, content_html):
@@ -462,6 +460,32 @@ def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str
         guid=(_get(entry, "id") or "").strip() or None,
         mentions=mentions,
     )
+
+
+def _post_link(entry: _FeedDict, base_url: str) -> str:
+    """The item's web link, "" when it has none. feedparser copies an id into `link`
+    (an RSS guid is a permalink by default, and so is an Atom id to it); an id such
+    as ``tag:…`` or ``urn:…`` is not a page, so only http(s) links count."""
+    link = (_get(entry, "link") or "").strip()
+    if link and "://" not in link[:12] and base_url and not _SCHEME_RE.match(link):
+        link = urljoin(base_url, link)
+    return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!//)")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s|(?<=[。！？])")
+TITLE_FROM_TEXT_CHARS = 80
+
+
+def title_from_text(text: str, limit: int = TITLE_FROM_TEXT_CHARS) -> str:
+    """A title for an item that has none: its text's first sentence when that is
+    short, else the text cut near `limit` characters at a word boundary ("…")."""
+    text = " ".join(text.split())
+    m = _SENTENCE_END_RE.search(text)
+    first = text[: m.start()].rstrip() if m else text
+    if len(first) <= limit:
+        return first[:-1] if first.endswith(".") and not first.endswith("..") else first
+    return truncate(text, limit)
 
 
 def _post_text(entry: _FeedDict, summary_html: str) -> tuple[str, str]:
