@@ -67,17 +67,17 @@ def _codec(label: str | None) -> str | None:
 
 def _labels(body: bytes, content_type: str) -> list[tuple[str, str]]:
     """(encoding, where it was said) candidates, most authoritative first."""
-    for bom, name in _BOMS:
+    for bom, bom_name in _BOMS:
         if body.startswith(bom):
-            return [(name, "its byte-order mark")]
+            return [(bom_name, "its byte-order mark")]
     out: list[tuple[str, str]] = []
     m = _CHARSET_RE.search(content_type or "")
-    if m and (name := _codec(m.group(1))):
-        out.append((name, "the HTTP charset"))
+    if m and (http_name := _codec(m.group(1))):
+        out.append((http_name, "the HTTP charset"))
     decl = _XML_DECL_RE.match(body[:1024])
     enc = _DECL_ENCODING_RE.search(decl.group(0)) if decl else None
-    if enc and (name := _codec(enc.group(3).decode("ascii"))):
-        out.append((name, "its XML declaration"))
+    if enc and (decl_name := _codec(enc.group(3).decode("ascii"))):
+        out.append((decl_name, "its XML declaration"))
     out.append(("utf-8", "XML's default"))
     return out
 

@@ -310,18 +310,14 @@ def parse_feed(
     body = bytes(body)
     hdrs = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     content_type = hdrs.get("content-type", "")
-    if not content_type:
-        hdrs["content-type"] = "application/xml"
     if not body.strip():
         raise FeedParseError(
             f"the URL returned an empty body{_ctype_note(content_type)}, not an RSS/Atom feed"
         )
 
-    # Decoded here, by the document's own encoding: feedparser would re-decode a whole
-    # feed as windows-1252 for one bad byte (see papertrail.sources.charset).
+    # Decoded here by its own encoding, handed over as UTF-8 (see the module docstring).
     decoded = decode_feed_bytes(body, content_type)
-    body = decoded.body
-    hdrs["content-type"] = _CHARSET_PARAM_RE.sub("", hdrs["content-type"]) + "; charset=utf-8"
+    body, hdrs["content-type"] = decoded.body, _as_utf8(content_type or "application/xml")
     d = feedparser.parse(
         io.BytesIO(body),
         response_headers=hdrs,
@@ -350,6 +346,11 @@ def parse_feed(
         if record is not None:
             records.append(record)
     return result
+
+
+def _as_utf8(content_type: str) -> str:
+    """The Content-Type with its charset replaced by UTF-8 (the body now is)."""
+    return _CHARSET_PARAM_RE.sub("", content_type) + "; charset=utf-8"
 
 
 def _malformed_warning(exc: BaseException, items: int) -> str:
