@@ -36,7 +36,7 @@ import io
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from time import struct_time
 from typing import TYPE_CHECKING, Any
@@ -467,10 +467,23 @@ def _post_link(entry: _FeedDict, base_url: str) -> str:
     """The item's web link, "" when it has none. feedparser copies an id into `link`
     (an RSS guid is a permalink by default, and so is an Atom id to it); an id such
     as ``tag:…`` or ``urn:…`` is not a page, so only http(s) links count."""
+    for original in _original_links(entry):  # the page itself, not a redirecting proxy
+        if original.lower().startswith(("http://", "https://")):
+            return original
     link = (_get(entry, "link") or "").strip()
     if link and "://" not in link[:12] and base_url and not _SCHEME_RE.match(link):
         link = urljoin(base_url, link)
     return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+def _original_links(entry: _FeedDict) -> Iterator[str]:
+    """Where a feed that rewrites its links says the item really is: FeedBurner's
+    ``<feedburner:origLink>``, an Atom ``<link rel="canonical">``."""
+    if orig := (_get(entry, "feedburner_origlink") or "").strip():
+        yield orig
+    for link in _get(entry, "links") or ():
+        if _get(link, "rel") == "canonical" and (href := (_get(link, "href") or "").strip()):
+            yield href
 
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!//)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papertrail.models import BULK_SOURCES
+from papertrail.store.post_match import url_key_rows
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -449,6 +450,30 @@ def _m008_browse_at_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m012_post_urls(db: sqlite_utils.Database) -> None:
+    """The URL keys posts are known by (papertrail.ids.url_match_key of their link, and
+    of their guid when it is a URL), so that one article listed by two feeds is one
+    entry (store/post_match.py, issue 18). Filled here from the posts already stored:
+    the first (lowest id) post of a key keeps it; older duplicates are left as they
+    are (not merged), but no new ones are made."""
+    db.executescript(
+        """
+        CREATE TABLE post_urls (
+            url_key TEXT PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_post_urls_entry ON post_urls(entry_id);
+        """
+    )
+    # every post's key starts "post:" (on the key index, not a scan of every paper)
+    posts = db.execute(
+        "SELECT id, url, guid FROM entries WHERE key >= 'post:' AND key < 'post;' ORDER BY id"
+    )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO post_urls (url_key, entry_id) VALUES (?, ?)", url_key_rows(posts)
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -458,6 +483,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_bulk_import,
     _m007_scale_indexes,
     _m008_browse_at_scale,
+    _m012_post_urls,
 ]
 
 
