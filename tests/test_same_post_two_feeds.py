@@ -176,6 +176,7 @@ def test_an_existing_database_gets_no_new_duplicate(
     cli_run(db_path, first, "fetch", "-q")
     with sqlite3.connect(db_path) as conn:  # as the previous version left it
         conn.execute("DROP TABLE post_urls")
+        conn.execute("DROP INDEX idx_entries_post_published")
         conn.execute("DELETE FROM _migrations WHERE name = 'm012_post_urls'")
     both = make_feeds(
         [

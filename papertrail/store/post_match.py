@@ -130,8 +130,8 @@ class PostMatcher:
         lo = (when - TITLE_WINDOW).isoformat()
         hi = (when + TITLE_WINDOW).isoformat()
         rows = self.conn.execute(
-            "SELECT id, title FROM entries WHERE COALESCE(published, first_seen) BETWEEN ? AND ? "
-            "AND published IS NOT NULL AND kind = 'post' AND source IS NOT ?",
+            "SELECT id, title FROM entries WHERE kind = 'post' AND published BETWEEN ? AND ? "
+            "AND source IS NOT ?",  # on idx_entries_post_published (posts only)
             [lo, hi, self.source],
         ).fetchall()
         found = {entry_id for entry_id, title in rows if title_key(title) == wanted}
