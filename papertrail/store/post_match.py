@@ -7,7 +7,8 @@ so on its own it cannot see that:
   planet/aggregator, a FeedBurner copy, an AMP or utm-tagged link): matched by
   the page's URL (`papertrail.ids.url_match_key`, over the item's link and a
   guid that is a URL), kept in `post_urls`, when the titles agree too; failing
-  that, and only then, by the same title published within `TITLE_WINDOW` of it.
+  that, and only then, by the very same title (4+ words) published within
+  `TITLE_WINDOW` of it.
   Only another source's posts are matched so: within one source the guid is the
   item's identity (two guids are two items, whatever their links);
 * an item without guid and link was corrected: its key is a hash of its text, so
@@ -124,20 +125,21 @@ class PostMatcher:
         return None
 
     def _by_title(self, record: Record) -> PostMatch | None:
+        """Another source's post of the very same title, published within TITLE_WINDOW:
+        for feeds whose links have nothing in common. Long titles only."""
         when, wanted = _when(record.published), title_key(record.title)
         if when is None or len(wanted) < TITLE_MIN_CHARS or len(wanted.split()) < TITLE_MIN_WORDS:
             return None
         lo = (when - TITLE_WINDOW).isoformat()
         hi = (when + TITLE_WINDOW).isoformat()
         rows = self.conn.execute(
-            "SELECT id, title FROM entries WHERE kind = 'post' AND published BETWEEN ? AND ? "
-            "AND source IS NOT ?",  # on idx_entries_post_published (posts only)
-            [lo, hi, self.source],
+            "SELECT id FROM entries WHERE kind = 'post' AND title = ? AND published BETWEEN ? AND ? "
+            "AND source IS NOT ? LIMIT 2",  # on idx_entries_post_title (posts only)
+            [record.title, lo, hi, self.source],
         ).fetchall()
-        found = {entry_id for entry_id, title in rows if title_key(title) == wanted}
-        if len(found) != 1:  # none, or several articles of that title: leave it
+        if len(rows) != 1:  # none, or several articles of that title: leave it
             return None
-        return PostMatch(found.pop(), "title", False)
+        return PostMatch(rows[0][0], "title", False)
 
     def _correction(self, record: Record) -> PostMatch | None:
         best: tuple[float, int] | None = None

@@ -463,9 +463,9 @@ def _m012_post_urls(db: sqlite_utils.Database) -> None:
             entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE
         ) WITHOUT ROWID;
         CREATE INDEX idx_post_urls_entry ON post_urls(entry_id);
-        -- the title-and-date last resort looks at the posts of two days; papers (all of
+        -- the title-and-date last resort: one title, a window of dates; papers (all of
         -- arXiv, maybe) stay out of this index
-        CREATE INDEX idx_entries_post_published ON entries(published) WHERE kind = 'post';
+        CREATE INDEX idx_entries_post_title ON entries(title, published) WHERE kind = 'post';
         """
     )
     # every post's key starts "post:" (on the key index, not a scan of every paper)

@@ -165,6 +165,7 @@ class EntryWriter:
         self.tagger = tagger
         self.run_id = run_id
         self.now = now or utcnow()
+        self._hashes: dict[int, str | None] = {}  # content_hash of the posts looked up
 
     def save(
         self, source: str, records: Iterable[Record], source_tags: Sequence[str] = ()
@@ -332,10 +333,12 @@ class EntryWriter:
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             sql = (
-                f"SELECT key, id, version FROM entries WHERE key IN ({', '.join('?' * len(chunk))})"
+                "SELECT key, id, version, content_hash FROM entries "
+                f"WHERE key IN ({', '.join('?' * len(chunk))})"
             )
-            for key, entry_id, version in self.conn.execute(sql, chunk):
+            for key, entry_id, version, text_hash in self.conn.execute(sql, chunk):
                 found[key] = (entry_id, version)
+                self._hashes[entry_id] = text_hash
         return found
 
     def _row(self, source: str, key: str, r: Record) -> list[Any]:
@@ -409,10 +412,14 @@ class EntryWriter:
         """A post as its source serves it now: a corrected title or text replaces the
         stored one (the full-text trigger re-indexes it, the rule-made domains are
         recomputed); tags, notes, stars and read marks are other tables or columns."""
+        text_hash = content_hash(r)
+        if self._hashes.get(entry_id) == text_hash:  # the usual case: served as before
+            self.conn.execute("UPDATE entries SET last_seen = ? WHERE id = ?", [self.now, entry_id])
+            return
         authors = _dumps(r.authors)
         self.conn.execute(
             _UPDATE_POST,
-            [self.now, r.url, authors, authors, r.updated, r.published, content_hash(r), entry_id],
+            [self.now, r.url, authors, authors, r.updated, r.published, text_hash, entry_id],
         )
         changed = self.conn.execute(
             _UPDATE_TEXT, [r.title, r.summary, r.summary, entry_id, r.title, r.summary, r.summary]
