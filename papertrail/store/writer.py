@@ -180,12 +180,13 @@ class EntryWriter:
             for r in records
         ]
         existing = self._lookup(keys)
+        known = set(existing)  # found under their own key: their URLs are on record already
         matcher = PostMatcher(self.conn, source, records, keys)
         new, kept = self._sort(records, keys, existing, stats, matcher)
         if new:
             self._insert(source, new, existing, source_tags)
         self._link(source, kept, existing)
-        matcher.register((existing[key][0], r) for key, r in kept)
+        matcher.register((existing[key][0], r) for key, r in kept if key not in known)
         return stats
 
     def _sort(
