@@ -466,7 +466,9 @@ def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str
 def _post_link(entry: _FeedDict, base_url: str) -> str:
     """The item's web link, "" when it has none. feedparser copies an id into `link`
     (an RSS guid is a permalink by default, and so is an Atom id to it); an id such
-    as ``tag:…`` or ``urn:…`` is not a page, so only http(s) links count."""
+    as ``tag:…`` or ``urn:…`` is not a page, so only http(s) links count. Where a feed
+    says where the item really is (FeedBurner's origLink, rel="canonical"), that wins
+    over its own redirecting link."""
     for original in _original_links(entry):  # the page itself, not a redirecting proxy
         if original.lower().startswith(("http://", "https://")):
             return original
