@@ -32,6 +32,7 @@ __all__ = [
     "find_arxiv_ids",
     "format_arxiv_id",
     "parse_arxiv_id",
+    "url_match_key",
 ]
 
 ARXIV_ABS_BASE = "https://arxiv.org/abs/"
@@ -262,3 +263,47 @@ def canonical_url(url: str) -> str:
         kept = [p for p in query.split("&") if p and not _is_tracking(p)]
         query = "&".join(kept)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# --- the same page under several URLs ---------------------------------------
+
+_AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp"})
+_AMP_CACHE_RE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
+_AMP_PATH_RE = re.compile(r"(?:/amp)+/?$|\.amp(?=\.html?$)|^/amp(?=/)")
+
+
+def url_match_key(url: str | None) -> str | None:
+    """A key under which two URLs of the same web page meet, for merging one post
+    listed by several feeds; None for a URL that names no single page (a site's
+    home page) or that is not http(s).
+
+    Beyond `canonical_url` (tracking parameters, fragment, case of scheme and
+    host, default port): http and https meet, as do ``www.``/``m.``/``amp.``
+    hosts and the bare host, a path with and without its trailing slash, and
+    the AMP variants of a page (``/amp``, ``.amp.html``, ``?amp=1``, Google's AMP
+    cache). The key is not a URL to open: it has no scheme.
+    """
+    if not url:
+        return None
+    canon = canonical_url(url)
+    try:
+        parts = urlsplit(canon)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host, path = parts.hostname, parts.path
+    if _AMP_CACHE_RE.match(host) and path.startswith(("/c/s/", "/v/s/")):
+        rest = path[5:]
+        host, _, path = rest.partition("/")
+        path = "/" + path
+    for prefix in ("www.", "m.", "amp."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix) :]
+            break
+    path = _AMP_PATH_RE.sub("", path).rstrip("/")
+    query = "&".join(p for p in parts.query.split("&") if p and p.lower() not in _AMP_QUERY)
+    if not path and not query:
+        return None  # a home page lists many posts; it names none of them
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{path}" + (f"?{query}" if query else "")

@@ -84,11 +84,17 @@ def test_posts_are_keyed_per_source_by_guid_then_url_then_content(tmp_path: Path
         Record(kind="post", title="C", summary="no link at all"),
     ]
     assert _save(db, run, "blog", again).new_posts == 0
-    # the same post from another source is that source's own entry
-    assert _save(db, run, "other", [with_guid]).new_posts == 1
+    # the same post from another source is the same entry, with both sources (issue 18)
+    stats = _save(db, run, "other", [with_guid])
+    assert (stats.new_posts, stats.merged) == (0, 1)
     keys = [k for (k,) in db.execute("SELECT key FROM entries ORDER BY key")]
     assert keys[0] == "post:blog:g-1" and keys[1] == "post:blog:https://x.org/b"
-    assert keys[2].startswith("post:blog:sha1:") and keys[3] == "post:other:g-1"
+    assert keys[2].startswith("post:blog:sha1:") and len(keys) == 3
+    sources = db.execute(
+        "SELECT p.source FROM provenance p JOIN entries e ON e.id = p.entry_id "
+        "WHERE e.key = 'post:blog:g-1' ORDER BY p.source"
+    ).fetchall()
+    assert sources == [("blog",), ("other",)]
     assert list(store.iter_duplicate_keys(db)) == []
 
 

@@ -480,15 +480,16 @@ HOSTILE_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 
 def test_script_in_title_stays_text_and_summary_has_no_tags():
     parsed = parse(HOSTILE_RSS, base_url="https://evil.example/feed")
-    first, arxiv_link = parsed.records
+    first, description_only, arxiv_link = parsed.records
     # titles are plain text: the characters survive, escaping is the renderer's job
     assert first.title == "<script>alert(1)</script> Hello & welcome"
     assert first.summary == "Hi there bold, see the paper. a < b"
     assert "alert" not in first.summary
     assert first.url == "https://evil.example/posts/1"
     assert first.mentions == ["2401.12345"]
-    # the item with neither title nor link is skipped, with a warning
-    assert parsed.warnings == ["item 2 has neither a title nor a link; skipped"]
+    # the item with neither title nor link is kept, named by its text (issue 18)
+    assert (description_only.title, description_only.url) == ("no title and no link", None)
+    assert parsed.warnings == []
     # a post whose link is an arXiv paper is still a post, with the mention
     assert arxiv_link.kind == "post"
     assert arxiv_link.arxiv_id is None

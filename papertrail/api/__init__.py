@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from papertrail.api.discussed import build_trending, trending
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
-    from papertrail.api.mailing import MailNotSent, MailSent, send_digest
     from papertrail.api.learning import SimilarResult, evaluate, import_library_file, similar
+    from papertrail.api.mailing import MailNotSent, MailSent, send_digest
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
     from papertrail.api.reading import (
         MarkResult,

@@ -3,7 +3,8 @@
 `rank` computes the explainable score (mentions, followed authors, keywords,
 recency, likeness to what you starred) and the block rules, stores it, and
 explains it; `digest` renders a `Digest` as text, Markdown, HTML, JSON or
-Atom; `export` renders entries as BibTeX, RIS, Markdown, JSON or CSV. The
+Atom; `export` renders entries as BibTeX (arXiv's TeX kept by `bibtex_tex`), RIS,
+Markdown, JSON or CSV. The
 renderers are pure; `rank` reads and writes scores through `papertrail.store`.
 
 May import: store, config, models, ids, text.

@@ -6,7 +6,9 @@ and hands them to one of the renderers here:
 - BibTeX: every entry is an `@misc` (what arXiv itself exports), with
   `eprint` / `archivePrefix` / `primaryClass` for papers and `howpublished` /
   `url` / `urldate` for posts; a paper's code links go in a `code` field
-  (space-separated URLs), which BibTeX styles and biber skip without error. Field text is LaTeX-escaped, braces included
+  (space-separated URLs), which BibTeX styles and biber skip without error. A paper's title and
+  abstract keep arXiv's TeX (math, accents, \\textit{…}: papertrail.reading.bibtex_tex). Other
+  field text is LaTeX-escaped, braces included
   (as `\\textbraceleft{}`: an escaped brace still counts for BibTeX's brace
   matching), non-ASCII stays UTF-8 (biber/biblatex, Zotero, JabRef and
   Mendeley read it). Keys are ASCII: first author's surname + year + first
@@ -38,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from papertrail.models import Entry
+from papertrail.reading.bibtex_tex import tex_field
 from papertrail.reading.digest import (
     _JSON_KEYS,
     _arxiv_links,
@@ -209,6 +212,11 @@ def latex_escape(value: Any) -> str:
     return _LATEX_RE.sub(lambda m: _LATEX[m[0]], _clean(value))
 
 
+def _bib_tex(value: Any) -> str:
+    """arXiv TeX as a BibTeX field value (papertrail.reading.bibtex_tex)."""
+    return tex_field(_clean(value), latex_escape)
+
+
 def _bib_verbatim(value: Any) -> str:
     """A URL or DOI (verbatim fields in biblatex): only what would break the
     entry is encoded — braces, backslashes, spaces."""
@@ -230,7 +238,9 @@ def _bib_entry(entry: Entry, key: str) -> str:
     is_paper = entry.get("kind") == "paper" and entry.get("arxiv_id")
     if authors := [a for a in entry.get("authors") or [] if _clean(a)]:
         fields.append(("author", " and ".join(_bib_name(a) for a in authors)))
-    fields.append(("title", latex_escape(entry.get("title")) or "(untitled)"))
+    # arXiv's title and abstract are TeX: math and known commands are kept (issue 18)
+    tex = _bib_tex if is_paper else latex_escape
+    fields.append(("title", tex(entry.get("title")) or "(untitled)"))
     if date:
         fields.append(("year", str(date.year)))
         fields.append(("month", _MONTHS[date.month - 1]))  # a BibTeX macro: unbraced
@@ -257,7 +267,7 @@ def _bib_entry(entry: Entry, key: str) -> str:
     if keywords := _keywords(entry):
         fields.append(("keywords", latex_escape(", ".join(keywords))))
     if summary := entry.get("summary"):
-        fields.append(("abstract", latex_escape(summary)))
+        fields.append(("abstract", tex(summary)))
     width = max(len(name) for name, _ in fields)
     lines = [f"@misc{{{key},"]
     for name, value in fields:

@@ -18,7 +18,15 @@ What it takes care of:
 * a body cap enforced while streaming, on *decoded* bytes, with our own
   bounded decompression so a gzip bomb cannot balloon memory;
 * an overall deadline per attempt, because httpx's read timeout applies to
-  each read and a server trickling one byte at a time never trips it.
+  each read and a server trickling one byte at a time never trips it;
+* one dead host never stalls the rest (issue 18): a source waits for its
+  host's slot *before* it takes one of the global slots, so sources queued
+  behind a hung host never hold slots other hosts need; a retry is started
+  only while the source is within `timeout` seconds of its first request
+  (a request that timed out has used that up: it is not retried in this run;
+  the next run tries again), and a host that accepted a connection and never
+  answered is not asked again in this run: its other sources fail at once.
+  Retries wait outside every slot and queue behind the sources already waiting.
 """
 
 from __future__ import annotations
@@ -135,6 +143,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+def _within_budget(first_sent: float | None, delay: float, timeout: float) -> bool:
+    """Whether a retry after `delay` s still starts within `timeout` s of the source's
+    first request: the retry budget that keeps one bad source from outlasting the run."""
+    if first_sent is None:  # never sent (e.g. an invalid URL): nothing was spent
+        return True
+    return time.monotonic() - first_sent + delay < timeout
+
+
 def _host_key(url: httpx.URL) -> str:
     """Key for the per-host semaphore: lower-cased host:port (default port filled in)."""
     port = url.port or {"http": 80, "https": 443}.get(url.scheme, 0)
@@ -231,6 +247,8 @@ class _Attempt:
     error: str | None = None
     retryable: bool = False
     retry_after: float | None = None  # parsed Retry-After of a 429/503
+    started: float | None = None  # monotonic time the request was sent (after its slots)
+    host_dead: bool = False  # the host accepted (or not) and never answered: a timeout
     bytes_read: int = 0
     all_permanent: bool = False
     hops: int = 0
@@ -280,6 +298,8 @@ class _Fetcher:
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
         self.politeness = _Politeness(min_interval)
+        # host:port -> the error of the request that found it not answering (this run)
+        self.dead_hosts: dict[str, str] = {}
 
     async def fetch(self, req: FetchRequest) -> FetchResult:
         started = time.monotonic()
@@ -290,9 +310,11 @@ class _Fetcher:
             headers["If-Modified-Since"] = req.last_modified
 
         attempts = 0
+        first_sent: float | None = None
         while True:
             attempts += 1
             att = await self._attempt(req.url, headers)
+            first_sent = first_sent if first_sent is not None else att.started
             if not att.retryable:
                 break
             retries_left = self.max_retries - (attempts - 1)
@@ -309,7 +331,11 @@ class _Fetcher:
             if retries_left <= 0:
                 break
             delay = att.retry_after if att.retry_after is not None else _backoff(attempts - 1)
-            await asyncio.sleep(delay)
+            if att.retry_after is None and not _within_budget(first_sent, delay, self.timeout):
+                # Retrying now would keep this source going past one timeout: the
+                # next run tries again (a timed-out request always ends up here).
+                break
+            await asyncio.sleep(delay)  # outside every slot: waiting sources go first
 
         if att.error and att.retryable and attempts > 1:
             att.error += f" (gave up after {attempts} attempts)"
@@ -362,36 +388,59 @@ class _Fetcher:
             att.error = f"invalid URL {url!r}: {exc} — check the url in feeds.yml"
             return att
 
-        slots = self.host_slots.setdefault(_host_key(first), asyncio.Semaphore(self.per_host_limit))
+        host_key = _host_key(first)
+        slots = self.host_slots.setdefault(host_key, asyncio.Semaphore(self.per_host_limit))
         deadline = self.timeout * DEADLINE_FACTOR
-        async with self.global_slots, slots:
+        # The host's slot first, the global one after: a source queued behind a slow
+        # or dead host must not sit on a global slot that other hosts could use.
+        async with slots:
+            if host_key in self.dead_hosts:
+                att.error = f"skipped {url}: {self.dead_hosts[host_key]}"
+                return att
             # The first politeness wait happens before the deadline starts:
             # queueing behind our own rate limit is not the server's fault.
             await self.politeness.wait_turn(first.host)
-            try:
-                await asyncio.wait_for(self._hops(first, headers, att), deadline)
-            except asyncio.TimeoutError:
-                att.error = (
-                    f"gave up after {deadline:g} s fetching {att.final_url}: the server is sending "
-                    f"the response too slowly — try again later or raise timeout in feeds.yml settings"
+            async with self.global_slots:
+                att.started = time.monotonic()
+                await self._request(first, url, headers, att, deadline)
+            if att.host_dead and host_key not in self.dead_hosts:
+                self.dead_hosts[host_key] = (
+                    f"host {first.host} did not answer another request in this run within "
+                    f"{self.timeout:g} s — the server may be down; try again later"
                 )
-            except httpx.TimeoutException:
-                att.error = f"timed out after {self.timeout:g} s fetching {att.final_url} — the server may be down or slow; try again later or raise timeout in feeds.yml settings"
-                att.retryable = True
-            except httpx.ConnectError as exc:
-                host = httpx.URL(att.final_url).host
-                cause = str(exc) or type(exc).__name__
-                att.error = f"could not connect to host {host}: {cause} (fetching {att.final_url}) — check the url and your network connection"
-                att.retryable = True
-            except httpx.TransportError as exc:
-                # Dropped connection, protocol violation, bad TLS...
-                att.error = f"network error fetching {att.final_url}: {type(exc).__name__}: {exc} — try again later"
-                att.retryable = True
-            except httpx.InvalidURL as exc:  # e.g. a redirect to a malformed Location
-                att.error = f"invalid URL while fetching {url}: {exc} — check the url in feeds.yml"
-            except zlib.error as exc:
-                att.error = f"could not decompress the response body from {att.final_url}: {exc} — the server sent a corrupt {att.headers.get('content-encoding', '')} body"
         return att
+
+    async def _request(
+        self, first: httpx.URL, url: str, headers: dict[str, str], att: _Attempt, deadline: float
+    ) -> None:
+        """One attempt's request, its redirect hops and its body; failures become `att.error`."""
+        import httpx  # heavy (~150 ms): already loaded by fetch_all; kept off `papertrail --help`
+
+        try:
+            await asyncio.wait_for(self._hops(first, headers, att), deadline)
+        except asyncio.TimeoutError:
+            att.error = (
+                f"gave up after {deadline:g} s fetching {att.final_url}: the server is sending "
+                f"the response too slowly — try again later or raise timeout in feeds.yml settings"
+            )
+        except httpx.TimeoutException:
+            att.error = f"timed out after {self.timeout:g} s fetching {att.final_url} — the server may be down or slow; try again later or raise timeout in feeds.yml settings"
+            att.retryable = True  # in principle; in practice past the retry budget
+            # No answer at all from the first host: do not queue more requests there.
+            att.host_dead = att.status is None and not att.hops
+        except httpx.ConnectError as exc:
+            host = httpx.URL(att.final_url).host
+            cause = str(exc) or type(exc).__name__
+            att.error = f"could not connect to host {host}: {cause} (fetching {att.final_url}) — check the url and your network connection"
+            att.retryable = True
+        except httpx.TransportError as exc:
+            # Dropped connection, protocol violation, bad TLS...
+            att.error = f"network error fetching {att.final_url}: {type(exc).__name__}: {exc} — try again later"
+            att.retryable = True
+        except httpx.InvalidURL as exc:  # e.g. a redirect to a malformed Location
+            att.error = f"invalid URL while fetching {url}: {exc} — check the url in feeds.yml"
+        except zlib.error as exc:
+            att.error = f"could not decompress the response body from {att.final_url}: {exc} — the server sent a corrupt {att.headers.get('content-encoding', '')} body"
 
     async def _hops(self, url: httpx.URL, headers: dict[str, str], att: _Attempt) -> None:
         """Follow redirects from `url` by hand and read the final body into `att`."""

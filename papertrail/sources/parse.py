@@ -17,10 +17,11 @@ Notes on feedparser, which does the XML work for `parse_feed`:
   then re-resolves the base URI on every XML element (a third of its parse
   time). A relative item link is resolved against ``base_url`` here, once per
   item; ``xml:base`` inside the document is still honoured by feedparser.
-* A missing Content-Type header makes feedparser decode the bytes as
-  ISO-8859-1 (mojibake for UTF-8 feeds without an XML declaration), so we
-  default it to ``application/xml``, i.e. the XML rules (declaration, BOM,
-  else UTF-8).
+* The bytes are decoded here (papertrail.sources.charset: BOM, HTTP charset,
+  XML declaration, else UTF-8; a bad byte becomes U+FFFD with a warning) and
+  feedparser gets UTF-8 labelled as such: left to itself it re-decodes a whole
+  UTF-8 feed as windows-1252 for one invalid byte, and a missing Content-Type
+  makes it decode as ISO-8859-1.
 * feedparser flags ``bozo`` for harmless things (no or non-XML
   Content-Type, a charset header that disagrees with the body); those are not
   reported as warnings. Real XML errors are.
@@ -35,7 +36,7 @@ import io
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from time import struct_time
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ from urllib.parse import urljoin
 
 from papertrail.ids import arxiv_abs_url, arxiv_pdf_url, find_arxiv_ids, parse_arxiv_id
 from papertrail.models import ParsedFeed, Record
+from papertrail.sources.charset import decode_feed_bytes
 from papertrail.sources.codelinks import post_code_links
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -309,13 +311,14 @@ def parse_feed(
     body = bytes(body)
     hdrs = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     content_type = hdrs.get("content-type", "")
-    if not content_type:
-        hdrs["content-type"] = "application/xml"
     if not body.strip():
         raise FeedParseError(
             f"the URL returned an empty body{_ctype_note(content_type)}, not an RSS/Atom feed"
         )
 
+    # Decoded here by its own encoding, handed over as UTF-8 (see the module docstring).
+    decoded = decode_feed_bytes(body, content_type)
+    body, hdrs["content-type"] = decoded.body, _as_utf8(content_type or "application/xml")
     d = feedparser.parse(
         io.BytesIO(body),
         response_headers=hdrs,
@@ -331,6 +334,7 @@ def parse_feed(
         raise FeedParseError(_not_a_feed_message(body, content_type, feed_meta, exc, base_url))
 
     result = ParsedFeed(title=_plain(_get(feed_meta, "title") or "") or None)
+    result.warnings += decoded.warnings
     benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
     if exc is not None and not isinstance(exc, benign):
         result.warnings.append(_malformed_warning(exc, len(entries)))
@@ -343,6 +347,11 @@ def parse_feed(
         if record is not None:
             records.append(record)
     return result
+
+
+def _as_utf8(content_type: str) -> str:
+    """The Content-Type with its charset replaced by UTF-8 (the body now is)."""
+    return _CHARSET_PARAM_RE.sub("", content_type) + "; charset=utf-8"
 
 
 def _malformed_warning(exc: BaseException, items: int) -> str:
@@ -363,6 +372,7 @@ def _ctype_note(content_type: str) -> str:
     return f" (content-type {content_type})" if content_type else ""
 
 
+_CHARSET_PARAM_RE = re.compile(r"\s*;\s*charset\s*=\s*[^;]*", re.I)
 _ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _SKIP_PROLOG_RE = re.compile(rb"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S | re.I)
 
@@ -413,23 +423,21 @@ def _not_a_feed_message(
 
 
 def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str]) -> Record | None:
-    link = (_get(entry, "link") or "").strip()
-    if link and "://" not in link[:12] and base_url:
-        link = urljoin(base_url, link)
+    link = _post_link(entry, base_url)
     raw_title = _get(entry, "title") or ""
     title = (
         html_to_text(raw_title)
         if _is_html(_get(entry, "title_detail"), False)
         else _plain(raw_title)
     )
-    if not title and not link:
-        warnings.append(f"item {index} has neither a title nor a link; skipped")
-        return None
-
     summary_html = _get(entry, "summary") or ""
     text, content_html = _post_text(entry, summary_html)
     if not title:
-        title = truncate(text, 100) if text else link
+        # An RSS 2.0 item may be only a <description>: its text names it.
+        title = title_from_text(text) if text else link
+    if not title:
+        warnings.append(f"item {index} has no title, no link and no text; skipped")
+        return None
 
     mentions = find_arxiv_ids(link)
     for fragment in (summary_html, content_html):
@@ -455,6 +463,47 @@ def _post_record(entry: _FeedDict, base_url: str, index: int, warnings: list[str
         mentions=mentions,
         code_links=post_code_links((summary_html, content_html), link),
     )
+
+
+def _post_link(entry: _FeedDict, base_url: str) -> str:
+    """The item's web link, "" when it has none. feedparser copies an id into `link`
+    (an RSS guid is a permalink by default, and so is an Atom id to it); an id such
+    as ``tag:…`` or ``urn:…`` is not a page, so only http(s) links count. Where a feed
+    says where the item really is (FeedBurner's origLink, rel="canonical"), that wins
+    over its own redirecting link."""
+    for original in _original_links(entry):  # the page itself, not a redirecting proxy
+        if original.lower().startswith(("http://", "https://")):
+            return original
+    link = (_get(entry, "link") or "").strip()
+    if link and "://" not in link[:12] and base_url and not _SCHEME_RE.match(link):
+        link = urljoin(base_url, link)
+    return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+def _original_links(entry: _FeedDict) -> Iterator[str]:
+    """Where a feed that rewrites its links says the item really is: FeedBurner's
+    ``<feedburner:origLink>``, an Atom ``<link rel="canonical">``."""
+    if orig := (_get(entry, "feedburner_origlink") or "").strip():
+        yield orig
+    for link in _get(entry, "links") or ():
+        if _get(link, "rel") == "canonical" and (href := (_get(link, "href") or "").strip()):
+            yield href
+
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!//)")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s|(?<=[。！？])")
+TITLE_FROM_TEXT_CHARS = 80
+
+
+def title_from_text(text: str, limit: int = TITLE_FROM_TEXT_CHARS) -> str:
+    """A title for an item that has none: its text's first sentence when that is
+    short, else the text cut near `limit` characters at a word boundary ("…")."""
+    text = " ".join(text.split())
+    m = _SENTENCE_END_RE.search(text)
+    first = text[: m.start()].rstrip() if m else text
+    if len(first) <= limit:
+        return first[:-1] if first.endswith(".") and not first.endswith("..") else first
+    return truncate(text, limit)
 
 
 def _post_text(entry: _FeedDict, summary_html: str) -> tuple[str, str]:

@@ -13,6 +13,9 @@ in `_migrations`):
                  guid -> canonical URL -> content hash
                  (`post:<source>:<guid|url|sha1>`). The integer `id` is the
                  short id users type.
+- `post_urls`    the URL keys each post is known by, so one article listed by
+                 several feeds is one entry with several sources; a source's
+                 corrected item updates its entry (store/post_match.py).
 - `entry_versions` every arXiv version seen of a paper, when, and from where.
 - `provenance`   which sources surfaced each entry, first and last seen.
 - `entry_domains` domain tags (origin: `rule` from feeds.yml, or `source`

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from papertrail.models import BULK_SOURCES
 from papertrail.store.lock import DatabaseLocked, is_busy, locked_message
+from papertrail.store.post_match import url_key_rows
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -605,6 +606,33 @@ def _m011_repro_weights(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m012_post_urls(db: sqlite_utils.Database) -> None:
+    """The URL keys posts are known by (papertrail.ids.url_match_key of their link, and
+    of their guid when it is a URL), so that one article listed by two feeds is one
+    entry (store/post_match.py, issue 18). Filled here from the posts already stored:
+    the first (lowest id) post of a key keeps it; older duplicates are left as they
+    are (not merged), but no new ones are made."""
+    db.executescript(
+        """
+        CREATE TABLE post_urls (
+            url_key TEXT PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_post_urls_entry ON post_urls(entry_id);
+        -- the title-and-date last resort: one title, a window of dates; papers (all of
+        -- arXiv, maybe) stay out of this index
+        CREATE INDEX idx_entries_post_title ON entries(title, published) WHERE kind = 'post';
+        """
+    )
+    # every post's key starts "post:" (on the key index, not a scan of every paper)
+    posts = db.execute(
+        "SELECT id, url, guid FROM entries WHERE key >= 'post:' AND key < 'post;' ORDER BY id"
+    )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO post_urls (url_key, entry_id) VALUES (?, ?)", url_key_rows(posts)
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -617,6 +645,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m009_feedback,
     _m010_code_links,
     _m011_repro_weights,
+    _m012_post_urls,
 ]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from papertrail.ids import canonical_url
 from papertrail.models import ANNOUNCE_REPLACE, BULK_SOURCES, Record, Tagger
+from papertrail.store.post_match import PostMatcher
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -35,6 +36,8 @@ class SaveStats:
     new_posts: int = 0
     updated_versions: int = 0
     skipped_replacements: int = 0  # new versions of papers not in the reading list
+    corrected: int = 0  # posts whose title or text the source corrected (issue 18)
+    merged: int = 0  # items already stored from another feed: one entry, one more source
 
     @property
     def new(self) -> int:
@@ -132,6 +135,15 @@ WHERE id = ? AND (title IS NOT ? OR (? != '' AND summary IS NOT ?))
 """
 
 
+# A post re-served by its own source (same guid or URL): what may have been corrected.
+_UPDATE_POST = """
+UPDATE entries SET last_seen = ?, url = COALESCE(?, url),
+    authors = CASE WHEN ? != '[]' THEN ? ELSE authors END, updated = COALESCE(?, updated),
+    published = COALESCE(published, ?), content_hash = ?
+WHERE id = ?
+"""
+
+
 # One encoder for every row: json.dumps(..., separators=...) builds a new
 # encoder per call, which was ~10 % of the save path.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -154,6 +166,7 @@ class EntryWriter:
         self.tagger = tagger
         self.run_id = run_id
         self.now = now or utcnow()
+        self._hashes: dict[int, str | None] = {}  # content_hash of the posts looked up
 
     def save(
         self, source: str, records: Iterable[Record], source_tags: Sequence[str] = ()
@@ -168,10 +181,13 @@ class EntryWriter:
             for r in records
         ]
         existing = self._lookup(keys)
-        new, kept = self._sort(records, keys, existing, stats)
+        known = set(existing)  # found under their own key: their URLs are on record already
+        matcher = PostMatcher(self.conn, source, records, keys)
+        new, kept = self._sort(records, keys, existing, stats, matcher)
         if new:
             self._insert(source, new, existing, source_tags)
         self._link(source, kept, existing)
+        matcher.register((existing[key][0], r) for key, r in kept if key not in known)
         return stats
 
     def _sort(
@@ -180,17 +196,22 @@ class EntryWriter:
         keys: list[str],
         existing: dict[str, tuple[int, int | None]],
         stats: SaveStats,
+        matcher: PostMatcher,
     ) -> tuple[dict[str, Record], list[tuple[str, Record]]]:
         """New records by key, and every record kept (new or known); known papers
-        move to a newer version here, and `existing` follows."""
+        move to a newer version here, known posts take their source's corrections,
+        and `existing` follows."""
         new: dict[str, Record] = {}
         kept: list[tuple[str, Record]] = []
+        foreign: set[str] = set()  # keys matched to another source's post
         for record, key in zip(records, keys, strict=True):
             stats.seen += 1
+            if key not in existing and key not in new and record.kind == "post":
+                self._match(key, record, existing, foreign, matcher, stats)
             found = existing.get(key)
             if found is not None:
                 entry_id, old_version = found
-                if self._update(entry_id, record, old_version):
+                if self._update(entry_id, record, old_version, own=key not in foreign):
                     stats.updated_versions += 1
                     existing[key] = (entry_id, record.version)
             elif key in new:
@@ -208,6 +229,30 @@ class EntryWriter:
                     stats.new_posts += 1
             kept.append((key, record))
         return new, kept
+
+    def _match(
+        self,
+        key: str,
+        record: Record,
+        existing: dict[str, tuple[int, int | None]],
+        foreign: set[str],
+        matcher: PostMatcher,
+        stats: SaveStats,
+    ) -> None:
+        """A post whose key is new may still be stored: from another feed, or as this
+        source's item before a correction of its text (store/post_match.py)."""
+        match = matcher.find(record)
+        if match is None:
+            return
+        existing[key] = (match.entry_id, None)
+        if match.same_source:
+            # This source's item without guid or link, keyed by its old text: the entry
+            # takes the new key, so the next fetch finds it directly.
+            self.conn.execute("UPDATE entries SET key = ? WHERE id = ?", [key, match.entry_id])
+            stats.corrected += 1
+        else:
+            foreign.add(key)
+            stats.merged += 1
 
     def _insert(
         self,
@@ -292,10 +337,12 @@ class EntryWriter:
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             sql = (
-                f"SELECT key, id, version FROM entries WHERE key IN ({', '.join('?' * len(chunk))})"
+                "SELECT key, id, version, content_hash FROM entries "
+                f"WHERE key IN ({', '.join('?' * len(chunk))})"
             )
-            for key, entry_id, version in self.conn.execute(sql, chunk):
+            for key, entry_id, version, text_hash in self.conn.execute(sql, chunk):
                 found[key] = (entry_id, version)
+                self._hashes[entry_id] = text_hash
         return found
 
     def _row(self, source: str, key: str, r: Record) -> list[Any]:
@@ -325,10 +372,17 @@ class EntryWriter:
             self.now,
         ]
 
-    def _update(self, entry_id: int, r: Record, old_version: int | None) -> bool:
-        """Refresh an existing entry. True when it moved to a newer arXiv version."""
+    def _update(self, entry_id: int, r: Record, old_version: int | None, own: bool = True) -> bool:
+        """Refresh an existing entry. True when it moved to a newer arXiv version. A post
+        takes corrections only from its own source (`own`); another feed listing the
+        same article adds a source, not its wording."""
         if r.kind == "post":
-            self.conn.execute("UPDATE entries SET last_seen = ? WHERE id = ?", [self.now, entry_id])
+            if own:
+                self._update_post(entry_id, r)
+            else:
+                self.conn.execute(
+                    "UPDATE entries SET last_seen = ? WHERE id = ?", [self.now, entry_id]
+                )
             return False
         newer = r.version is not None and (old_version is None or r.version > old_version)
         older = r.version is not None and old_version is not None and r.version < old_version
@@ -357,6 +411,25 @@ class EntryWriter:
         if newer:  # we had no version number before; not news
             self.conn.execute("UPDATE entries SET version = ? WHERE id = ?", [r.version, entry_id])
         return False
+
+    def _update_post(self, entry_id: int, r: Record) -> None:
+        """A post as its source serves it now: a corrected title or text replaces the
+        stored one (the full-text trigger re-indexes it, the rule-made domains are
+        recomputed); tags, notes, stars and read marks are other tables or columns."""
+        text_hash = content_hash(r)
+        if self._hashes.get(entry_id) == text_hash:  # the usual case: served as before
+            self.conn.execute("UPDATE entries SET last_seen = ? WHERE id = ?", [self.now, entry_id])
+            return
+        authors = _dumps(r.authors)
+        self.conn.execute(
+            _UPDATE_POST,
+            [self.now, r.url, authors, authors, r.updated, r.published, text_hash, entry_id],
+        )
+        changed = self.conn.execute(
+            _UPDATE_TEXT, [r.title, r.summary, r.summary, entry_id, r.title, r.summary, r.summary]
+        ).rowcount
+        if changed:
+            self._retag(entry_id, r)
 
     def _retag(self, entry_id: int, r: Record, *, archive_only: bool = False) -> None:
         """Recompute rule-made domains; a domain a person or a source set is kept
