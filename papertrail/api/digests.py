@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from papertrail import store
+from papertrail.api.page import why_lines
 from papertrail.config import Config, Paths
 from papertrail.reading.digest import Digest, FetchSummary
 from papertrail.reading.rank import rank_digest_entries
@@ -44,6 +45,7 @@ def build_digest(
         updates=updates,
         summary=summary,
         hidden=hidden,
+        why=why_lines(db, config, [e["id"] for e in entries]),
     )
 
 
