@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from papertrail.api.fetching import FetchOutcome, fetch, fetch_summary
     from papertrail.api.importing import add, check_oai_options, import_oai, import_snapshot
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
+    from papertrail.api.page import CardExtras, TagCount, card_extras, tag_counts, triage_flags
     from papertrail.api.reading import (
         MarkResult,
         SearchResult,
@@ -89,6 +90,11 @@ _WHERE: dict[str, str] = {
     "rank": "papertrail.api.managing",
     "retag": "papertrail.api.managing",
     "sources": "papertrail.api.managing",
+    "CardExtras": "papertrail.api.page",
+    "TagCount": "papertrail.api.page",
+    "card_extras": "papertrail.api.page",
+    "tag_counts": "papertrail.api.page",
+    "triage_flags": "papertrail.api.page",
     "add": "papertrail.api.importing",
     "check_oai_options": "papertrail.api.importing",
     "import_oai": "papertrail.api.importing",
@@ -144,6 +150,7 @@ _RENAMED: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CardExtras",
     "ConfigError",
     "DatabaseError",
     "Entry",
@@ -166,9 +173,11 @@ __all__ = [
     "SearchSyntaxError",
     "SnapshotError",
     "SourceRow",
+    "TagCount",
     "add",
     "add_note",
     "build_digest",
+    "card_extras",
     "check_oai_options",
     "clean_tags",
     "delete_note",
@@ -202,6 +211,8 @@ __all__ = [
     "show_reproduction",
     "sources",
     "tag",
+    "tag_counts",
+    "triage_flags",
     "write_atomic",
 ]
 

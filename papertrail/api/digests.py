@@ -23,8 +23,10 @@ def build_digest(
     until: str | None = None,
     after_run: int | None = None,
     summary: FetchSummary | None = None,
+    why_budget_s: float | None = None,
 ) -> Digest:
-    """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`."""
+    """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`;
+    each entry's one-line why, until `why_budget_s` seconds are spent (None: all)."""
     if since is not None:
         entries = store.entries_between(db, since, until)
         updates = store.starred_updates_between(db, since, until)
@@ -45,12 +47,15 @@ def build_digest(
         updates=updates,
         summary=summary,
         hidden=hidden,
-        why=why_lines(db, config, [e["id"] for e in entries]),
+        why=why_lines(db, config, [e["id"] for e in entries], why_budget_s),
     )
 
 
-def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
-    """`papertrail digest`: the entries first seen in a window (24h, 7d, 2w or a date)."""
+def digest(
+    paths: Paths, *, since: str, until: str | None = None, why_budget_s: float | None = None
+) -> Digest:
+    """`papertrail digest` (and the reading page's Today): the entries first seen in a
+    window (24h, 7d, 2w or a date); `why_budget_s` bounds the time spent explaining."""
     config = paths.config()
     with store.connected(paths.db) as db:
         return build_digest(
@@ -58,4 +63,5 @@ def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
             config,
             since=store.parse_since(since),
             until=store.parse_since(until) if until else None,
+            why_budget_s=why_budget_s,
         )

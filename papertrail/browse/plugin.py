@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 
 from papertrail.browse.config import COLUMN_LABELS, MAIN_VIEW, PLUGIN, column_label
 from papertrail.browse.guard import SEARCHABLE, WINDOW_ARG, ASGIApp, guarded
+from papertrail.browse.routes import ROUTES
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -116,35 +117,25 @@ class _Cell:
     def entry_url(self, entry_id: object) -> str:
         return f"{self.datasette.urls.table(self.database, 'entries')}/{entry_id}"
 
-    def triage_link(self, query: str, text: str, entry_id: object) -> Markup:
-        href = f"{self.datasette.urls.database(self.database)}/{query}?" + urlencode(
-            {"entry_id": entry_id}
-        )
-        return Markup('<a class="papertrail-triage" href="{}">{}</a>').format(href, text)
 
-
-# The triage query offered beside a read/starred cell, by (flag, whether it is set).
-_FLAG_QUERIES = {
-    ("read", False): ("mark_read", "mark read"),
-    ("read", True): ("mark_unread", "mark unread"),
-    ("starred", False): ("star", "star"),
-    ("starred", True): ("unstar", "unstar"),
-}
 _FLAG_COLUMNS = {"read": "read", "starred": "starred", "read_at": "read", "starred_at": "starred"}
 _URL_COLUMNS = ("url", "fetch_url", "config_url")
 _ARRAY_COLUMNS = ("domains", "tags", "sources")
 
 
 def _flag_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
-    """A read/starred state with the link that flips it, in the list and on an entry's page."""
+    """A read/starred state: yes/no (or when), with a link to the entry on the reading
+    page, where it is starred or read through papertrail's API (never raw SQL)."""
     entry_id = cell.entry_id
     if entry_id is None:
         return None
     is_set = value == "yes" if cell.table == MAIN_VIEW else value is not None
-    query, text = _FLAG_QUERIES[(_FLAG_COLUMNS[column], is_set)]
-    link = cell.triage_link(query, text, entry_id)
-    shown = "" if value is None else value
-    return Markup("{} {}").format(shown, link) if shown else link
+    shown = ("★ " if is_set and _FLAG_COLUMNS[column] == "starred" else "") + (
+        "yes" if is_set and cell.table == MAIN_VIEW else "" if value is None else str(value)
+    )
+    return Markup('{} <a class="papertrail-triage" href="{}">{}</a>').format(
+        shown or "no", f"/-/papers/{entry_id}", "change"
+    )
 
 
 def _link_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
@@ -173,10 +164,6 @@ def _array_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
         _link(view_url + "?" + urlencode({f"{column}__arraycontains": item}), item)
         for item in items
     )
-    entry_id = cell.entry_id
-    if column == "tags" and cell.triage and entry_id is not None:
-        add = cell.triage_link("add_tag", "+ tag", entry_id)
-        out = Markup("{} {}").format(out, add) if out else add
     return out
 
 
@@ -259,17 +246,6 @@ def extra_body_script(
     return header_labels_script(columns)
 
 
-# The record page's triage links, in this order.
-_RECORD_TRIAGE = (
-    ("mark_read", "mark read"),
-    ("star", "star"),
-    ("add_tag", "add a tag"),
-    ("mark_unread", "mark unread"),
-    ("unstar", "unstar"),
-    ("remove_tag", "remove a tag"),
-)
-
-
 @hookimpl
 def extra_template_vars(
     datasette: Datasette,
@@ -292,11 +268,10 @@ def extra_template_vars(
         and request is not None
     ):
         entry_id = request.url_vars.get("pks", "")
-        base = datasette.urls.database(database) + "/"
-        out["triage_links"] = [
-            (text, base + query + "?" + urlencode({"entry_id": entry_id}))
-            for query, text in _RECORD_TRIAGE
-        ]
+        if entry_id.isdigit():
+            out["triage_links"] = [
+                ("star, read, tag or note it on the reading page", f"/-/papers/{entry_id}")
+            ]
     return out
 
 
@@ -338,6 +313,12 @@ def filters_from_request(
         )
 
     return inner
+
+
+@hookimpl
+def register_routes(datasette: Datasette) -> list[tuple[str, Callable[..., Awaitable[object]]]]:
+    """The reading page (papertrail.browse.routes): `/` opens on it."""
+    return list(ROUTES)
 
 
 @hookimpl

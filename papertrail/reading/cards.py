@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from papertrail.models import Entry
 from papertrail.reading.texmath import text_with_math
-from papertrail.text import clean
+from papertrail.text import CONTROL, HIT_END, HIT_START, clean
 
 if TYPE_CHECKING:
     import jinja2
@@ -30,7 +30,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 CARD_CSS = TEMPLATES / "cards.css"
 MAX_AUTHORS = 3
 ARXIV_ABS, ARXIV_PDF = "https://arxiv.org/abs/", "https://arxiv.org/pdf/"
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def safe_url(url: object) -> str | None:
@@ -54,7 +54,7 @@ def _parse(iso: str | None) -> datetime | None:
 
 
 def human_date(iso: str | None, now: datetime) -> str:
-    """"today", "yesterday", "3 days ago" within a week, else "2 Nov 2026"."""
+    """ "today", "yesterday", "3 days ago" within a week, else "2 Nov 2026"."""
     moment = _parse(iso)
     if moment is None:
         return ""
@@ -117,8 +117,10 @@ def _links(entry: Entry) -> list[Link]:
         out += [Link("arXiv", ARXIV_ABS + path), Link("PDF", ARXIV_PDF + path)]
     for name, url in sorted((entry.get("links") or {}).items()):
         href = safe_url(url)
-        if href and name not in ("abs", "pdf", "alternate", "related") and href not in (
-            link.href for link in out
+        if (
+            href
+            and name not in ("abs", "pdf", "alternate", "related")
+            and href not in (link.href for link in out)
         ):
             out.append(Link(clean(name), href))
     url = safe_url(entry.get("url"))
@@ -178,6 +180,17 @@ def math(text: object) -> Markup:
     return Markup(text_with_math(clean(text)))
 
 
+def snippet(text: object) -> Markup:
+    """Jinja filter: a search snippet escaped, its hits in <mark>."""
+    from markupsafe import Markup, escape  # heavy (Jinja's): only rendering HTML needs it
+
+    out: list[str] = []
+    for n, part in enumerate(str(text or "").replace(HIT_END, HIT_START).split(HIT_START)):
+        piece = str(escape(" ".join(CONTROL.sub(" ", part).split(" "))))
+        out.append(f"<mark>{piece}</mark>" if n % 2 and piece else piece)
+    return Markup(" ".join("".join(out).split()))
+
+
 def environment(*template_dirs: Path) -> jinja2.Environment:
     """A Jinja environment over `template_dirs` then the card templates, autoescaping
     everything, with the `math` filter."""
@@ -191,5 +204,6 @@ def environment(*template_dirs: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["math"] = math
+    env.filters["snippet"] = snippet
     env.globals["card_css"] = lambda: CARD_CSS.read_text(encoding="utf-8")
     return env

@@ -441,18 +441,22 @@ def _render_html(digest: Digest) -> str:
     ]
     generated = _clean(digest.generated_at)
     summary = digest.summary
-    return cards.environment().get_template("digest.html").render(
-        csp=CSP,
-        title=_clean(digest.title),
-        generated=cards.human_date(generated, now) + f" ({generated})",
-        window=_window(digest),
-        nothing_new=_nothing_new(digest),
-        groups=groups,
-        updates=[_html_card(e, now, digest.why, update=True) for e in digest.updates],
-        summary_line=_summary_line(summary) if summary else "",
-        summary_notes=[(k, _NOTE_MARK[k], n) for k, n in _summary_notes(summary)]
-        if summary
-        else [],
+    return (
+        cards.environment()
+        .get_template("digest.html")
+        .render(
+            csp=CSP,
+            title=_clean(digest.title),
+            generated=cards.human_date(generated, now) + f" ({generated})",
+            window=_window(digest),
+            nothing_new=_nothing_new(digest),
+            groups=groups,
+            updates=[_html_card(e, now, digest.why, update=True) for e in digest.updates],
+            summary_line=_summary_line(summary) if summary else "",
+            summary_notes=[(k, _NOTE_MARK[k], n) for k, n in _summary_notes(summary)]
+            if summary
+            else [],
+        )
     )
 
 

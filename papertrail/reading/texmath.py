@@ -51,7 +51,38 @@ OPERATORS = {
     "|": "‖", "%": "%", "#": "#", "&": "&", "_": "_", "$": "$",
 }  # fmt: skip
 FUNCTIONS = frozenset(
-    ["ln", "log", "exp", "sin", "cos", "tan", "sec", "csc", "cot", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "lim", "liminf", "limsup", "sup", "inf", "max", "min", "arg", "det", "dim", "ker", "deg", "gcd", "Pr", "mod"]
+    [
+        "ln",
+        "log",
+        "exp",
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "lim",
+        "liminf",
+        "limsup",
+        "sup",
+        "inf",
+        "max",
+        "min",
+        "arg",
+        "det",
+        "dim",
+        "ker",
+        "deg",
+        "gcd",
+        "Pr",
+        "mod",
+    ]
 )
 SPACES = {",": "0.17em", ":": "0.22em", ";": "0.28em", "quad": "1em", "qquad": "2em", " ": "0.25em"}
 # \mathbb{R} and friends: the letter styles MathML names with mathvariant.
