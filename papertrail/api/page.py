@@ -39,9 +39,9 @@ class TagCount:
     entries: int
 
 
-def triage_flags() -> tuple[str, ...]:
+def triage_flags() -> list[str]:
     """The flags `mark` accepts ("read", "starred", and any the store adds later)."""
-    return tuple(triage.FLAGS)
+    return list(triage.FLAGS)
 
 
 def why_line(expl: Explanation) -> str:

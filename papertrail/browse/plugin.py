@@ -123,6 +123,10 @@ _URL_COLUMNS = ("url", "fetch_url", "config_url")
 _ARRAY_COLUMNS = ("domains", "tags", "sources")
 
 
+def _text(value: CellValue) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _flag_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
     """A read/starred state: yes/no (or when), with a link to the entry on the reading
     page, where it is starred or read through papertrail's API (never raw SQL)."""
@@ -131,10 +135,10 @@ def _flag_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
         return None
     is_set = value == "yes" if cell.table == MAIN_VIEW else value is not None
     shown = ("★ " if is_set and _FLAG_COLUMNS[column] == "starred" else "") + (
-        "yes" if is_set and cell.table == MAIN_VIEW else "" if value is None else str(value)
+        "yes" if is_set and cell.table == MAIN_VIEW else "" if value is None else _text(value)
     )
     return Markup('{} <a class="papertrail-triage" href="{}">{}</a>').format(
-        shown or "no", f"/-/papers/{entry_id}", "change"
+        shown or "no", f"/-/papers/{_text(entry_id)}", "change"
     )
 
 

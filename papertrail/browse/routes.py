@@ -84,7 +84,7 @@ async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def _args(request: Request) -> dict[str, str]:
-    return {k: request.args.get(k, "") for k in request.args.keys()}
+    return {k: request.args.get(k, "") for k in request.args.keys()}  # noqa: SIM118 (MultiParams)
 
 
 async def today(datasette: Datasette, request: Request) -> Response:

@@ -123,9 +123,9 @@ def _links(entry: Entry) -> list[Link]:
             and href not in (link.href for link in out)
         ):
             out.append(Link(clean(name), href))
-    url = safe_url(entry.get("url"))
-    if url and entry.get("kind") == "post":
-        out.append(Link(urlsplit(url).netloc or "link", url))
+    post_url = safe_url(entry.get("url"))
+    if post_url and entry.get("kind") == "post":
+        out.append(Link(urlsplit(post_url).netloc or "link", post_url))
     return out
 
 

@@ -457,7 +457,7 @@ def _render_html(digest: Digest) -> str:
             if summary
             else [],
         )
-    )
+    ).rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------- json

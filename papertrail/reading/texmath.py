@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # $...$ (not $$), \( ... \): inline maths in feed text. A lone "$5" stays text.
@@ -171,12 +172,12 @@ class _Parser:
             return self.nested(lambda: self.row("}"))
         return self.atom()
 
-    def nested(self, parse: object) -> str:
+    def nested(self, parse: Callable[[], str]) -> str:
         self.depth += 1
         if self.depth > 40:
             raise _Unsupported("too deep")
         try:
-            return parse()  # type: ignore[operator,no-any-return]
+            return parse()
         finally:
             self.depth -= 1
 
@@ -184,7 +185,7 @@ class _Parser:
         """The text of a {group}, unparsed (\\text{...})."""
         if self.take().text != "{":
             raise _Unsupported("expected {")
-        level, out = 1, []
+        level, out = 1, list[str]()
         while True:
             tok = self.take(raw=True)
             if tok.kind == "char" and tok.text in "{}":
