@@ -47,7 +47,9 @@ def triage_flags() -> list[str]:
 def why_line(expl: Explanation) -> str:
     """The parts that add most to the score, in words, e.g. "surfaced or mentioned by
     3 sources (…) · matches boosted 'diffusion' (+2)"."""
-    parts = sorted((p for p in expl.parts if p.contribution > 0), key=lambda p: -p.contribution)
+    parts = sorted(
+        (p for p in expl.parts if p.contribution >= 0.005), key=lambda p: -p.contribution
+    )
     words = [p.why.split("; ")[0] for p in parts[:WHY_PARTS]]
     return " · ".join(words) or "nothing in feeds.yml's ranking speaks for it"
 

@@ -51,6 +51,7 @@ STATIC = {
     "page.css": (PAGE_DIR / "page.css", "text/css; charset=utf-8"),
     "page.js": (PAGE_DIR / "page.js", "text/javascript; charset=utf-8"),
     "cards.css": (cards.CARD_CSS, "text/css; charset=utf-8"),
+    "datasette.css": (PAGE_DIR / "datasette.css", "text/css; charset=utf-8"),
 }
 _ENV: list[jinja2.Environment] = []
 

@@ -155,6 +155,31 @@ def _link_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
         return _link(url, text or url, external=True)
     if column == "entry" and cell.table is None and isinstance(value, int):
         return _link(cell.entry_url(value), f"#{value}")
+    if cell.table == "entries" and column in ("authors", "categories", "links"):
+        return _json_cell(column, value)
+    return None
+
+
+def _json_cell(column: str, value: CellValue) -> Markup | None:
+    """An entry's authors and categories as a list, its links as links (http(s) only)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if isinstance(data, list):
+        return Markup(escape(", ".join(str(item) for item in data)))
+    if isinstance(data, dict):
+        parts = []
+        for name, url in data.items():
+            href = _http_url(str(url))
+            parts.append(
+                _link(href, str(name), external=True)
+                if href
+                else Markup("{}: {}").format(name, url)
+            )
+        return Markup(" · ").join(parts)
     return None
 
 
@@ -216,6 +241,17 @@ def render_cell(
 _HEADER_LABELS_JS = """
 (() => {
   const labels = new Map(Object.entries(%s));
+  // Datasette's "Title (view)" heading and "domains (array)" facet names, in words.
+  const h1 = document.querySelector("h1");
+  if (h1) for (const node of h1.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) node.nodeValue = node.nodeValue.replace(/ \\(view\\)$/, "");
+  }
+  for (const strong of document.querySelectorAll(".facet-info-name strong")) {
+    const node = strong.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    const name = node.nodeValue.trim().replace(/ \\((array|date)\\)$/, "");
+    node.nodeValue = (labels.get(name) ?? name) + " ";
+  }
   for (const th of document.querySelectorAll("table.rows-and-columns > thead th")) {
     const name = th.dataset.column ?? th.textContent.trim();
     const label = labels.get(name);
@@ -317,6 +353,12 @@ def filters_from_request(
         )
 
     return inner
+
+
+@hookimpl
+def extra_css_urls(database: str | None, datasette: Datasette) -> list[str]:
+    """Datasette's pages: wide enough titles, no second read/starred column."""
+    return ["/-/papers/static/datasette.css"] if _config(datasette) else []
 
 
 @hookimpl
