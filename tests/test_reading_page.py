@@ -163,6 +163,15 @@ def test_cards_show_authors_dates_links_and_discussion(world: tuple[Path, Path])
     assert "discussed by 2" in today and 'href="http://hostile.invalid/posts/1"' in today
 
 
+def test_whys_the_page_had_no_time_for_are_served_on_request(world: tuple[Path, Path]) -> None:
+    db, feeds = world
+    page = Page(db, feeds)
+    answer = page.get("/-/papers/why?ids=1,2,999999").json()
+    assert answer == {} or set(answer) <= {"1", "2"}
+    answer = page.get("/-/papers/why?ids=1,2").json()
+    assert set(answer) == {"1", "2"} and all(isinstance(v, str) and v for v in answer.values())
+
+
 def test_no_request_leaves_the_package(world: tuple[Path, Path]) -> None:
     db, feeds = world
     page = Page(db, feeds)

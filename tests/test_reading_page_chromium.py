@@ -220,8 +220,9 @@ def test_a_keyboard_triage_session_in_chromium(
     wait_action(browser, f"unread:{first}")
     assert show(db, feeds, first)["read"] is False
 
-    # A reload keeps the star (the database is the truth).
+    # A reload keeps the star (the database is the truth); every card gets its why.
     browser.refresh()
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "a.why-pending"))
     assert card(browser, first).find_element(By.CSS_SELECTOR, ".star-state").text == "★"
     pressed = card(browser, first).find_element(By.CSS_SELECTOR, 'button[value="unstar"]')
     assert pressed.get_attribute("aria-pressed") == "true"

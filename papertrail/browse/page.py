@@ -233,6 +233,17 @@ def render_card(paths: api.Paths, entry_id: int, ui: UI) -> str:
     return template.render(c=card, ui=ui)
 
 
+def whys(paths: api.Paths, ids: Sequence[int], budget_s: float = 0.5) -> dict[int, str]:
+    """The one-line whys the page did not have time for (page.js asks for them after
+    the page shows), as many as `budget_s` allows; the rest on the next request."""
+    extras = api.card_extras(paths, _entries_by_id(paths, ids), budget_s=budget_s)
+    return extras.why
+
+
+def _entries_by_id(paths: api.Paths, ids: Sequence[int]) -> list[Entry]:
+    return api.select(paths, [str(i) for i in ids])
+
+
 def act(paths: api.Paths, form: Mapping[str, str]) -> Done:
     """Run the action a form names; ActionError with a sentence when it cannot."""
     name = form.get("action", "")

@@ -131,6 +131,16 @@ async def paper(datasette: Datasette, request: Request) -> Response:
     return _html(body)
 
 
+async def why(datasette: Datasette, request: Request) -> Response:
+    """JSON {id: why} for the cards shown without one (page.js fills them in)."""
+    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:100]
+    try:
+        found = await _off_loop(page.whys, _paths(datasette), ids) if ids else {}
+    except ValueError:  # an id that names nothing (deleted meanwhile)
+        found = {}
+    return Response.json({str(k): v for k, v in found.items()})
+
+
 async def static(datasette: Datasette, request: Request) -> Response:
     found = page.STATIC.get(request.url_vars["name"])
     if found is None:
@@ -220,6 +230,7 @@ ROUTES: list[tuple[str, Handler]] = [
     (r"^/-/papers/tag/(?P<tag>[^/]+)$", _listing("tag")),
     (r"^/-/papers/search$", search),
     (r"^/-/papers/act$", act),
+    (r"^/-/papers/why$", why),
     (r"^/-/papers/static/(?P<name>[a-z.]+)$", static),
     (r"^/-/papers/(?P<id>\d+)$", paper),
 ]

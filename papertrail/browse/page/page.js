@@ -135,6 +135,32 @@
     act();
   });
 
+  // Cards the server had no time to explain: ask for their whys, a batch at a time.
+  async function fillWhys() {
+    for (let round = 0; round < 50; round++) {
+      const pending = Array.from(document.querySelectorAll("a.why-pending"));
+      if (!pending.length) return;
+      const ids = pending.slice(0, 40).map((a) => a.dataset.id);
+      let found;
+      try {
+        const response = await fetch(`/-/papers/why?ids=${ids.join(",")}`, { credentials: "same-origin" });
+        found = await response.json();
+      } catch (error) {
+        return;
+      }
+      if (!Object.keys(found).length) return;
+      for (const link of pending) {
+        const text = found[link.dataset.id];
+        if (text === undefined) continue;
+        const span = document.createElement("span");
+        span.className = "why";
+        span.textContent = text;
+        link.replaceWith(span);
+      }
+    }
+  }
+  fillWhys();
+
   document.addEventListener("click", (event) => {
     const card = event.target.closest?.("article.card");
     if (card) current = cards().indexOf(card);
