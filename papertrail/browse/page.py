@@ -42,6 +42,8 @@ TODAY_SINCE = "24h"  # the digest's default window (`papertrail digest --since`)
 PER_DOMAIN = 25  # cards per domain on Today; the rest one click away
 LIST_LIMIT = 60
 WHY_BUDGET_S = 0.08  # explaining scores stops after this long (the paper page explains in full)
+# On a very large list one explanation takes seconds (the similarity profile): the page
+# shows at once and page.js asks for the whys afterwards (`whys`).
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'"
@@ -139,7 +141,7 @@ def _cards(paths: api.Paths, entries: Sequence[Entry], budget_s: float) -> list[
     return out
 
 
-def today(paths: api.Paths, since: str = TODAY_SINCE) -> View:
+def today(paths: api.Paths, since: str = TODAY_SINCE, why_budget_s: float = WHY_BUDGET_S) -> View:
     """The digest's entries, grouped by domain in its order, the best PER_DOMAIN each."""
     d = api.digest(paths, since=since, why_budget_s=0)
     groups = []
@@ -147,7 +149,7 @@ def today(paths: api.Paths, since: str = TODAY_SINCE) -> View:
     for domain, entries in group_by_domain(d):
         shown += entries[:PER_DOMAIN]
         groups.append((domain, entries[:PER_DOMAIN], len(entries)))
-    made = {c.id: c for c in _cards(paths, shown, WHY_BUDGET_S)}
+    made = {c.id: c for c in _cards(paths, shown, why_budget_s)}
     view_groups = [(dom, [made[e["id"]] for e in es], n) for dom, es, n in groups]
     note = f"First seen in the last {since}" if since[:-1].isdigit() else f"Since {since}"
     if d.hidden:
@@ -155,7 +157,9 @@ def today(paths: api.Paths, since: str = TODAY_SINCE) -> View:
     return View("today", "Today", view_groups, note=note)
 
 
-def listing(paths: api.Paths, name: str, filters: Mapping[str, str]) -> View:
+def listing(
+    paths: api.Paths, name: str, filters: Mapping[str, str], why_budget_s: float = WHY_BUDGET_S
+) -> View:
     """Unread / Starred / a tag / a domain: api.list_entries, newest first (or best first)."""
     flt = api.make_filter(
         domains=[filters["domain"]] if filters.get("domain") else [],
@@ -176,10 +180,12 @@ def listing(paths: api.Paths, name: str, filters: Mapping[str, str]) -> View:
     note = f"{len(entries)} shown, {order}" + (
         " (the first {LIST_LIMIT})" if len(entries) == LIST_LIMIT else ""
     )
-    return View(name, title, [("", _cards(paths, entries, WHY_BUDGET_S), len(entries))], note=note)
+    return View(name, title, [("", _cards(paths, entries, why_budget_s), len(entries))], note=note)
 
 
-def search(paths: api.Paths, filters: Mapping[str, str]) -> View:
+def search(
+    paths: api.Paths, filters: Mapping[str, str], why_budget_s: float = WHY_BUDGET_S
+) -> View:
     """`papertrail search`: api.search with its filters, best match first."""
     query = (filters.get("q") or "").strip()
     if not query:
@@ -201,7 +207,7 @@ def search(paths: api.Paths, filters: Mapping[str, str]) -> View:
     note = f"{len(result.entries)} found, best match first"
     if result.window:
         note += f" (among the newest {result.window:,} matches)"
-    found = _cards(paths, result.entries, WHY_BUDGET_S)
+    found = _cards(paths, result.entries, why_budget_s)
     return View("search", f"Search: {query}", [("", found, len(found))], note=note, query=query)
 
 
@@ -226,9 +232,11 @@ def render_paper(paths: api.Paths, entry_id: int, ui: UI) -> str:
     )
 
 
-def render_card(paths: api.Paths, entry_id: int, ui: UI) -> str:
+def render_card(
+    paths: api.Paths, entry_id: int, ui: UI, why_budget_s: float = WHY_BUDGET_S
+) -> str:
     """One card, as an action leaves it (the page swaps it in place)."""
-    (card,) = _cards(paths, [api.show(paths, str(entry_id))], budget_s=1.0)
+    (card,) = _cards(paths, [api.show(paths, str(entry_id))], budget_s=why_budget_s)
     template = environment().from_string('{% from "_card.html" import card %}{{ card(c, ui) }}')
     return template.render(c=card, ui=ui)
 

@@ -83,6 +83,11 @@ async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(fn, *args)
 
 
+def _why_budget(datasette: Datasette) -> float:
+    """No score explained before the page shows on a very large list (see page.WHY_BUDGET_S)."""
+    return 0.0 if _config(datasette).get("search_window") else page.WHY_BUDGET_S
+
+
 def _args(request: Request) -> dict[str, str]:
     return {k: request.args.get(k, "") for k in request.args.keys()}  # noqa: SIM118 (MultiParams)
 
@@ -91,7 +96,7 @@ async def today(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     since = request.args.get("since") or page.TODAY_SINCE
     try:
-        view = await _off_loop(page.today, paths, since)
+        view = await _off_loop(page.today, paths, since, _why_budget(datasette))
     except ValueError as e:
         return _text(f"Cannot show that window: {e}", 400)
     return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -104,7 +109,7 @@ def _listing(name: str) -> Handler:
         if name == "tag":
             filters["tag"] = unquote(request.url_vars["tag"])
         try:
-            view = await _off_loop(page.listing, paths, name, filters)
+            view = await _off_loop(page.listing, paths, name, filters, _why_budget(datasette))
         except ValueError as e:
             return _text(f"Cannot list that: {e}", 400)
         return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -115,7 +120,7 @@ def _listing(name: str) -> Handler:
 async def search(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     try:
-        view = await _off_loop(page.search, paths, _args(request))
+        view = await _off_loop(page.search, paths, _args(request), _why_budget(datasette))
     except ValueError as e:
         return _text(f"Cannot search: {e}", 400)
     return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -196,7 +201,7 @@ async def _json_answer(
     ui = _ui(datasette, request)
     ui.next = _safe_next(form.get("next", ""))
     entry_id = int(form["entry"])
-    card = await _off_loop(page.render_card, paths, entry_id, ui)
+    card = await _off_loop(page.render_card, paths, entry_id, ui, _why_budget(datasette))
     undo = None if done.undo is None else vars(done.undo)
     body = {"ok": True, "message": done.message, "undo": undo, "card": card}
     return Response(json.dumps(body), content_type="application/json; charset=utf-8")

@@ -77,6 +77,7 @@
       if (wasCurrent) { fresh.classList.add("current"); fresh.focus({ preventScroll: true }); }
     }
     if (answer.undo && !isUndo) undos.push(answer.undo);
+    fillWhys();
     say(answer.message, false, !isUndo && !!answer.undo);
     document.body.dataset.lastAction = `${body.get("action")}:${body.get("entry")}`;
   }
