@@ -214,6 +214,7 @@ def test_hostile_feed_text_is_text_on_every_view(world: tuple[Path, Path]) -> No
     )
     assert "&lt;script&gt;window.__pwned" in digest.output
     assert "<script" not in digest.output and 'href="javascript:' not in digest.output
+    assert '"Segoe UI"' in digest.output  # the card CSS itself is not entity-escaped
 
 
 def test_tex_renders_as_mathml_and_feed_markup_in_maths_stays_text() -> None:

@@ -191,6 +191,14 @@ def snippet(text: object) -> Markup:
     return Markup(" ".join("".join(out).split()))
 
 
+def card_css() -> Markup:
+    """The card stylesheet, for the digest's <style> (the package's own file, not feed
+    text: not escaped, which inside <style> would break its quoted font names)."""
+    from markupsafe import Markup  # heavy (Jinja's): only rendering HTML needs it
+
+    return Markup(CARD_CSS.read_text(encoding="utf-8"))
+
+
 def environment(*template_dirs: Path) -> jinja2.Environment:
     """A Jinja environment over `template_dirs` then the card templates, autoescaping
     everything, with the `math` filter."""
@@ -205,5 +213,5 @@ def environment(*template_dirs: Path) -> jinja2.Environment:
     )
     env.filters["math"] = math
     env.filters["snippet"] = snippet
-    env.globals["card_css"] = lambda: CARD_CSS.read_text(encoding="utf-8")
+    env.globals["card_css"] = card_css
     return env
