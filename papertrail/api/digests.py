@@ -23,10 +23,11 @@ def build_digest(
     until: str | None = None,
     after_run: int | None = None,
     summary: FetchSummary | None = None,
-    why_budget_s: float | None = None,
+    why_budget_s: float = 0.0,
 ) -> Digest:
     """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`;
-    each entry's one-line why, until `why_budget_s` seconds are spent (None: all)."""
+    with `why_budget_s`, each entry's one-line why, best first, until that many seconds
+    are spent (one explanation costs ms on a small list, seconds on a huge one)."""
     if since is not None:
         entries = store.entries_between(db, since, until)
         updates = store.starred_updates_between(db, since, until)
@@ -47,12 +48,14 @@ def build_digest(
         updates=updates,
         summary=summary,
         hidden=hidden,
-        why=why_lines(db, config, [e["id"] for e in entries], why_budget_s),
+        why=why_lines(db, config, [e["id"] for e in entries], why_budget_s)
+        if why_budget_s > 0
+        else {},
     )
 
 
 def digest(
-    paths: Paths, *, since: str, until: str | None = None, why_budget_s: float | None = None
+    paths: Paths, *, since: str, until: str | None = None, why_budget_s: float = 0.0
 ) -> Digest:
     """`papertrail digest` (and the reading page's Today): the entries first seen in a
     window (24h, 7d, 2w or a date); `why_budget_s` bounds the time spent explaining."""

@@ -41,9 +41,11 @@ ACT_URL = BASE + "/act"
 TODAY_SINCE = "24h"  # the digest's default window (`papertrail digest --since`)
 PER_DOMAIN = 25  # cards per domain on Today; the rest one click away
 LIST_LIMIT = 60
-WHY_BUDGET_S = 0.08  # explaining scores stops after this long (the paper page explains in full)
-# On a very large list one explanation takes seconds (the similarity profile): the page
-# shows at once and page.js asks for the whys afterwards (`whys`).
+# Seconds spent explaining scores before a list page shows: none. One explanation
+# rebuilds the similarity profile (ms on a small list, seconds with thousands of stars
+# or millions of entries), so the page shows at once and page.js asks for the whys
+# afterwards (`whys`); without JavaScript each card links to its paper page's full why.
+WHY_BUDGET_S = 0.0
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'"

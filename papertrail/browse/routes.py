@@ -84,8 +84,8 @@ async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def _why_budget(datasette: Datasette) -> float:
-    """No score explained before the page shows on a very large list (see page.WHY_BUDGET_S)."""
-    return 0.0 if _config(datasette).get("search_window") else page.WHY_BUDGET_S
+    """Time to explain scores before a page shows (see page.WHY_BUDGET_S)."""
+    return page.WHY_BUDGET_S
 
 
 def _args(request: Request) -> dict[str, str]:

@@ -119,6 +119,9 @@ class _Progress:
         self.progress.stop()
 
 
+HTML_WHY_BUDGET_S = 3.0  # seconds `digest --format html` spends on the why lines
+
+
 @cli.command()
 @click.option(
     "--since", default="24h", show_default=True, help="Window start: 24h, 7d, 2w or YYYY-MM-DD."
@@ -143,7 +146,9 @@ def digest(
         papertrail digest --since 2026-11-01 --format html -o digest.html
         papertrail digest --format json | jq '.entries[].title'
     """
-    d = guard(api.digest, paths_of(ctx), since=since, until=until)
+    # The HTML digest shows each score's why (bounded: explaining is costly on huge lists).
+    explain = HTML_WHY_BUDGET_S if fmt == "html" else 0.0
+    d = guard(api.digest, paths_of(ctx), since=since, until=until, why_budget_s=explain)
     emit(_render(d, fmt, output), output)
 
 
