@@ -277,6 +277,7 @@ def _screenshots(browser: Any, url: str, db: Path, tmp_path: Path) -> None:
                 {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
             )
             browser.get(url)
+            wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "a.why-pending"))
             assert browser.execute_script(
                 "return document.documentElement.scrollWidth <= window.innerWidth"
             ), f"Today scrolls sideways at {width} px"
@@ -292,6 +293,7 @@ def _screenshots(browser: Any, url: str, db: Path, tmp_path: Path) -> None:
         {"features": [{"name": "prefers-color-scheme", "value": "light"}]},
     )
     browser.get(url + f"/{paper}")
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "a.why-pending"))
     shots.append(tmp_path / "reading-paper.png")
     browser.save_screenshot(str(shots[-1]))
     assert all(s.stat().st_size > 10_000 for s in shots)
