@@ -318,68 +318,31 @@ def test_feed_text_is_escaped_and_javascript_links_are_not_links(
 # ------------------------------------------------------------------- triage
 
 
-def test_triage_queries_change_the_entry(client: Client, reading_db: Path) -> None:
-    (eid,) = sql(reading_db, "SELECT MIN(id) FROM entries")[0]
-    base = f"/{client.name}"
-    for query, data in (
-        ("mark_read", {"entry_id": eid}),
-        ("star", {"entry_id": eid}),
-        ("add_tag", {"entry_id": eid, "tag": " to reproduce "}),
-    ):
-        response = client.post(f"{base}/{query}", data, headers={"Accept": "application/json"})
-        assert response.status_code == 200 and response.json()["ok"], response.text
-    read_at, starred_at = sql(
-        reading_db, "SELECT read_at, starred_at FROM entries WHERE id = ?", (eid,)
-    )[0]
-    assert read_at and starred_at and read_at.endswith("+00:00")
-    assert ("to-reproduce", "user") in sql(
-        reading_db, "SELECT tag, origin FROM entry_tags WHERE entry_id = ?", (eid,)
-    )
-    # Marking again keeps the first timestamp; the list shows the new state.
-    client.post(f"{base}/mark_read", {"entry_id": eid}, headers={"Accept": "application/json"})
-    assert sql(reading_db, "SELECT read_at FROM entries WHERE id = ?", (eid,))[0][0] == read_at
-    (row,) = client.rows("reading_list", f"&id={eid}")
-    assert row["read"] == "yes" and row["starred"] == "yes" and "to-reproduce" in row["tags"]
-    # Undo, and an unknown id or an empty tag changes nothing.
-    client.post(f"{base}/mark_unread", {"entry_id": eid}, headers={"Accept": "application/json"})
-    client.post(f"{base}/unstar", {"entry_id": eid}, headers={"Accept": "application/json"})
-    assert sql(reading_db, "SELECT read_at, starred_at FROM entries WHERE id = ?", (eid,))[0] == (
-        None,
-        None,
-    )
-    before = sql(reading_db, "SELECT COUNT(*) FROM entry_tags")
-    client.post(
-        f"{base}/add_tag", {"entry_id": 999999, "tag": "x"}, headers={"Accept": "application/json"}
-    )
-    client.post(
-        f"{base}/add_tag", {"entry_id": eid, "tag": "  "}, headers={"Accept": "application/json"}
-    )
-    assert sql(reading_db, "SELECT COUNT(*) FROM entry_tags") == before
+def test_no_canned_write_query_is_left_and_sql_stays_read_only(reading_db: Path) -> None:
+    """Triage is the reading page's (papertrail.api), never SQL of Datasette's: the
+    canned write queries are gone on loopback too, and arbitrary SQL cannot write."""
+    for triage in (True, False):
+        client = Client(reading_db, triage=triage)
+        queries = {q["name"] for q in client.json(f"/{client.name}.json")["queries"]}
+        assert queries and not queries & {"mark_read", "mark_unread", "star", "unstar", "add_tag"}
+        assert client.get(f"/{client.name}/mark_read").status_code == 404
+        response = client.get(f"/{client.name}.json?sql=UPDATE+entries+SET+read_at%3D1")
+        assert response.status_code == 400
+    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
 
 
-def test_the_list_links_to_triage_on_loopback_only(reading_db: Path) -> None:
+def test_the_list_links_to_the_reading_page_on_loopback_only(reading_db: Path) -> None:
     local = Client(reading_db, triage=True)
     page = local.get(f"/{local.name}/reading_list").text
-    assert (
-        f"/{local.name}/mark_read?entry_id=" in page and f"/{local.name}/add_tag?entry_id=" in page
-    )
+    assert 'class="papertrail-triage" href="/-/papers/' in page
     public = Client(reading_db, triage=False)
-    page = public.get(f"/{public.name}/reading_list").text
-    assert "mark_read" not in page
-    assert public.get(f"/{public.name}/mark_read").status_code == 404
-    response = public.post(f"/{public.name}/mark_read", {"entry_id": 1})
-    assert response.status_code >= 400  # Datasette: "You may only POST to a canned query"
-    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
-    # Arbitrary SQL stays read-only.
-    response = public.get(f"/{public.name}.json?sql=UPDATE+entries+SET+read_at%3D1")
-    assert response.status_code == 400
-    assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
+    assert "papertrail-triage" not in public.get(f"/{public.name}/reading_list").text
 
 
 def test_writes_from_other_sites_and_host_names_are_refused(
     client: Client, reading_db: Path
 ) -> None:
-    path = f"/{client.name}/mark_read"
+    path = "/-/papers/act"
     for headers in (
         {"Origin": "http://evil.example"},
         {"Sec-Fetch-Site": "cross-site"},
@@ -387,7 +350,7 @@ def test_writes_from_other_sites_and_host_names_are_refused(
         {"Origin": "null"},
         {"Host": "evil.example:8001"},
     ):
-        response = client.post(path, {"entry_id": 1}, headers=headers)
+        response = client.post(path, {"entry": "1", "action": "read"}, headers=headers)
         assert response.status_code == 403, headers
     assert sql(reading_db, "SELECT COUNT(*) FROM entries WHERE read_at IS NOT NULL") == [(0,)]
     assert refusal({"method": "GET", "headers": [(b"host", b"localhost:8001")]}) is None
@@ -528,16 +491,8 @@ def test_an_entry_page_shows_its_record_as_labelled_lines_with_triage(reading_db
     assert ("primary_category", "arXiv category") in lines
     assert ("key", "key") in lines  # a column without a label keeps its name
     assert "<thead>" not in record.split("</table>", 1)[0]
-    triage = re.findall(r'<a href="([^"]+)">([^<]+)</a>', record.split("Triage:", 1)[1])[:6]
-    assert [text for _, text in triage] == [
-        "mark read",
-        "star",
-        "add a tag",
-        "mark unread",
-        "unstar",
-        "remove a tag",
-    ]
-    assert triage[1][0] == f"/{local.name}/star?entry_id={pid}"
+    triage = re.findall(r'<a href="([^"]+)">([^<]+)</a>', record.split("Triage:", 1)[1])
+    assert triage[0] == (f"/-/papers/{pid}", "star, read, tag or note it on the reading page")
     assert "Triage:" not in public.get(f"/{public.name}/entries/{pid}").text
     # A list is Datasette's own table: sortable headers that name their column.
     listing = local.get(f"/{local.name}/entries?_size=2").text

@@ -181,7 +181,9 @@ def test_plain_smtp_to_another_host_and_bad_addresses_are_refused(
 
 
 def test_no_email_section_says_what_to_add(make_feeds: Any, db_path: Path) -> None:
-    result = invoke(db_path, make_feeds([]), "digest", "--email")
+    feeds = make_feeds([])
+    assert invoke(db_path, feeds, "fetch", "-q").exit_code == 0  # an empty reading list
+    result = invoke(db_path, feeds, "digest", "--email")
     assert result.exit_code == 2 and "no 'email:' section" in result.output
 
 

@@ -147,7 +147,7 @@ def test_the_digest_opens_with_the_section(discussed: tuple[Path, Path]) -> None
     data = json.loads(run(db, feeds, "digest", "--since", "1d", "--format", "json"))
     assert data["trending"][0]["arxiv_id"] == A
     html = run(db, feeds, "digest", "--since", "1d", "--format", "html")
-    assert html.index('<section class="trending">') < html.index("<section>\n<h2>")
+    assert html.index('<section class="trending">') < html.index('<h2 class="domain"')
 
 
 def test_every_mention_carries_its_posts_source(discussed: tuple[Path, Path]) -> None:

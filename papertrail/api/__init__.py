@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from papertrail.api.learning import SimilarResult, evaluate, import_library_file, similar
     from papertrail.api.mailing import MailNotSent, MailSent, send_digest
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
+    from papertrail.api.page import CardExtras, TagCount, card_extras, tag_counts, triage_flags
     from papertrail.api.reading import (
         MarkResult,
         SearchResult,
@@ -107,6 +108,11 @@ _WHERE: dict[str, str] = {
     "rank": "papertrail.api.managing",
     "retag": "papertrail.api.managing",
     "sources": "papertrail.api.managing",
+    "CardExtras": "papertrail.api.page",
+    "TagCount": "papertrail.api.page",
+    "card_extras": "papertrail.api.page",
+    "tag_counts": "papertrail.api.page",
+    "triage_flags": "papertrail.api.page",
     "add": "papertrail.api.importing",
     "check_oai_options": "papertrail.api.importing",
     "import_oai": "papertrail.api.importing",
@@ -183,6 +189,7 @@ _RENAMED: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "BadInput",
+    "CardExtras",
     "ConfigError",
     "DatabaseError",
     "DatabaseLocked",
@@ -212,11 +219,13 @@ __all__ = [
     "SimilarResult",
     "SnapshotError",
     "SourceRow",
+    "TagCount",
     "Trending",
     "add",
     "add_note",
     "build_digest",
     "build_trending",
+    "card_extras",
     "check_oai_options",
     "clean_tags",
     "delete_note",
@@ -258,8 +267,10 @@ __all__ = [
     "similar",
     "sources",
     "tag",
+    "tag_counts",
     "trending",
     "trending_json",
+    "triage_flags",
     "write_atomic",
 ]
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from papertrail import store
 from papertrail.api.discussed import build_trending
+from papertrail.api.page import why_lines
 from papertrail.config import Config, Paths
 from papertrail.reading import profiles
 from papertrail.reading.digest import Digest, FetchSummary
@@ -26,8 +27,11 @@ def build_digest(
     until: str | None = None,
     after_run: int | None = None,
     summary: FetchSummary | None = None,
+    why_budget_s: float = 0.0,
 ) -> Digest:
-    """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`."""
+    """The digest for a time window (`since`/`until`, ISO) or for runs after `after_run`;
+    with `why_budget_s`, each entry's one-line why, best first, until that many seconds
+    are spent (one explanation costs ms on a small list, seconds on a huge one)."""
     if since is not None:
         entries = store.entries_between(db, since, until)
         updates = store.starred_updates_between(db, since, until)
@@ -55,11 +59,17 @@ def build_digest(
         hidden=hidden,
         trending=discussed.papers,
         tag_sections=sections,
+        why=why_lines(db, config, [e["id"] for e in entries], why_budget_s)
+        if why_budget_s > 0
+        else {},
     )
 
 
-def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
-    """`papertrail digest`: the entries first seen in a window (24h, 7d, 2w or a date)."""
+def digest(
+    paths: Paths, *, since: str, until: str | None = None, why_budget_s: float = 0.0
+) -> Digest:
+    """`papertrail digest` (and the reading page's Today): the entries first seen in a
+    window (24h, 7d, 2w or a date); `why_budget_s` bounds the time spent explaining."""
     config = paths.config()
     with store.connected(paths.db, create=False) as db:
         return build_digest(
@@ -67,4 +77,5 @@ def digest(paths: Paths, *, since: str, until: str | None = None) -> Digest:
             config,
             since=store.parse_since(since),
             until=store.parse_since(until) if until else None,
+            why_budget_s=why_budget_s,
         )

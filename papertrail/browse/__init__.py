@@ -4,7 +4,12 @@
 - `plugin.py`   the Datasette plugin: links (arXiv abstract + PDF, posts, entries), header
                 labels, triage links, the windowed search; imports Datasette, so it is
                 loaded by name when a Datasette is made (`_register_plugin`), never here
-- `guard.py`    the loopback guard in front of the write queries (plain ASGI)
+- `guard.py`    the loopback guard in front of every write (plain ASGI)
+- `page.py`     the reading page (issue 16): Today, Unread, Starred, tags, Search, a
+                paper page, as cards (papertrail.reading.cards); `routes.py` serves it on
+                the same Datasette (`/` leads there), `actions.py` is its triage table
+                (key -> the papertrail.api call of the CLI, and the undo), `page/` its
+                templates, CSS and script
 - `server.py`   checking the reading list, making the Datasette, serving it (`serve`);
                 its names load from here on first use, like `papertrail.api`'s, so
                 `papertrail --help` does not open the store
@@ -13,7 +18,7 @@
                 (papertrail-record.html) and defers to Datasette's own `_table.html`
                 everywhere else
 
-The SQL (the `reading_list` view and the canned queries) lives in papertrail.store
+The SQL (the `reading_list` view and the canned read queries) lives in papertrail.store
 (`schema._m005_browse_views`, `store/browse.py`). The database is served mutable,
 never immutable, so a fetch can write while the browser is open and a reload
 shows the new entries. Datasette and uvicorn are imported only when a server is made.

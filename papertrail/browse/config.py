@@ -10,7 +10,6 @@ from typing import Any
 
 from papertrail.store.browse import (
     READ_QUERIES,
-    TRIAGE_QUERIES,
     CannedQuery,
     unread_by_domain_newest,
 )
@@ -148,13 +147,27 @@ def _query(q: CannedQuery) -> dict[str, Any]:
 LARGE_LIST = 300_000
 
 
-def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str, Any]:
+def build_metadata(
+    database: str,
+    *,
+    triage: bool,
+    entries: int = 0,
+    db_path: str = "",
+    feeds: str = "",
+) -> dict[str, Any]:
     """Datasette metadata for the reading list served under the name `database`.
-    `triage` adds the write queries (only ever when listening on loopback);
-    `entries`, the size of the list, turns default facets off above LARGE_LIST."""
+    `triage` lets the reading page write (only ever when listening on loopback);
+    `entries`, the size of the list, turns default facets off above LARGE_LIST;
+    `db_path` and `feeds` are where the reading page's API calls find the list and
+    feeds.yml (papertrail.browse.page)."""
     large = entries > LARGE_LIST
     description = _database_description(triage)
-    plugin: dict[str, Any] = {"database": database, "triage": triage}
+    plugin: dict[str, Any] = {
+        "database": database,
+        "triage": triage,
+        "db_path": db_path,
+        "feeds": feeds,
+    }
     if large:
         # Datasette's own search (`id IN (every match)`, then sorted) reads a million
         # rows for a common word at this size and hits the time limit: the plugin
@@ -167,7 +180,7 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
             database: {
                 "description": description,
                 "tables": _tables(entries),
-                "queries": _queries(triage=triage, large=large),
+                "queries": _queries(large=large),
             }
         },
         "plugins": {PLUGIN: plugin},
@@ -175,21 +188,23 @@ def build_metadata(database: str, *, triage: bool, entries: int = 0) -> dict[str
 
 
 def _database_description(triage: bool) -> str:
-    description = "Your papertrail reading list. Start with the reading list view or a query below."
-    if triage:
-        description += (
-            " Triage queries (mark read, star, tag) write to the database: they are offered "
-            "only because this server listens on this computer alone."
-        )
+    description = (
+        "Your papertrail reading list as tables. The reading page (/-/papers) shows it as "
+        "papers to read"
+    )
+    description += (
+        ", where you star, read, tag and note them (offered because this server listens on "
+        "this computer alone)."
+        if triage
+        else " (read-only: this server listens beyond this computer)."
+    )
     return description
 
 
-def _queries(*, triage: bool, large: bool) -> dict[str, dict[str, Any]]:
+def _queries(*, large: bool) -> dict[str, dict[str, Any]]:
     queries = {q.name: _query(q) for q in READ_QUERIES}
     if large:
         queries["unread_by_domain"] = _query(unread_by_domain_newest())
-    if triage:
-        queries.update({q.name: _query(q) for q in TRIAGE_QUERIES})
     return queries
 
 

@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 
 from papertrail.browse.config import COLUMN_LABELS, MAIN_VIEW, PLUGIN, column_label
 from papertrail.browse.guard import SEARCHABLE, WINDOW_ARG, ASGIApp, guarded
+from papertrail.browse.routes import ROUTES
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -116,35 +117,29 @@ class _Cell:
     def entry_url(self, entry_id: object) -> str:
         return f"{self.datasette.urls.table(self.database, 'entries')}/{entry_id}"
 
-    def triage_link(self, query: str, text: str, entry_id: object) -> Markup:
-        href = f"{self.datasette.urls.database(self.database)}/{query}?" + urlencode(
-            {"entry_id": entry_id}
-        )
-        return Markup('<a class="papertrail-triage" href="{}">{}</a>').format(href, text)
 
-
-# The triage query offered beside a read/starred cell, by (flag, whether it is set).
-_FLAG_QUERIES = {
-    ("read", False): ("mark_read", "mark read"),
-    ("read", True): ("mark_unread", "mark unread"),
-    ("starred", False): ("star", "star"),
-    ("starred", True): ("unstar", "unstar"),
-}
 _FLAG_COLUMNS = {"read": "read", "starred": "starred", "read_at": "read", "starred_at": "starred"}
 _URL_COLUMNS = ("url", "fetch_url", "config_url")
 _ARRAY_COLUMNS = ("domains", "tags", "sources")
 
 
+def _text(value: CellValue) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _flag_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
-    """A read/starred state with the link that flips it, in the list and on an entry's page."""
+    """A read/starred state: yes/no (or when), with a link to the entry on the reading
+    page, where it is starred or read through papertrail's API (never raw SQL)."""
     entry_id = cell.entry_id
     if entry_id is None:
         return None
     is_set = value == "yes" if cell.table == MAIN_VIEW else value is not None
-    query, text = _FLAG_QUERIES[(_FLAG_COLUMNS[column], is_set)]
-    link = cell.triage_link(query, text, entry_id)
-    shown = "" if value is None else value
-    return Markup("{} {}").format(shown, link) if shown else link
+    shown = ("★ " if is_set and _FLAG_COLUMNS[column] == "starred" else "") + (
+        "yes" if is_set and cell.table == MAIN_VIEW else "" if value is None else _text(value)
+    )
+    return Markup('{} <a class="papertrail-triage" href="{}">{}</a>').format(
+        shown or "no", f"/-/papers/{_text(entry_id)}", "change"
+    )
 
 
 def _link_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
@@ -160,6 +155,31 @@ def _link_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
         return _link(url, text or url, external=True)
     if column == "entry" and cell.table is None and isinstance(value, int):
         return _link(cell.entry_url(value), f"#{value}")
+    if cell.table == "entries" and column in ("authors", "categories", "links"):
+        return _json_cell(column, value)
+    return None
+
+
+def _json_cell(column: str, value: CellValue) -> Markup | None:
+    """An entry's authors and categories as a list, its links as links (http(s) only)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if isinstance(data, list):
+        return Markup(escape(", ".join(str(item) for item in data)))
+    if isinstance(data, dict):
+        parts = []
+        for name, url in data.items():
+            href = _http_url(str(url))
+            parts.append(
+                _link(href, str(name), external=True)
+                if href
+                else Markup("{}: {}").format(name, url)
+            )
+        return Markup(" · ").join(parts)
     return None
 
 
@@ -173,10 +193,6 @@ def _array_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
         _link(view_url + "?" + urlencode({f"{column}__arraycontains": item}), item)
         for item in items
     )
-    entry_id = cell.entry_id
-    if column == "tags" and cell.triage and entry_id is not None:
-        add = cell.triage_link("add_tag", "+ tag", entry_id)
-        out = Markup("{} {}").format(out, add) if out else add
     return out
 
 
@@ -225,6 +241,17 @@ def render_cell(
 _HEADER_LABELS_JS = """
 (() => {
   const labels = new Map(Object.entries(%s));
+  // Datasette's "Title (view)" heading and "domains (array)" facet names, in words.
+  const h1 = document.querySelector("h1");
+  if (h1) for (const node of h1.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) node.nodeValue = node.nodeValue.replace(/ \\(view\\)$/, "");
+  }
+  for (const strong of document.querySelectorAll(".facet-info-name strong")) {
+    const node = strong.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    const name = node.nodeValue.trim().replace(/ \\((array|date)\\)$/, "");
+    node.nodeValue = (labels.get(name) ?? name) + " ";
+  }
   for (const th of document.querySelectorAll("table.rows-and-columns > thead th")) {
     const name = th.dataset.column ?? th.textContent.trim();
     const label = labels.get(name);
@@ -259,17 +286,6 @@ def extra_body_script(
     return header_labels_script(columns)
 
 
-# The record page's triage links, in this order.
-_RECORD_TRIAGE = (
-    ("mark_read", "mark read"),
-    ("star", "star"),
-    ("add_tag", "add a tag"),
-    ("mark_unread", "mark unread"),
-    ("unstar", "unstar"),
-    ("remove_tag", "remove a tag"),
-)
-
-
 @hookimpl
 def extra_template_vars(
     datasette: Datasette,
@@ -292,11 +308,10 @@ def extra_template_vars(
         and request is not None
     ):
         entry_id = request.url_vars.get("pks", "")
-        base = datasette.urls.database(database) + "/"
-        out["triage_links"] = [
-            (text, base + query + "?" + urlencode({"entry_id": entry_id}))
-            for query, text in _RECORD_TRIAGE
-        ]
+        if entry_id.isdigit():
+            out["triage_links"] = [
+                ("star, read, tag or note it on the reading page", f"/-/papers/{entry_id}")
+            ]
     return out
 
 
@@ -338,6 +353,18 @@ def filters_from_request(
         )
 
     return inner
+
+
+@hookimpl
+def extra_css_urls(database: str | None, datasette: Datasette) -> list[str]:
+    """Datasette's pages: wide enough titles, no second read/starred column."""
+    return ["/-/papers/static/datasette.css"] if _config(datasette) else []
+
+
+@hookimpl
+def register_routes(datasette: Datasette) -> list[tuple[str, Callable[..., Awaitable[object]]]]:
+    """The reading page (papertrail.browse.routes): `/` opens on it."""
+    return list(ROUTES)
 
 
 @hookimpl

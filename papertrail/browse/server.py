@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papertrail import store
-from papertrail.browse.config import MAIN_VIEW, PLUGIN, SETTINGS, build_metadata
+from papertrail.browse.config import PLUGIN, SETTINGS, build_metadata
+from papertrail.config import Paths
 from papertrail.store.browse import entry_count
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
 
 TEMPLATES = Path(__file__).parent / "templates"  # papertrail's own, found by Datasette's lookup
+READING_PAGE = "/-/papers"  # where `serve` says it listens: the reading page (browse.page)
 # The module Datasette loads as the `papertrail` plugin (it imports Datasette).
 PLUGIN_MODULE = "papertrail.browse.plugin"
 
@@ -42,7 +44,7 @@ class ReadyInfo:
     """What `serve` tells `on_ready` once it listens."""
 
     entries: int  # entries in the reading list
-    triage: bool  # whether the triage (write) queries are offered: loopback only
+    triage: bool  # whether the reading page writes (star, read, tag, note): loopback only
 
 
 class BrowseError(Exception):
@@ -100,15 +102,24 @@ def _register_plugin() -> None:
         pm.register(plugin, name=PLUGIN)
 
 
-def make_datasette(db_path: Path, *, triage: bool) -> Datasette:
-    """A Datasette on the reading list (mutable: re-read on every request).
-    `triage`: offer the write queries (mark read, star, tag) — loopback only."""
+def make_datasette(db_path: Path, *, triage: bool, feeds: Path | None = None) -> Datasette:
+    """A Datasette on the reading list (mutable: re-read on every request), with the
+    reading page. `triage`: the page writes (star, read, tag, note) — loopback only;
+    `feeds`: the feeds.yml whose ranking starring rescores with (default: as the CLI's)."""
     from datasette.app import Datasette  # heavy: only a browse server needs it
 
     _register_plugin()
+    feeds = feeds or Paths.resolve(db_path, None).feeds
+    metadata = build_metadata(
+        database_name(db_path),
+        triage=triage,
+        entries=_size(db_path),
+        db_path=str(Path(db_path).resolve()),
+        feeds=str(Path(feeds).resolve()),
+    )
     return Datasette(
         files=[str(db_path)],
-        metadata=build_metadata(database_name(db_path), triage=triage, entries=_size(db_path)),
+        metadata=metadata,
         template_dir=str(TEMPLATES),
         settings=dict(SETTINGS),
     )
@@ -151,6 +162,7 @@ def serve(
     host: str,
     port: int,
     on_ready: Callable[[str, ReadyInfo], None] | None = None,
+    feeds: Path | None = None,
 ) -> None:
     """Serve the reading list on `host`:`port` (the CLI's defaults: browse.DEFAULT_HOST,
     DEFAULT_PORT) until interrupted.
@@ -161,11 +173,11 @@ def serve(
 
     entries = check_reading_list(db_path)
     triage = is_loopback(host)
-    ds = make_datasette(db_path, triage=triage)
+    ds = make_datasette(db_path, triage=triage, feeds=feeds)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
-    url = f"http://{shown_host}:{bound_port}" + ds.urls.table(database_name(db_path), MAIN_VIEW)
+    url = f"http://{shown_host}:{bound_port}" + READING_PAGE
     config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on", workers=1)
     server = uvicorn.Server(config)
     if on_ready:

@@ -1,4 +1,4 @@
-"""`papertrail browse`: the reading list in Datasette."""
+"""`papertrail browse`: the reading page and the reading list in Datasette."""
 
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ from papertrail.cli._base import cli, guard, paths_of
 @click.option("--open", "open_browser", is_flag=True, help="Open the reading list in a browser.")
 @click.pass_context
 def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
-    """Browse the reading list in Datasette: facets, search, saved queries.
+    """Read and triage the reading list in a browser: the reading page, and Datasette.
 
-    Serves the database until Ctrl-C, on 127.0.0.1 (this computer only) by
-    default. There you can also mark entries read, star and tag them; with
-    --host set to a non-loopback address the list is read-only. A fetch may run
-    meanwhile: reload the page to see what it added.
+    Opens on the reading page: today's papers as cards, grouped by domain and
+    ranked as the digest is; Unread, Starred, tags, search and a page per paper.
+    Star, read, tag and note by click or key (j/k s r t n o u), through the same
+    code as the commands. Datasette's tables, facets and SQL are one click away.
+    Serves until Ctrl-C, on 127.0.0.1 (this computer only) by default; with
+    --host set to a non-loopback address it warns and is read-only. A fetch may
+    run meanwhile: reload the page to see what it added.
 
     \b
     Example:
@@ -43,7 +46,11 @@ def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None
     def ready(url: str, info: browsing.ReadyInfo) -> None:
         click.echo(f"Serving {info.entries:,} entries at {url}", err=True)
         if not info.triage:
-            click.echo(f"{host} is not a loopback address: read-only, no triage queries.", err=True)
+            click.echo(
+                f"Warning: {host} is not a loopback address, so other computers can read your "
+                "list; the reading page is read-only there (no star, read, tag or note).",
+                err=True,
+            )
         click.echo("Press Ctrl-C to stop.", err=True)
         if open_browser:
             import webbrowser  # ~6 ms (it imports subprocess): only --open needs it
@@ -51,7 +58,7 @@ def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None
             webbrowser.open(url)
 
     try:
-        guard(browsing.serve, paths.db, host=host, port=port, on_ready=ready)
+        guard(browsing.serve, paths.db, host=host, port=port, on_ready=ready, feeds=paths.feeds)
     except browsing.BrowseError as e:
         raise click.ClickException(str(e)) from e
     except KeyboardInterrupt:

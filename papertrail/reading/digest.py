@@ -6,8 +6,9 @@ a standalone HTML page, JSON, or an Atom feed. Nothing here does I/O.
 
 Every piece of feed text is untrusted. The text format strips control
 characters (no terminal escape injection), Markdown escapes its markup
-characters and `<`, and HTML goes through `html.escape` with links only for
-http(s) URLs under a strict Content-Security-Policy;
+characters and `<`, and HTML is the reading page's card templates
+(papertrail.reading.cards: autoescaped) with links only for http(s) URLs under a
+strict Content-Security-Policy;
 Atom is built with xml.etree (escaped) after stripping what XML 1.0 forbids.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from papertrail import __version__
 from papertrail.models import Entry
+from papertrail.reading import cards
 from papertrail.reading import digest_extras as extras
 from papertrail.reading.trending import TrendingPaper
 from papertrail.text import clean
@@ -68,6 +69,7 @@ class Digest:
     trending: list[TrendingPaper] = field(default_factory=list)  # the section it opens with
     # ranking.follow_tags: (tag, the window's entries most like that tag's profile)
     tag_sections: list[tuple[str, list[Entry]]] = field(default_factory=list)
+    why: dict[int, str] = field(default_factory=dict)  # id -> its score's reason (HTML)
 
 
 # ---------------------------------------------------------------- grouping
@@ -450,99 +452,62 @@ def _render_markdown(digest: Digest) -> str:
 
 # ---------------------------------------------------------------- html
 
-_CSS = """
-body { font: 16px/1.5 system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; margin-top: 2rem; }
-.meta, .authors, .cats { color: #666; font-size: 0.9em; }
-li { margin: 0.6rem 0; } .source { color: #666; } .mentions { color: #a60; }
-details { font-size: 0.9em; color: #444; } .failed { color: #b00; } .moved, .warning { color: #a60; }
-""".strip()
+
+def _anchor(domain: str) -> str:
+    return "d-" + (re.sub(r"[^a-z0-9]+", "-", domain.lower()).strip("-") or "other")
 
 
-def _h(value: Any) -> str:
-    return html.escape(_clean(value), quote=True)
-
-
-def _a(text_html: str, url: str | None) -> str:
-    """A link when `url` is a safe http(s) URL; `text_html` must already be escaped."""
-    if not url:
-        return text_html
-    href = html.escape(url, quote=True)
-    return f'<a href="{href}" rel="noopener noreferrer">{text_html}</a>'
-
-
-def _span(cls: str, content_html: str) -> str:
-    return f'<span class="{cls}">{content_html}</span>' if content_html else ""
-
-
-def _html_entry(entry: Entry, *, update: bool = False) -> str:
-    is_post = entry.get("kind") == "post" and not update
-    title = _a(f"<strong>{_h(entry.get('title')) or '(untitled)'}</strong>", _link(entry))
-    parts: list[str] = []
-    if is_post:
-        sources = ", ".join(_h(s) for s in entry.get("sources") or [])
-        parts.append((_span("source", f"[{sources}]") + " " + title).strip())
-    else:
-        parts.append(title + (f" ({_h(_version_change(entry))})" if update else ""))
-        parts.append(_span("authors", _h(_authors(entry))))
-        if links := _arxiv_links(entry):
-            arxiv = f"{_a(_h(links[0]), links[1])} · {_a('pdf', links[2])}"
-            parts.append(_span("arxiv", arxiv))
-        parts.append(_span("cats", ", ".join(_h(c) for c in entry.get("categories") or [])))
-        parts.append(extras.code_html(entry))
-    if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
-        parts.append(_span("meta", f"link not shown: {_h(entry.get('url'))}"))
-    parts.append(_span("mentions", _h(_mentions(entry))))
-    body = "<br>\n".join(p for p in parts if p)
-    if summary := _shorten(entry.get("summary")):
-        label = "Abstract" if not is_post else "Summary"
-        body += f"\n<details><summary>{label}</summary><p>{html.escape(summary)}</p></details>"
-    return f'<li class="{"post" if is_post else "paper"}">{body}</li>'
+def _html_card(
+    entry: Entry, now: datetime, why: dict[int, str], *, update: bool = False
+) -> cards.Card:
+    card = cards.make_card(entry, now=now, why=why.get(entry["id"], ""))
+    if update:
+        card.extra["version_change"] = _version_change(entry)
+    return card
 
 
 def _render_html(digest: Digest) -> str:
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP, quote=True)}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_h(digest.title)}</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{_h(digest.title)}</h1>",
-        f'<p class="meta">Generated {_h(digest.generated_at)} · {_h(_window(digest))}</p>',
+    """The reading page's cards as one static page (papertrail.reading.cards): an
+    index of domains, short ids, ★, score, full abstracts, dates in words."""
+    now = datetime.now(timezone.utc)
+    groups = [
+        {
+            "name": _clean(domain),
+            "anchor": _anchor(_clean(domain)),
+            "counts": _counts(entries),
+            "cards": [_html_card(e, now, digest.why) for e in entries],
+        }
+        for domain, entries in group_by_domain(digest)
     ]
-    if digest.trending:
-        out.append(extras.trending_html(digest.trending, extras.trending_title(digest.since)))
-    groups = group_by_domain(digest)
-    if not groups:
-        out.append(f"<p>{_h(_nothing_new(digest))}</p>")
-    for domain, entries in groups:
-        out.append(f"<section>\n<h2>{_h(domain)} <small>({_counts(entries)})</small></h2>\n<ul>")
-        out += [_html_entry(e) for e in entries]
-        out.append("</ul>\n</section>")
-    if digest.updates:
-        out.append("<section>\n<h2>Updated versions of starred papers</h2>\n<ul>")
-        out += [_html_entry(e, update=True) for e in digest.updates]
-        out.append("</ul>\n</section>")
-    for tag, entries in digest.tag_sections:
-        out.append(f"<section>\n<h2>Like your tag {_h(tag)}</h2>\n<ul>")
-        out += [_html_entry(e) for e in entries]
-        out.append("</ul>\n</section>")
-    if digest.summary:
-        out.append(f"<footer>\n<p><strong>{_h(_summary_line(digest.summary))}</strong></p>")
-        notes = _summary_notes(digest.summary)
-        if notes:
-            out.append("<ul>")
-            out += [f'<li class="{k}">{_NOTE_MARK[k]} {_h(n)}</li>' for k, n in notes]
-            out.append("</ul>")
-        out.append("</footer>")
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
+    generated = _clean(digest.generated_at)
+    summary = digest.summary
+    return (
+        cards.environment()
+        .get_template("digest.html")
+        .render(
+            csp=CSP,
+            title=_clean(digest.title),
+            generated=cards.human_date(generated, now) + f" ({generated})",
+            window=_window(digest),
+            nothing_new=_nothing_new(digest),
+            groups=groups,
+            trending=cards.trusted_html(
+                extras.trending_html(digest.trending, extras.trending_title(digest.since))
+            )
+            if digest.trending
+            else "",
+            tag_sections=[
+                {"tag": _clean(tag), "anchor": _anchor("tag-" + _clean(tag)),
+                 "cards": [_html_card(e, now, digest.why) for e in entries]}
+                for tag, entries in digest.tag_sections
+            ],  # fmt: skip
+            updates=[_html_card(e, now, digest.why, update=True) for e in digest.updates],
+            summary_line=_summary_line(summary) if summary else "",
+            summary_notes=[(k, _NOTE_MARK[k], n) for k, n in _summary_notes(summary)]
+            if summary
+            else [],
+        )
+    ).rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------- json

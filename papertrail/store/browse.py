@@ -1,8 +1,8 @@
 """The SQL behind `papertrail browse`: Datasette's canned queries on the reading list.
 
 Read queries take no parameters, so each is one click from the database page.
-The triage queries write; papertrail.browse offers them only when Datasette
-listens on a loopback address. Timestamps use the format of
+Nothing here writes: triage goes through papertrail.api from the reading page
+(papertrail.browse.page), never through SQL of its own. Timestamps use the format of
 `papertrail.store.schema.utcnow` (`2026-04-27T09:30:00+00:00`), and marking an
 entry twice keeps the first timestamp, as `papertrail.store.triage.set_flag` does.
 """
@@ -171,58 +171,6 @@ WHERE d.domain IS NOT NULL
 ORDER BY d.domain, date DESC, e.id DESC
 """,
     )
-
-
-TRIAGE_QUERIES: tuple[CannedQuery, ...] = (
-    CannedQuery(
-        "mark_read",
-        "Mark an entry read",
-        "Entry id as in the reading list's id column.",
-        f"UPDATE entries SET read_at = COALESCE(read_at, {_NOW}) WHERE id = :entry_id",
-        write=True,
-    ),
-    CannedQuery(
-        "mark_unread",
-        "Mark an entry unread",
-        "Entry id as in the reading list's id column.",
-        "UPDATE entries SET read_at = NULL WHERE id = :entry_id",
-        write=True,
-    ),
-    CannedQuery(
-        "star",
-        "Star an entry",
-        "Entry id as in the reading list's id column.",
-        f"UPDATE entries SET starred_at = COALESCE(starred_at, {_NOW}) WHERE id = :entry_id",
-        write=True,
-    ),
-    CannedQuery(
-        "unstar",
-        "Unstar an entry",
-        "Entry id as in the reading list's id column.",
-        "UPDATE entries SET starred_at = NULL WHERE id = :entry_id",
-        write=True,
-    ),
-    CannedQuery(
-        "add_tag",
-        "Tag an entry",
-        "Entry id and a tag; spaces in the tag become hyphens (as `papertrail tag` does).",
-        # SELECT ... FROM entries: an unknown id adds nothing (Datasette's write
-        # connection does not enforce foreign keys).
-        f"""
-INSERT OR IGNORE INTO entry_tags (entry_id, tag, origin, created_at)
-SELECT id, replace(trim(:tag), ' ', '-'), 'user', {_NOW}
-FROM entries WHERE id = :entry_id AND trim(:tag) != ''
-""",
-        write=True,
-    ),
-    CannedQuery(
-        "remove_tag",
-        "Remove a tag from an entry",
-        "Entry id and the tag to remove.",
-        "DELETE FROM entry_tags WHERE entry_id = :entry_id AND tag = replace(trim(:tag), ' ', '-')",
-        write=True,
-    ),
-)
 
 
 def entry_count(db: sqlite_utils.Database) -> int:

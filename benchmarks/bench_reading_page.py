@@ -1,0 +1,151 @@
+"""The reading page (issue 16): server time of the Today page and of one triage action,
+p50 / p95 over 20 requests each, at 200,000 entries and at the whole-arXiv size.
+
+Server time is the whole request through Datasette's ASGI app in-process
+(`datasette.client`: routing, the plugin, papertrail.api, Jinja, the CSRF check),
+without the socket. Targets: Today <= 150 ms at 200k and <= 300 ms at 2.7 M; an
+action <= 100 ms / <= 300 ms. The actions alternate star/unstar (starring rescores,
+as `papertrail star` does) and read/unread on cards of the Today page; each answer
+includes the re-rendered card, as the page asks for it.
+
+Today shows what the digest shows: entries first seen in the last 24 h. A list
+built in one go (or imported) was all first seen today, which no reading list
+looks like the next morning, so before measuring, every entry is dated back 3 days
+except the newest --today (default 600, a busy arXiv day of several categories).
+That rewrites first_seen in the file given: pass a COPY of a reading list.
+
+Datasette's own pages are timed too (reading list view, entries table, a row page,
+the database page), one request each after one warm-up, against the issue's 1 s.
+
+    python benchmarks/bench_reading_page.py                  # builds 200k (bench_reading)
+    python benchmarks/bench_reading_page.py --db COPY.db     # e.g. a copy of arxiv27.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+ROUNDS = 20
+
+
+def date_back(db: Path, today: int) -> int:
+    """Every entry first seen 3 days ago but the newest `today`; returns how many are in Today."""
+    conn = sqlite3.connect(db)
+    (top,) = conn.execute("SELECT MAX(id) FROM entries").fetchone()
+    with conn:
+        conn.execute(
+            "UPDATE entries SET first_seen = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-3 days') "
+            "WHERE id <= ? AND first_seen > strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-2 days')",
+            [top - today],
+        )
+        conn.execute(
+            "UPDATE entries SET first_seen = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 hour') "
+            "WHERE id > ?",
+            [top - today],
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return today
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def timed(coro: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    response = await coro
+    return (time.perf_counter() - t0) * 1000, response
+
+
+async def measure(db: Path) -> dict[str, list[float]]:
+    from papertrail.browse import make_datasette
+
+    ds = make_datasette(db, triage=True, feeds=ROOT / "feeds.yml")
+    client = ds.client
+    first = await client.get("/-/papers")
+    assert first.status_code == 200, first.text[:300]
+    token = first.cookies.get("ds_csrftoken")
+    import re
+
+    ids = [int(i) for i in re.findall(r'id="e(\d+)"', first.text)][:10] or [1]
+    out: dict[str, list[float]] = {"today": [], "star": [], "read": []}
+    for n in range(ROUNDS):
+        ms, response = await timed(client.get("/-/papers"))
+        assert response.status_code == 200
+        out["today"].append(ms)
+        entry = ids[n % len(ids)]
+        for action, on, off in (("star", "star", "unstar"), ("read", "read", "unread")):
+            name = on if n % 2 == 0 else off
+            data = {"action": name, "entry": str(entry), "csrftoken": token, "next": "/-/papers"}
+            ms, response = await timed(
+                client.post(
+                    "/-/papers/act",
+                    data=data,
+                    cookies={"ds_csrftoken": token},
+                    headers={"Accept": "application/json"},
+                )
+            )
+            assert response.status_code == 200 and response.json()["ok"], response.text[:300]
+            out[action].append(ms)
+    name = db.stem
+    for label, path in (
+        ("datasette reading_list", f"/{name}/reading_list"),
+        ("datasette entries", f"/{name}/entries"),
+        ("datasette row page", f"/{name}/entries/{ids[0]}"),
+        ("datasette database page", f"/{name}"),
+    ):
+        await client.get(path)
+        ms, response = await timed(client.get(path))
+        out[label] = [ms]
+        print(f"  {label}: {ms:.0f} ms (HTTP {response.status_code})")
+    out["_cards"] = [float(len(ids))]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--db", type=Path, help="a COPY of a reading list (first_seen is rewritten)"
+    )
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--today", type=int, default=600)
+    args = parser.parse_args()
+    if args.db is None:
+        from bench_reading import build
+
+        args.db = Path(tempfile.mkdtemp()) / "reading.db"
+        build(args.db, args.entries)
+    (size,) = sqlite3.connect(args.db).execute("SELECT COUNT(*) FROM entries").fetchone()
+    date_back(args.db, args.today)
+    print(f"{size:,} entries, {args.today} first seen in the last 24 h")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    results = asyncio.run(measure(args.db))
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    for key in ("today", "star", "read"):
+        values = results[key]
+        print(
+            f"  {key:<6} p50 {statistics.median(values):6.0f} ms   p95 {pct(values, 0.95):6.0f} ms"
+            f"   (n={len(values)})"
+        )
+    print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
+
+
+if __name__ == "__main__":
+    main()
