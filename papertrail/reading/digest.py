@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from papertrail import __version__
 from papertrail.models import Entry
@@ -123,18 +123,6 @@ def _shorten(text: Any, limit: int = SUMMARY_CHARS) -> str:
     return cut.rstrip(" ,;:.") + "…"
 
 
-def _safe_url(url: Any) -> str | None:
-    """The URL when it is an absolute http(s) URL, else None (never link it)."""
-    text = _clean(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return text
-    return None
-
-
 def _arxiv_links(entry: Entry) -> tuple[str, str, str] | None:
     """(label, abs URL, pdf URL) for an entry with an arXiv id."""
     arxiv_id = _clean(entry.get("arxiv_id"))
@@ -148,7 +136,7 @@ def _arxiv_links(entry: Entry) -> tuple[str, str, str] | None:
 
 def _link(entry: Entry) -> str | None:
     """Where the entry's title should point: its URL, else its arXiv abs page."""
-    url = _safe_url(entry.get("url"))
+    url = cards.safe_url(entry.get("url"))
     if url:
         return url
     links = _arxiv_links(entry)
@@ -412,7 +400,7 @@ def _md_entry(entry: Entry, *, update: bool = False) -> str:
             parts.append(categories)
         if code := extras.code_markdown(entry):
             parts.append(code)
-    if not _safe_url(entry.get("url")) and _clean(entry.get("url")):
+    if not cards.safe_url(entry.get("url")) and _clean(entry.get("url")):
         parts.append(f"link not shown: {_md(entry.get('url'))}")
     if mentions := _mentions(entry):
         parts.append(f"*{mentions}*")
@@ -497,8 +485,11 @@ def _render_html(digest: Digest) -> str:
             if digest.trending
             else "",
             tag_sections=[
-                {"tag": _clean(tag), "anchor": _anchor("tag-" + _clean(tag)),
-                 "cards": [_html_card(e, now, digest.why) for e in entries]}
+                {
+                    "tag": _clean(tag),
+                    "anchor": _anchor("tag-" + _clean(tag)),
+                    "cards": [_html_card(e, now, digest.why) for e in entries],
+                }
                 for tag, entries in digest.tag_sections
             ],  # fmt: skip
             updates=[_html_card(e, now, digest.why, update=True) for e in digest.updates],

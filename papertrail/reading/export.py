@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from papertrail.models import Entry
 from papertrail.reading.bibtex_tex import tex_field
+from papertrail.reading.cards import safe_url as _safe_url
 from papertrail.reading.digest import (
     _JSON_KEYS,
     _arxiv_links,
@@ -49,7 +50,6 @@ from papertrail.reading.digest import (
     _link,
     _md,
     _md_link,
-    _safe_url,
 )
 from papertrail.text import CONTROL
 
