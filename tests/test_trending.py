@@ -22,13 +22,13 @@ API = "arxiv-api/brevio__cat_cs.LG_OR_cat_cs.AI_2026-04-30.xml"
 A, B, C, D = "2604.26951", "2604.26904", "2604.26880", "2604.26869"
 
 
-def feed_citing(fs: FeedServer, path: str, texts: list[str]) -> str:
+def feed_citing(fs: FeedServer, path: str, texts: list[str], site: str | None = None) -> str:
     """The recorded OpenAI blog feed, its items' descriptions replaced by `texts` (in order;
     items beyond them keep theirs)."""
     body = fixture_bytes("ml-blogs/jmamath-distill__openai_blog.xml").decode("utf-8")
     # Each feed its own posts (its own URLs and titles): one article listed by several
     # feeds is one entry since issue 18, and these tests are about distinct posts.
-    site = path.strip("/")
+    site = site or path.strip("/")
     body = body.replace("https://openai.com/", f"https://{site}.example.org/")
     body = body.replace("<title>", f"<title>{site}: ")
     parts = re.split(r"(<description>.*?</description>)", body)
@@ -167,3 +167,25 @@ def test_no_mentions_says_what_fills_the_view(make_feeds: Any, db_path: Path) ->
     assert "No paper was mentioned" in out
     digest = run(db_path, feeds, "digest", "--since", "1d")
     assert "Discussed" not in digest
+
+
+def test_one_article_in_two_feeds_counts_for_both_sources(tmp_path: Path) -> None:
+    """The same post listed by a blog and a community feed is one entry (issue 18) with
+    both sources; trending counts each of them, with its weight."""
+    with serving() as fs:
+        sources = [
+            {"name": "blog", "kind": "feed", "url": feed_citing(fs, "/b", [cite(A)], "same")},
+            {"name": "hn", "kind": "feed", "tags": ["community"],
+             "url": feed_citing(fs, "/h", [cite(A)], "same")},
+        ]  # fmt: skip
+        feeds = write_feeds(tmp_path / "feeds.yml", sources, {"mentions_backfill": False})
+        run(tmp_path / "reading.db", feeds, "fetch", "-q")
+    with sqlite3.connect(tmp_path / "reading.db") as conn:
+        (posts,) = conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE kind = 'post' AND summary LIKE ?", [f"%{A}%"]
+        ).fetchone()
+    assert posts == 1  # one entry for the article both feeds list
+    papers = trending(tmp_path / "reading.db", feeds)["papers"]
+    assert [(p["arxiv_id"], p["score"], sorted(p["sources"])) for p in papers] == [
+        (A, 3.0, ["blog", "hn"])
+    ]

@@ -56,10 +56,14 @@ def source_pairs(
     """(paper, source, posts, last seen) for mentions first seen in [since, until) by
     posts of real sources (never papertrail's own provenance names nor archive imports);
     with `domains`, only papers of the reading list tagged with one of them."""
-    where, params = _window(since, until)
-    # `+arxiv_id`: group in a temporary b-tree rather than walk the arxiv_id index.
-    sql = f"""SELECT arxiv_id, source, COUNT(*) AS posts, MAX(first_seen) AS last_seen
-              FROM mentions WHERE {where} GROUP BY +arxiv_id, source"""
+    where, params = _window(since, until, "m")
+    # Every source that listed the citing post counts: one article in two feeds is one
+    # entry (issue 18) with both sources in its provenance. `+m.arxiv_id`: group in a
+    # temporary b-tree rather than walk the arxiv_id index.
+    sql = f"""SELECT m.arxiv_id, pv.source, COUNT(*) AS posts, MAX(m.first_seen) AS last_seen
+              FROM mentions m JOIN provenance pv ON pv.entry_id = m.post_id
+              WHERE {where} AND pv.source NOT IN ({_NOT_SOURCES})
+              GROUP BY +m.arxiv_id, pv.source"""
     if domains:
         marks = ", ".join("?" * len(domains))
         sql = f"""SELECT a.* FROM ({sql}) a WHERE EXISTS (
