@@ -419,4 +419,5 @@ def test_the_readme_commands_install_into_a_venv_as_ci_does() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert tests in ci  # quoted in .ci/run, then run step by step:
     assert "python3 -m venv .venv\n" in ci and ".venv/bin/pip install --quiet -e '.[test]'" in ci
-    assert ".venv/bin/python -m pytest --run-integration" in ci
+    assert "\n.venv/bin/python -m pytest  #" in ci  # the README's command as it stands
+    assert ".venv/bin/python -m pytest -n 0 --run-integration -m integration" in ci
