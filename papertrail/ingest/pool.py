@@ -99,6 +99,8 @@ class ParseDone:
 
 @dataclass(frozen=True)
 class TestHooks:
+    __test__ = False  # not a pytest test class
+
     """Test-only: documents containing these bytes crash / hang a pool worker."""
 
     crash: bytes = b""
