@@ -23,7 +23,8 @@ the writer waited for it. A `ParsePool` moves that work to worker processes:
 `Parsing` decides where a run parses: in this process until the bodies that
 arrived reach `POOL_MIN_BYTES` (a run of a handful of feeds, or an unchanged
 re-fetch of 304s, never starts a pool), then in a pool of one worker per core
-(none on a one-core machine). PAPERTRAIL_PARSE_POOL=0 / 1 forces either path
+(none on a one-core machine), as soon as its workers are up: the writer goes on
+parsing in this process while they start. PAPERTRAIL_PARSE_POOL=0 / 1 forces either path
 (benchmarks, tests); PAPERTRAIL_PARSE_TIMEOUT sets the seconds a parse may take.
 
 Test-only hooks (read from the environment by the run, passed to the workers):
@@ -70,7 +71,7 @@ __all__ = [
 # Bodies of a run reach this many bytes before a pool starts (measured: see
 # docs/BENCHMARKS.md, "Issue 19 A"): below it the forkserver's start-up and
 # the pickling cost more than the second core gives back.
-POOL_MIN_BYTES = 1_000_000
+POOL_MIN_BYTES = 2_000_000
 PARSE_TIMEOUT_S = 60.0  # a 500 KB feed parses in ~0.2 s; a minute means it is stuck
 _SEND_ATTEMPTS = 2  # a task whose worker died before taking it is sent once more
 
@@ -185,6 +186,7 @@ class ParsePool:
         self._closing = False
         self._wake_r, self._wake_w = os.pipe()
         self._workers: list[_Worker] = []
+        self.ready = threading.Event()  # set once the workers are started
         self._thread = threading.Thread(target=self._run, name="parse-pool", daemon=True)
         self._thread.start()
 
@@ -212,6 +214,7 @@ class ParsePool:
         try:
             ctx = _context()
             self._workers = [self._spawn(ctx) for _ in range(self.size)]
+            self.ready.set()
             while self._step(ctx):
                 pass
         except BaseException as e:  # noqa: BLE001 - fail what is left, never hang the writer
@@ -329,7 +332,7 @@ def _context() -> BaseContext:
     imported the parser once; forking this multi-threaded process would not be safe)."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["papertrail.ingest.pool", "feedparser"])
+        ctx.set_forkserver_preload(["papertrail.ingest.pool", "feedparser", "lxml.etree"])
         return ctx
     return mp.get_context("spawn")
 
@@ -361,8 +364,8 @@ class Parsing:
     ) -> None:
         self.rules, self.tagger, self.deliver = rules, tagger, deliver
         self.workers = pool_workers()
-        forced = os.environ.get("PAPERTRAIL_PARSE_POOL") == "1"
-        self.min_bytes = 0 if forced else POOL_MIN_BYTES
+        self.forced = os.environ.get("PAPERTRAIL_PARSE_POOL") == "1"
+        self.min_bytes = 0 if self.forced else POOL_MIN_BYTES
         self.seen_bytes = 0
         self.pool: ParsePool | None = None
 
@@ -372,7 +375,11 @@ class Parsing:
         if self.pool is None and self.workers and self.seen_bytes >= self.min_bytes:
             hooks = TestHooks.from_env()
             self.pool = ParsePool(self.workers, self.rules, self.deliver, hooks=hooks)
-        if self.pool is not None:
+            if self.forced:  # every document through the pool (tests, benchmarks)
+                self.pool.ready.wait(60)
+        # Until its workers are up (an interpreter start and the parser's imports), the
+        # writer goes on parsing here: a run that ends meanwhile never waits for them.
+        if self.pool is not None and self.pool.ready.is_set():
             self.pool.submit(task)
             return None
         return parse_one(task, self.tagger())
