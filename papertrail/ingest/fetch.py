@@ -196,9 +196,11 @@ class _Run:
         active = [s for s in wanted if not self._skip_paused(s, states[s.name])]
         self.on_event(FetchEvent("start", total=len(active)))
         results: _Results = queue.Queue()
-        self._parsing = Parsing(self.config.domains, self.tagger, lambda d: results.put(_Parsed(d)))
+        workers = self._start_lanes(active, states, results)
+        deliver = lambda d: results.put(_Parsed(d))  # noqa: E731 - the pool's way back
+        unknown = _never_fetched(active, states)
+        self._parsing = Parsing(self.config.domains, self.tagger, deliver, unknown)
         try:
-            workers = self._start_lanes(active, states, results)
             self._save_results(active, results)
         finally:
             self._parsing.close()
@@ -380,6 +382,16 @@ class _Run:
                 seconds=time.monotonic() - started,
             )  # fmt: skip
         )
+
+
+def _never_fetched(active: list[Source], states: dict[str, SourceState]) -> int:
+    """HTTP sources without stored validators: each will send a body."""
+    return sum(
+        1
+        for s in active
+        if s.kind in ("feed", "arxiv-rss")
+        and not (states[s.name].get("etag") or states[s.name].get("last_modified"))
+    )
 
 
 # ------------------------------------------------------------------ the lanes

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 __all__ = [
+    "POOL_EARLY_SOURCES",
     "POOL_MIN_BYTES",
     "ParseDone",
     "ParsePool",
@@ -72,6 +73,9 @@ __all__ = [
 # docs/BENCHMARKS.md, "Issue 19 A"): below it the forkserver's start-up and
 # the pickling cost more than the second core gives back.
 POOL_MIN_BYTES = 2_000_000
+# This many sources never fetched before (no ETag / Last-Modified: each will send a
+# body; 32 blog feeds are ~2 MB) start the pool with the run.
+POOL_EARLY_SOURCES = 32
 PARSE_TIMEOUT_S = 60.0  # a 500 KB feed parses in ~0.2 s; a minute means it is stuck
 _SEND_ATTEMPTS = 2  # a task whose worker died before taking it is sent once more
 
@@ -354,13 +358,18 @@ def pool_workers() -> int:
 
 class Parsing:
     """Where one run parses: in the writer's process until the bodies reach
-    `POOL_MIN_BYTES`, then in a `ParsePool` (results arrive through `deliver`)."""
+    `POOL_MIN_BYTES`, then in a `ParsePool` (results arrive through `deliver`).
+
+    `unknown`: how many HTTP sources have no stored validators (new sources: a
+    body is certain). From `POOL_EARLY_SOURCES` of them the pool starts at once,
+    its start-up hidden behind the network's first round trips."""
 
     def __init__(
         self,
         rules: Sequence[DomainRule],
         tagger: Callable[[], DomainTagger],
         deliver: Callable[[ParseDone], None],
+        unknown: int = 0,
     ) -> None:
         self.rules, self.tagger, self.deliver = rules, tagger, deliver
         self.workers = pool_workers()
@@ -368,15 +377,19 @@ class Parsing:
         self.min_bytes = 0 if self.forced else POOL_MIN_BYTES
         self.seen_bytes = 0
         self.pool: ParsePool | None = None
+        if self.workers and unknown >= POOL_EARLY_SOURCES:
+            self._start()
+
+    def _start(self) -> None:
+        self.pool = ParsePool(self.workers, self.rules, self.deliver, hooks=TestHooks.from_env())
 
     def parse(self, task: ParseTask) -> ParseDone | None:
         """The result now (parsed here), or None: it will come through `deliver`."""
         self.seen_bytes += len(task.body)
         if self.pool is None and self.workers and self.seen_bytes >= self.min_bytes:
-            hooks = TestHooks.from_env()
-            self.pool = ParsePool(self.workers, self.rules, self.deliver, hooks=hooks)
-            if self.forced:  # every document through the pool (tests, benchmarks)
-                self.pool.ready.wait(60)
+            self._start()
+        if self.forced and self.pool is not None:  # every document through the pool
+            self.pool.ready.wait(60)
         # Until its workers are up (an interpreter start and the parser's imports), the
         # writer goes on parsing here: a run that ends meanwhile never waits for them.
         if self.pool is not None and self.pool.ready.is_set():
