@@ -18,8 +18,8 @@ Reported: min and median of each over the rounds, the ratios of the medians
     python benchmarks/bench_fetch_process.py [--rounds 5] [--anchor TREE]
         [--profile DIR]   # also write cProfile + -X importtime of one first/again run
 
---anchor TREE: run the same `papertrail fetch` from another checkout too (e.g.
-`git archive main papertrail | tar -x -C /tmp/anchor`), interleaved.
+--anchor TREE (repeatable): run the same `papertrail fetch` from another checkout
+too (e.g. `git archive main papertrail | tar -x -C /tmp/main`), interleaved.
 """
 
 from __future__ import annotations
@@ -141,10 +141,13 @@ def summary(label: str, xs: list[float], anchor: list[float] | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--anchor", type=Path, help="another checkout to run alongside")
+    parser.add_argument(
+        "--anchor", type=Path, action="append", default=[],
+        help="another checkout to run alongside (repeatable; labelled by its folder name)",
+    )  # fmt: skip
     parser.add_argument("--profile", type=Path, help="write profiles of one run here")
     args = parser.parse_args()
-    trees = {"this": ROOT} | ({"anchor": args.anchor.resolve()} if args.anchor else {})
+    trees = {"this": ROOT} | {p.resolve().name: p.resolve() for p in args.anchor}
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
