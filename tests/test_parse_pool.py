@@ -5,7 +5,10 @@ the in-process path."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -199,3 +202,49 @@ def test_every_task_comes_back_once_even_when_workers_die() -> None:
         assert (d.parsed is None) == crashed
         if not crashed:
             assert d.parsed is not None and len(d.parsed.records) == len(d.domains) > 0
+
+
+def _tagged_pids(tag: str) -> list[int]:
+    """Processes (ours: same user) whose environment carries `tag`."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if tag.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+@pytest.mark.integration  # kill -9 of whole fetch processes, ~5 s
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_a_killed_fetch_leaves_no_parse_worker_and_a_rerun_completes(
+    feed_server: FeedServer, make_feeds: Any, tmp_path: Path
+) -> None:
+    from test_resilience import _fetch_cmd, _keys, _per_source
+    from test_resilience import _sources as staggered
+
+    feeds = make_feeds(staggered(feed_server), {"concurrency": 16, "per_host_limit": 16})
+    tag = f"i19a-kill-{os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "PAPERTRAIL_PARSE_POOL": "1", "PAPERTRAIL_KILL_TEST_TAG": tag}
+    reference = tmp_path / "reference.db"
+    subprocess.run(_fetch_cmd(reference, feeds), check=True, capture_output=True, env=env)
+    db = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        _fetch_cmd(db, feeds), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    deadline = time.monotonic() + 10
+    while len(_tagged_pids(tag)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the forkserver and its workers are up
+    assert len(_tagged_pids(tag)) >= 3, "the parse pool never started"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while _tagged_pids(tag) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the workers see their pipe close and exit
+    assert _tagged_pids(tag) == []
+    rerun = subprocess.run(_fetch_cmd(db, feeds), capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _per_source(db) == _per_source(reference)
+    assert _keys(db) == _keys(reference)
