@@ -202,35 +202,40 @@ class ParsePool:
         os.write(self._wake_w, b"x")
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop after the submitted tasks (the caller has received them all)."""
+        """Stop now: after the last result (the run's end) or to abandon the rest (the
+        writer failed); a worker still parsing is killed."""
         with self._lock:
             self._closing = True
+            self._tasks.clear()
         os.write(self._wake_w, b"x")
-        self._thread.join(timeout)
-        for w in list(self._workers):
-            self._stop(w, kill=True)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        self._thread.join(timeout)  # it stops the workers on its way out
+        if not self._thread.is_alive():  # else it may still wait on the pipe: leave it open
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     # -- the dispatcher thread
 
     def _run(self) -> None:
         try:
             ctx = _context()
-            self._workers = [self._spawn(ctx) for _ in range(self.size)]
+            for _ in range(self.size):
+                self._workers.append(self._spawn(ctx))
             self.ready.set()
             while self._step(ctx):
                 pass
         except BaseException as e:  # noqa: BLE001 - fail what is left, never hang the writer
             self._fail_all(f"the parse pool failed: {type(e).__name__}: {e}")
+        finally:  # also when close() stopped waiting for a slow start: no worker outlives us
+            for w in self._workers:
+                self._stop(w, kill=True)
 
     def _step(self, ctx: BaseContext) -> bool:
         """Hand out tasks, wait for one event, handle it; False when done."""
+        with self._lock:
+            if self._closing:
+                return False
         self._assign(ctx)
         busy = [w for w in self._workers if w.task is not None]
-        with self._lock:
-            if self._closing and not busy and not self._tasks:
-                return False
         now = time.monotonic()
         limit = min((w.deadline for w in busy), default=now + 3600) - now
         ready = wait(
