@@ -27,8 +27,8 @@ MAX_LINES = 60
 # Function-local imports in papertrail/ are for these heavy third-party packages only
 # (each with a one-line reason on the import): they would slow `papertrail --help`.
 HEAVY = {
-    "arxiv", "datasette", "defusedxml", "feedparser", "filelock", "httpx", "jinja2", "keyring",
-    "lxml", "markupsafe", "requests", "rich", "sklearn", "sqlite_utils", "torch", "uvicorn",
+    "arxiv", "datasette", "defusedxml", "feedparser", "filelock", "httpcore", "httpx", "jinja2",
+    "keyring", "lxml", "markupsafe", "requests", "rich", "sklearn", "sqlite_utils", "torch", "uvicorn",
     "webbrowser",
 }  # fmt: skip
 # Functions allowed to be long: schema migrations are SQL DDL.

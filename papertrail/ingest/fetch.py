@@ -8,9 +8,12 @@ Shape of a run:
     thread B: the arXiv API lane, one query at a time, >= 3 s apart
     thread C: the mailbox lane, local mbox / Maildir sources (no network);
               messages already stored (by Message-ID) are not parsed again
-    main thread: the only writer; as each result arrives it is parsed and
-                 saved with its source state and log row atomically (results
-                 that arrive together share a commit, one savepoint each)
+    parse pool: feed documents parsed and domain-tagged in worker processes
+                (papertrail.ingest.pool; in this process for a small run); a
+                parse that crashes or hangs its worker fails that source only
+    main thread: the only writer; as each parsed result arrives it is saved
+                 with its source state and log row atomically (results that
+                 arrive together share a commit, one savepoint each)
     then: the mentions backfill (papertrail.ingest.add) fetches the arXiv papers
           that posts mention but the reading list lacks (provenance
           "mentioned"); a failure there is a warning, never a failed run
@@ -40,16 +43,18 @@ from papertrail.ingest.add import (
     arxiv_api_client,
     backfill_mentions,
 )
-from papertrail.models import ParsedFeed
+from papertrail.ingest.pool import ParseDone, ParseTask, Parsing
+from papertrail.models import ParsedFeed, Record
 from papertrail.sources.arxiv_api import ApiResult, ArxivApi
 from papertrail.sources.domains import DomainTagger
 from papertrail.sources.http import FetchRequest, FetchResult, fetch_all
 from papertrail.sources.mailbox import MailboxError, MailboxResult, read_mailbox
-from papertrail.sources.parse import FeedParseError, parse_feed
 from papertrail.store.queries import SourceState
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from papertrail.models import Tagger
 
 
 @dataclass(frozen=True)
@@ -144,12 +149,17 @@ class _Mail:
 
 
 @dataclass(frozen=True)
+class _Parsed:
+    done: ParseDone
+
+
+@dataclass(frozen=True)
 class _Crash:
     names: list[str]
     error: str
 
 
-_Message = _Http | _Api | _Mail | _Crash
+_Message = _Http | _Parsed | _Api | _Mail | _Crash
 _Results = queue.Queue[_Message]
 
 
@@ -159,7 +169,9 @@ class _Run:
     def __init__(self, db: sqlite_utils.Database, config: Config, on_event: EventHandler):
         self.db, self.config, self.on_event = db, config, on_event
         self.settings: Settings = config.settings
-        self.tagger = DomainTagger(config.domains)
+        self._tagger: DomainTagger | None = None  # built when first needed (not by a 304 run)
+        self._parsing: Parsing | None = None
+        self._waiting: dict[str, FetchResult] = {}  # fetched, parsing in the pool
         store.sync_sources(db, config)
         self.run_id = store.start_run(db)
         self.report = FetchReport(
@@ -167,6 +179,11 @@ class _Run:
         )
         # One ArxivApi for the run: its client spaces the API lane and the backfill alike.
         self._api: ArxivApi | None = None
+
+    def tagger(self) -> DomainTagger:
+        if self._tagger is None:
+            self._tagger = DomainTagger(self.config.domains)
+        return self._tagger
 
     def api(self) -> ArxivApi:
         if self._api is None:
@@ -180,7 +197,13 @@ class _Run:
         self.on_event(FetchEvent("start", total=len(active)))
         results: _Results = queue.Queue()
         workers = self._start_lanes(active, states, results)
-        self._save_results(active, results)
+        deliver = lambda d: results.put(_Parsed(d))  # noqa: E731 - the pool's way back
+        unknown = _never_fetched(active, states)
+        self._parsing = Parsing(self.config.domains, self.tagger, deliver, unknown)
+        try:
+            self._save_results(active, results)
+        finally:
+            self._parsing.close()
         for w in workers:
             w.join(timeout=5)
         if self.settings.mentions_backfill:
@@ -246,15 +269,17 @@ class _Run:
     def _save_message(self, message: _Message, by_name: dict[str, Source]) -> int:
         """Save one lane message; how many sources it settled."""
         if isinstance(message, _Crash):  # a lane died of a bug: fail its remaining sources
-            done = {r.name for r in self.report.sources}
+            done = {r.name for r in self.report.sources} | set(self._waiting)
             failed = [name for name in message.names if name not in done]
             for name in failed:
                 outcome = store.SourceOutcome(source=name, status="error", error=message.error)
                 self._save(by_name[name], outcome, None)
             return len(failed)
         if isinstance(message, _Http):
-            source = by_name[message.result.key]
-            self._save(source, *_from_http(source, message.result))
+            return self._fetched(by_name[message.result.key], message.result)
+        if isinstance(message, _Parsed):
+            r = self._waiting.pop(message.done.key)
+            self._save_parsed(by_name[r.key], r, message.done)
         elif isinstance(message, _Api):
             source = by_name[message.name]
             self._save(source, *_from_api(source, message.result))
@@ -263,8 +288,32 @@ class _Run:
             self._save(source, *_from_mailbox(source, message.result, message.error))
         return 1
 
+    def _fetched(self, source: Source, r: FetchResult) -> int:
+        """Save a fetch that needs no parse; parse a body here or hand it to the pool
+        (then it is saved when its _Parsed arrives). How many sources it settled."""
+        if r.error or r.not_modified:
+            self._save(source, *_from_http(source, r, None))
+            return 1
+        task = ParseTask(r.key, r.body or b"", r.headers, r.final_url or r.url, source.kind)
+        assert self._parsing is not None
+        done = self._parsing.parse(task)
+        if done is None:
+            self._waiting[r.key] = r
+            return 0
+        self._save_parsed(source, r, done)
+        return 1
+
+    def _save_parsed(self, source: Source, r: FetchResult, done: ParseDone) -> None:
+        outcome, parsed = _from_http(source, r, done)
+        tagger = _Pretagged(self.tagger, parsed.records, done.domains) if parsed else None
+        self._save(source, outcome, parsed, tagger)
+
     def _save(
-        self, source: Source, outcome: store.SourceOutcome, parsed: ParsedFeed | None
+        self,
+        source: Source,
+        outcome: store.SourceOutcome,
+        parsed: ParsedFeed | None,
+        tagger: Tagger | None = None,
     ) -> None:
         """A source's entries, state and log row, atomically; a failure to save is logged."""
         started = time.monotonic()
@@ -272,7 +321,7 @@ class _Run:
         try:
             stats = store.save_source_result(
                 db, run_id=run_id, outcome=outcome, records=parsed.records if parsed else (),
-                tagger=self.tagger, source_tags=source.tags, max_failures=max_failures,
+                tagger=tagger or self.tagger(), source_tags=source.tags, max_failures=max_failures,
             )  # fmt: skip
         except Exception as e:  # noqa: BLE001 - the transaction rolled back; log the failure and go on
             outcome = store.SourceOutcome(
@@ -312,7 +361,7 @@ class _Run:
         started = time.monotonic()
         get_api: Callable[[], PaperFetcher] = self.api
         try:
-            res = backfill_mentions(self.db, get_api, self.tagger, run_id=self.run_id)
+            res = backfill_mentions(self.db, get_api, _LazyTagger(self.tagger), run_id=self.run_id)
         except Exception as e:  # noqa: BLE001 - the sources are saved; never fail the run here
             res = BackfillResult(warnings=[f"mentions backfill failed: {type(e).__name__}: {e}"])
         if not res.missing and not res.warnings:
@@ -333,6 +382,16 @@ class _Run:
                 seconds=time.monotonic() - started,
             )  # fmt: skip
         )
+
+
+def _never_fetched(active: list[Source], states: dict[str, SourceState]) -> int:
+    """HTTP sources without stored validators: each will send a body."""
+    return sum(
+        1
+        for s in active
+        if s.kind in ("feed", "arxiv-rss")
+        and not (states[s.name].get("etag") or states[s.name].get("last_modified"))
+    )
 
 
 # ------------------------------------------------------------------ the lanes
@@ -438,7 +497,10 @@ def _from_mailbox(
     return outcome, res.parsed
 
 
-def _from_http(source: Source, r: FetchResult) -> tuple[store.SourceOutcome, ParsedFeed | None]:
+def _from_http(
+    source: Source, r: FetchResult, done: ParseDone | None
+) -> tuple[store.SourceOutcome, ParsedFeed | None]:
+    """The outcome of a fetch and, for a body, of its parse (`done`)."""
     outcome = store.SourceOutcome(
         source=source.name,
         status="ok",
@@ -454,25 +516,45 @@ def _from_http(source: Source, r: FetchResult) -> tuple[store.SourceOutcome, Par
         outcome.status, outcome.error = "error", r.error
         outcome.etag = outcome.last_modified = outcome.permanent_url = None
         return outcome, None
-    if r.not_modified:
+    if r.not_modified or done is None:
         outcome.status = "not-modified"
         return outcome, None
-    try:
-        parsed = parse_feed(
-            r.body or b"", r.headers, base_url=r.final_url or r.url, source_kind=source.kind
-        )
-    except FeedParseError as e:
-        outcome.status, outcome.error = "error", f"{e} ({outcome.url})"
+    if done.parsed is None:
+        outcome.status = "error"
+        outcome.error = f"{done.failure} ({outcome.url})" if done.not_a_feed else done.failure
         # Do not remember validators of a body we could not use: re-fetch it next time.
         outcome.etag = outcome.last_modified = None
         return outcome, None
-    except Exception as e:  # noqa: BLE001 - a parser bug on one feed must not stop the others
-        outcome.status = "error"
-        outcome.error = f"could not parse {outcome.url}: {type(e).__name__}: {e}"
-        outcome.etag = outcome.last_modified = None
-        return outcome, None
-    outcome.warnings = list(parsed.warnings)
-    return outcome, parsed
+    outcome.warnings = list(done.parsed.warnings)
+    return outcome, done.parsed
+
+
+class _Pretagged:
+    """The domains a parse worker found for each record (`Tagger` for the store);
+    anything else goes to the run's own tagger."""
+
+    def __init__(
+        self, tagger: Callable[[], DomainTagger], records: list[Record], domains: list[list[str]]
+    ) -> None:
+        self._tagger = tagger
+        self._domains = {id(r): d for r, d in zip(records, domains, strict=False)}
+
+    def tag(self, record: Record) -> list[str]:
+        found = self._domains.get(id(record))
+        return list(found) if found is not None else self._tagger().tag(record)
+
+    def tag_archive(self, record: Record) -> list[str]:
+        return self._tagger().tag_archive(record)
+
+    def __getattr__(self, name: str) -> object:  # anything else a tagger offers
+        return getattr(self._tagger(), name)
+
+
+class _LazyTagger(_Pretagged):
+    """The run's tagger, built only if something is tagged."""
+
+    def __init__(self, tagger: Callable[[], DomainTagger]) -> None:
+        super().__init__(tagger, [], [])
 
 
 def _from_api(source: Source, res: ApiResult) -> tuple[store.SourceOutcome, ParsedFeed | None]:
