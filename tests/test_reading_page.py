@@ -118,7 +118,7 @@ def test_unread_starred_tag_and_search_views(world: tuple[Path, Path]) -> None:
     unread = page.html("/-/papers/unread")
     newest = api.list_entries(page.paths, api.make_filter(unread=True), limit=60)
     assert card_ids(unread) == [e["id"] for e in newest]
-    assert "Nothing here" in page.html("/-/papers/starred")
+    assert "Nothing starred yet" in page.html("/-/papers/starred")
     blog = page.html("/-/papers/tag/blog")
     tagged = api.list_entries(page.paths, api.make_filter(tags=["blog"]), limit=60)
     assert card_ids(blog) == [e["id"] for e in tagged] and tagged
