@@ -73,6 +73,35 @@ async def timed(coro: Any) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, response
 
 
+DATASETTE_ROUNDS = 5
+
+
+async def measure_datasette(db: Path) -> dict[str, list[float]]:
+    """Datasette's own pages only (`--datasette-only`), DATASETTE_ROUNDS each after one
+    warm-up, interleaved; no write, so the list need not be a copy."""
+    from papertrail.browse import make_datasette
+
+    ds = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
+    (top,) = sqlite3.connect(db).execute("SELECT MAX(id) FROM entries").fetchone()
+    name = db.stem
+    pages = {
+        "datasette reading_list": f"/{name}/reading_list",
+        "datasette reading_list ?_facet=kind": f"/{name}/reading_list?_facet=kind",
+        "datasette entries": f"/{name}/entries",
+        "datasette row page": f"/{name}/entries/{top}",
+        "datasette database page": f"/{name}",
+    }
+    out: dict[str, list[float]] = {label: [] for label in pages}
+    for path in pages.values():
+        await ds.client.get(path)
+    for _ in range(DATASETTE_ROUNDS):
+        for label, path in pages.items():
+            ms, response = await timed(ds.client.get(path))
+            assert response.status_code == 200, (path, response.status_code)
+            out[label].append(ms)
+    return out
+
+
 async def measure(db: Path) -> dict[str, list[float]]:
     from papertrail.browse import make_datasette
 
@@ -125,7 +154,15 @@ def main() -> None:
     )
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--today", type=int, default=600)
+    parser.add_argument(
+        "--datasette-only",
+        action="store_true",
+        help="time Datasette's own pages only (5 rounds each; the list is not rewritten)",
+    )
     args = parser.parse_args()
+    if args.datasette_only and args.db is not None:
+        datasette_only(args.db)
+        return
     if args.db is None:
         from bench_reading import build
 
@@ -144,6 +181,18 @@ def main() -> None:
             f"  {key:<6} p50 {statistics.median(values):6.0f} ms   p95 {pct(values, 0.95):6.0f} ms"
             f"   (n={len(values)})"
         )
+    print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
+
+
+def datasette_only(db: Path) -> None:
+    (size,) = sqlite3.connect(db).execute("SELECT COUNT(*) FROM entries").fetchone()
+    print(f"{size:,} entries; machine: {platform.machine()}, {os.cpu_count()} CPUs")
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    results = asyncio.run(measure_datasette(db))
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    for label, values in results.items():
+        rounds = " ".join(f"{v:.0f}" for v in values)
+        print(f"  {label:<38} median {statistics.median(values):6.0f} ms   ({rounds})")
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
 
 

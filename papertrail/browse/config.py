@@ -6,6 +6,7 @@ Pure: builds dicts, imports no Datasette.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from papertrail.store.browse import (
@@ -141,10 +142,15 @@ def _query(q: CannedQuery) -> dict[str, Any]:
     return out
 
 
-# Above this many entries (the whole of arXiv imported) facets are not computed by
-# default: each one groups every row and would take seconds; one asked for
-# (`?_facet=kind`) still works, within facet_time_limit_ms.
+# Above this many entries (the whole of arXiv imported) the search box looks through
+# the newest matches and "Unread by domain" takes each domain's newest.
 LARGE_LIST = 300_000
+# Each default facet groups every row of the reading list (a full scan of entries and,
+# for domains/tags/sources, a JSON array per row): the seven of the view cost ~17 µs a
+# row together (3.35 s at 200,000 entries, 2-core VM, quiet; docs/BENCHMARKS.md), which
+# is over the 1 s a page may take beyond ~50,000. Above this size they are computed
+# when asked for: one click (?_facet=kind), links in the table's description.
+FACETS_UP_TO = 50_000
 
 
 def build_metadata(
@@ -210,7 +216,6 @@ def _queries(*, large: bool) -> dict[str, dict[str, Any]]:
 
 def _tables(entries: int) -> dict[str, dict[str, Any]]:
     """Per-table metadata: titles, sort order, facets, search, hidden tables."""
-    large = entries > LARGE_LIST
     tables: dict[str, dict[str, Any]] = {
         name: {"title": title} for name, title in TABLE_TITLES.items()
     }
@@ -218,7 +223,7 @@ def _tables(entries: int) -> dict[str, dict[str, Any]]:
     tables["entries"].update(
         sort_desc="first_seen",
         label_column="title",
-        facets=[] if large else ["kind", "primary_category"],
+        facets=[] if entries > FACETS_UP_TO else ["kind", "primary_category"],
     )
     tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
     tables["fetch_runs"].update(sort_desc="id")
@@ -228,8 +233,8 @@ def _tables(entries: int) -> dict[str, dict[str, Any]]:
 
 
 def _reading_list(entries: int) -> dict[str, Any]:
-    """The main view's metadata; above LARGE_LIST without default facets, and the
-    description says so and how search behaves there."""
+    """The main view's metadata; above FACETS_UP_TO without default facets (the
+    description links each one), above LARGE_LIST saying how search behaves there."""
     description = (
         "Every paper and post, newest first. Facet by domain, tag, kind, source, "
         "arXiv category, read or starred; the search box looks through titles, "
@@ -244,17 +249,37 @@ def _reading_list(entries: int) -> dict[str, Any]:
         "read",
         "starred",
     ]
-    if entries > LARGE_LIST:
-        facets = []
+    out: dict[str, Any] = {"sort_desc": "date", "facets": facets}
+    if entries > FACETS_UP_TO:
+        out["facets"] = []
         description += (
-            f" Facets are off by default on a list of {entries:,} entries (each would group "
-            "every row); add one with ?_facet=kind or ?_facet_array=domains. A search "
-            f"looks through the newest {SEARCH_WINDOW:,} matches: add words to reach older ones."
+            f" On a list of {entries:,} entries facets are computed when asked for (each "
+            "groups every row): "
         )
-    return {
-        "description": description,
-        "sort_desc": "date",
-        "facets": facets,
-        "fts_table": "entries_fts",
-        "fts_pk": "id",
-    }
+        links = html.escape(description) + _facet_links()
+        description += "add one with ?_facet=kind or ?_facet_array=domains."
+        if entries > LARGE_LIST:
+            search = (
+                f" A search looks through the newest {SEARCH_WINDOW:,} matches: add words"
+                " to reach older ones."
+            )
+            description, links = description + search, links + html.escape(search)
+        out["description_html"] = links
+    return {"description": description, **out, "fts_table": "entries_fts", "fts_pk": "id"}
+
+
+# The view's facets as Datasette's query arguments, offered as links when not computed.
+FACET_LINKS = (
+    ("domain", "_facet_array=domains"),
+    ("tag", "_facet_array=tags"),
+    ("kind", "_facet=kind"),
+    ("source", "_facet_array=sources"),
+    ("arXiv category", "_facet=primary_category"),
+    ("read", "_facet=read"),
+    ("starred", "_facet=starred"),
+)
+
+
+def _facet_links() -> str:
+    links = [f'<a href="?{arg}">{html.escape(label)}</a>' for label, arg in FACET_LINKS]
+    return "facet by " + ", ".join(links) + "."
