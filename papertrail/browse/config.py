@@ -145,12 +145,12 @@ def _query(q: CannedQuery) -> dict[str, Any]:
 # Above this many entries (the whole of arXiv imported) the search box looks through
 # the newest matches and "Unread by domain" takes each domain's newest.
 LARGE_LIST = 300_000
-# Each default facet groups every row of the reading list (a full scan of entries and,
-# for domains/tags/sources, a JSON array per row): the seven of the view cost ~17 µs a
-# row together (3.35 s at 200,000 entries, 2-core VM, quiet; docs/BENCHMARKS.md), which
-# is over the 1 s a page may take beyond ~50,000. Above this size they are computed
-# when asked for: one click (?_facet=kind), links in the table's description.
-FACETS_UP_TO = 50_000
+# Each default facet groups every row of the reading list (a scan of entries and, for
+# domains/tags/sources, a JSON array built per row): the view's seven took 2.5 s at
+# 50,000 entries and 0.85 s at 10,000 (2-core VM at load ~9; docs/BENCHMARKS.md, issue
+# 16), against the 1 s a page may take. Above this size they are computed when asked
+# for: one click (?_facet=kind), linked from the table's description.
+FACETS_UP_TO = 10_000
 
 
 def build_metadata(
