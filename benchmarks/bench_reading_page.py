@@ -159,9 +159,18 @@ def main() -> None:
         action="store_true",
         help="time Datasette's own pages only (5 rounds each; the list is not rewritten)",
     )
+    parser.add_argument(
+        "--paging",
+        action="store_true",
+        help="time the reading page's paging (a COPY: first_seen is rewritten as for Today)",
+    )
     args = parser.parse_args()
     if args.datasette_only and args.db is not None:
         datasette_only(args.db)
+        return
+    if args.paging and args.db is not None:
+        date_back(args.db, args.today)
+        datasette_only(args.db, paging=True)
         return
     if args.db is None:
         from bench_reading import build
@@ -184,11 +193,46 @@ def main() -> None:
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
 
 
-def datasette_only(db: Path) -> None:
+async def measure_paging(db: Path) -> dict[str, list[float]]:
+    """The reading page's paging (`--paging`): the first page of Unread, the 20th (after
+    following "Older" 19 times), a second page of Search, Today with its --today entries
+    and one domain of it shown whole; DATASETTE_ROUNDS each after one warm-up."""
+    import re
+
+    from papertrail.browse import make_datasette
+
+    ds = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
+    url = "/-/papers/unread"
+    for _ in range(19):
+        url = re.findall(
+            r'class="pager older"[^>]*><a href="([^"]+)"', (await ds.client.get(url)).text
+        )[0]
+    today = (await ds.client.get("/-/papers")).text
+    more = re.findall(r'class="pager more"[^>]*><a href="([^"]+)"', today)
+    pages = {
+        "unread, page 1": "/-/papers/unread",
+        "unread, page 20": url.replace("&amp;", "&"),
+        "search 'learning', page 2": "/-/papers/search?q=learning&start=60",
+        "today": "/-/papers",
+        "today, one domain, 2nd page": more[0].replace("&amp;", "&") if more else "/-/papers",
+    }
+    out: dict[str, list[float]] = {label: [] for label in pages}
+    for path in pages.values():
+        await ds.client.get(path)
+    for _ in range(DATASETTE_ROUNDS):
+        for label, path in pages.items():
+            ms, response = await timed(ds.client.get(path))
+            assert response.status_code == 200, (path, response.status_code)
+            out[label].append(ms)
+    print(f"  Today's 'more' links: {len(more)}; {today.count('<article')} cards on Today")
+    return out
+
+
+def datasette_only(db: Path, paging: bool = False) -> None:
     (size,) = sqlite3.connect(db).execute("SELECT COUNT(*) FROM entries").fetchone()
     print(f"{size:,} entries; machine: {platform.machine()}, {os.cpu_count()} CPUs")
     load_before = Path("/proc/loadavg").read_text().split()[:3]
-    results = asyncio.run(measure_datasette(db))
+    results = asyncio.run(measure_paging(db) if paging else measure_datasette(db))
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     for label, values in results.items():
         rounds = " ".join(f"{v:.0f}" for v in values)

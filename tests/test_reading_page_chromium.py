@@ -367,5 +367,11 @@ def test_without_javascript_the_buttons_are_forms(
         driver.find_element(By.CSS_SELECTOR, "#flash button").click()  # Undo, as a form
         wait_for(driver, lambda d: f"Unstarred #{entry}" in d.find_element(By.ID, "flash").text)
         assert show(db, feeds, entry)["starred"] is False
+        # Paging is a plain link: the next page replaces this one.
+        driver.get(url + "/unread")
+        first_page = card_ids(driver)
+        driver.find_element(By.CSS_SELECTOR, "nav.pager.older a").click()
+        wait_for(driver, lambda d: "after=" in d.current_url)
+        assert card_ids(driver) and not set(card_ids(driver)) & set(first_page)
     finally:
         driver.quit()

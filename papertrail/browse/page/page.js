@@ -211,7 +211,11 @@
     } else {
       nav.remove();
     }
-    if (link.hasAttribute("data-history")) history.replaceState(history.state, "", url);
+    if (link.hasAttribute("data-history")) {
+      // A reload shows that page alone, from its top: not at this long page's offset.
+      history.scrollRestoration = "manual";
+      history.replaceState(history.state, "", url);
+    }
     say(added ? `${added} more shown` : "Nothing more");
     document.body.dataset.appended = String(Number(document.body.dataset.appended || 0) + added);
     fillWhys();
