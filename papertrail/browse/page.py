@@ -145,6 +145,7 @@ class View:
     older_label: str = "Next →"
     newer_url: str = ""  # the page before, or back to the first one
     newer_label: str = ""
+    grouped: bool = False  # headings and an index of the groups (Today, all domains)
 
 
 def view_url(path: str, filters: Mapping[str, str], **paging: str) -> str:
@@ -210,6 +211,7 @@ def today(
     if d.hidden:
         note += f" · {d.hidden} hidden by block rules in feeds.yml"
     view = View("today", f"Today in {domain}" if domain else "Today", groups, note=note)
+    view.grouped = not domain
     if domain:
         more = bool(grouped) and len(grouped[0][1]) > cut[1]
         _by_offset(view, BASE, filters, start, more)
