@@ -182,8 +182,9 @@ def main() -> None:
         datasette_only(args.db)
         return
     if args.paging and args.db is not None:
-        date_back(args.db, args.today)
-        datasette_only(args.db, paging=True)
+        if args.today:
+            date_back(args.db, args.today)
+        datasette_only(args.db, paging=True, today=bool(args.today))
         return
     if args.db is None:
         from bench_reading import build
@@ -206,7 +207,7 @@ def main() -> None:
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
 
 
-async def measure_paging(db: Path) -> dict[str, list[float]]:
+async def measure_paging(db: Path, today: bool = True) -> dict[str, list[float]]:
     """The reading page's paging (`--paging`): the first page of Unread, the 20th (after
     following "Older" 19 times), a second page of Search, Today with its --today entries
     and one domain of it shown whole; DATASETTE_ROUNDS each after one warm-up."""
@@ -220,25 +221,27 @@ async def measure_paging(db: Path) -> dict[str, list[float]]:
         url = re.findall(
             r'class="pager older"[^>]*><a href="([^"]+)"', (await ds.client.get(url)).text
         )[0]
-    today = (await ds.client.get("/-/papers")).text
-    more = re.findall(r'class="pager more"[^>]*><a href="([^"]+)"', today)
     pages = {
         "unread, page 1": "/-/papers/unread",
         "unread, page 20": url.replace("&amp;", "&"),
         "search 'learning', page 2": "/-/papers/search?q=learning&start=60",
-        "today": "/-/papers",
-        "today, one domain, 2nd page": more[0].replace("&amp;", "&") if more else "/-/papers",
     }
-    out = await rounds(ds, pages)
-    print(f"  Today's 'more' links: {len(more)}; {today.count('<article')} cards on Today")
-    return out
+    if today:  # (--today 0: the list is not rewritten, and Today is not timed)
+        page = (await ds.client.get("/-/papers")).text
+        more = re.findall(r'class="pager more"[^>]*><a href="([^"]+)"', page)
+        pages["today"] = "/-/papers"
+        pages["today, one domain, 2nd page"] = (
+            more[0].replace("&amp;", "&") if more else "/-/papers"
+        )
+        print(f"  Today's 'more' links: {len(more)}; {page.count('<article')} cards on Today")
+    return await rounds(ds, pages)
 
 
-def datasette_only(db: Path, paging: bool = False) -> None:
+def datasette_only(db: Path, paging: bool = False, today: bool = True) -> None:
     (size,) = sqlite3.connect(db).execute("SELECT COUNT(*) FROM entries").fetchone()
     print(f"{size:,} entries; machine: {platform.machine()}, {os.cpu_count()} CPUs")
     load_before = Path("/proc/loadavg").read_text().split()[:3]
-    results = asyncio.run(measure_paging(db) if paging else measure_datasette(db))
+    results = asyncio.run(measure_paging(db, today) if paging else measure_datasette(db))
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     for label, values in results.items():
         rounds = " ".join(f"{v:.0f}" for v in values)

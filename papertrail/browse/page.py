@@ -198,6 +198,7 @@ def today(
     filters = dict(filters or {}, since=since if since != TODAY_SINCE else "")
     d = api.digest(paths, since=since, why_budget_s=0)
     grouped = group_by_domain(d)
+    total = sum(len(es) for _, es in grouped)
     domain, start = filters.get("domain", ""), _start(filters)
     if domain:
         grouped = [(dom, es) for dom, es in grouped if dom == domain]
@@ -207,7 +208,8 @@ def today(
     groups = [
         Group(dom, [made[e["id"]] for e in es[cut[0] : cut[1]]], len(es)) for dom, es in grouped
     ]
-    note = f"First seen in the last {since}" if since[:-1].isdigit() else f"Since {since}"
+    note = f"first seen in the last {since}" if since[:-1].isdigit() else f"since {since}"
+    note = f"{total:,} {'entry' if total == 1 else 'entries'} {note}"
     if d.hidden:
         note += f" · {d.hidden} hidden by block rules in feeds.yml"
     view = View("today", f"Today in {domain}" if domain else "Today", groups, note=note)
