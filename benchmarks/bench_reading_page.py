@@ -91,6 +91,9 @@ async def rounds(ds: Any, pages: dict[str, str], anchor: Any = None) -> dict[str
     return out
 
 
+_FACET_LIMITS = ("FACETS_UP_TO", "COLUMN_FACETS_UP_TO", "ARRAY_FACETS_UP_TO")
+
+
 async def measure_datasette(db: Path) -> dict[str, list[float]]:
     """Datasette's own pages only (`--datasette-only`), DATASETTE_ROUNDS each after one
     warm-up, interleaved; no write, so the list need not be a copy. The anchor is the
@@ -99,9 +102,12 @@ async def measure_datasette(db: Path) -> dict[str, list[float]]:
     from papertrail.browse import config, make_datasette
 
     ds = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
-    limit, config.FACETS_UP_TO = config.FACETS_UP_TO, 10**12
+    limits = {name: getattr(config, name) for name in _FACET_LIMITS}
+    for name in _FACET_LIMITS:
+        setattr(config, name, 10**12)
     anchor = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
-    config.FACETS_UP_TO = limit
+    for name, value in limits.items():
+        setattr(config, name, value)
     (top,) = sqlite3.connect(db).execute("SELECT MAX(id) FROM entries").fetchone()
     name = db.stem
     pages = {

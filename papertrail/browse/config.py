@@ -7,6 +7,8 @@ Pure: builds dicts, imports no Datasette.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from papertrail.store.browse import (
@@ -145,12 +147,15 @@ def _query(q: CannedQuery) -> dict[str, Any]:
 # Above this many entries (the whole of arXiv imported) the search box looks through
 # the newest matches and "Unread by domain" takes each domain's newest.
 LARGE_LIST = 300_000
-# Each default facet groups every row of the reading list (a scan of entries and, for
-# domains/tags/sources, a JSON array built per row): the view's seven took 2.5 s at
-# 50,000 entries and 0.85 s at 10,000 (2-core VM at load ~9; docs/BENCHMARKS.md, issue
-# 16), against the 1 s a page may take. Above this size they are computed when asked
-# for: one click (?_facet=kind), linked from the table's description.
-FACETS_UP_TO = 10_000
+# Each default facet groups every row of the reading list, at a cost that differs by kind
+# (2-core VM at load ~12; docs/BENCHMARKS.md, issue 16): a column facet (kind, arXiv
+# category, read, starred) ~2.3 µs a row; an array facet (domains, tags, sources), which
+# Datasette dedupes over every column of the view, ~70 µs a row. Each kind is on by
+# default up to the size where the page still answers within 1 s; above it, it is
+# computed when asked for: one click (?_facet=kind), linked from the view's description.
+COLUMN_FACETS_UP_TO = 50_000
+ARRAY_FACETS_UP_TO = 5_000
+FACETS_UP_TO = COLUMN_FACETS_UP_TO  # above this, no default facet at all
 
 
 def build_metadata(
@@ -233,30 +238,22 @@ def _tables(entries: int) -> dict[str, dict[str, Any]]:
 
 
 def _reading_list(entries: int) -> dict[str, Any]:
-    """The main view's metadata; above FACETS_UP_TO without default facets (the
-    description links each one), above LARGE_LIST saying how search behaves there."""
+    """The main view's metadata: the facets cheap at this size (the description links
+    the others); above LARGE_LIST it also says how search behaves there."""
     description = (
         "Every paper and post, newest first. Facet by domain, tag, kind, source, "
         "arXiv category, read or starred; the search box looks through titles, "
         "abstracts, post text and your notes."
     )
-    facets: list[str | dict[str, str]] = [
-        {"array": "domains"},
-        {"array": "tags"},
-        "kind",
-        {"array": "sources"},
-        "primary_category",
-        "read",
-        "starred",
-    ]
-    out: dict[str, Any] = {"sort_desc": "date", "facets": facets}
-    if entries > FACETS_UP_TO:
-        out["facets"] = []
+    on = [f for f in FACETS if entries <= (ARRAY_FACETS_UP_TO if f.array else COLUMN_FACETS_UP_TO)]
+    out: dict[str, Any] = {"sort_desc": "date", "facets": [f.spec for f in on]}
+    off = [f for f in FACETS if f not in on]
+    if off:
         description += (
-            f" On a list of {entries:,} entries facets are computed when asked for (each "
-            "groups every row): "
+            f" On a list of {entries:,} entries some facets are computed when asked for "
+            "(each groups every row): "
         )
-        links = html.escape(description) + _facet_links()
+        links = html.escape(description) + _facet_links(off)
         description += "add one with ?_facet=kind or ?_facet_array=domains."
         if entries > LARGE_LIST:
             search = (
@@ -268,18 +265,33 @@ def _reading_list(entries: int) -> dict[str, Any]:
     return {"description": description, **out, "fts_table": "entries_fts", "fts_pk": "id"}
 
 
-# The view's facets as Datasette's query arguments, offered as links when not computed.
-FACET_LINKS = (
-    ("domain", "_facet_array=domains"),
-    ("tag", "_facet_array=tags"),
-    ("kind", "_facet=kind"),
-    ("source", "_facet_array=sources"),
-    ("arXiv category", "_facet=primary_category"),
-    ("read", "_facet=read"),
-    ("starred", "_facet=starred"),
+@dataclass(frozen=True)
+class Facet:
+    label: str
+    column: str
+    array: bool  # a JSON array per row (Datasette's array facet: the costly kind)
+
+    @property
+    def spec(self) -> str | dict[str, str]:
+        return {"array": self.column} if self.array else self.column
+
+    @property
+    def arg(self) -> str:
+        return f"_facet_array={self.column}" if self.array else f"_facet={self.column}"
+
+
+# The reading list view's facets, in the order Datasette shows them.
+FACETS = (
+    Facet("domain", "domains", True),
+    Facet("tag", "tags", True),
+    Facet("kind", "kind", False),
+    Facet("source", "sources", True),
+    Facet("arXiv category", "primary_category", False),
+    Facet("read", "read", False),
+    Facet("starred", "starred", False),
 )
 
 
-def _facet_links() -> str:
-    links = [f'<a href="?{arg}">{html.escape(label)}</a>' for label, arg in FACET_LINKS]
+def _facet_links(facets: Sequence[Facet]) -> str:
+    links = [f'<a href="?{f.arg}">{html.escape(f.label)}</a>' for f in facets]
     return "facet by " + ", ".join(links) + "."
