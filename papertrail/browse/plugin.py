@@ -189,6 +189,8 @@ def _array_cell(cell: _Cell, column: str, value: CellValue) -> Markup | None:
     items = _json_list(value)
     if items is None:
         return None
+    if not items:  # an empty cell, not Datasette's raw "[]" (an empty Markup reads as unhandled)
+        return Markup('<span class="none"></span>')
     view_url = cell.datasette.urls.table(cell.database, MAIN_VIEW)
     out = Markup(", ").join(
         _link(view_url + "?" + urlencode({f"{column}__arraycontains": item}), item)
