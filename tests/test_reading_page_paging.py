@@ -18,7 +18,7 @@ from papertrail import api
 from papertrail.browse import page as page_module
 from papertrail.reading.digest import group_by_domain
 
-PAGE = 4
+PAGE = 10
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_lists_page_through_every_entry_once_in_list_order(
     ranked = follow(page, "/-/papers/all?sort=rank")
     best = api.list_entries(page.paths, sort="rank", limit=None)
     assert [i for p in ranked for i in p] == [e["id"] for e in best]
-    second = page.html("/-/papers/all?sort=rank&start=4")
+    second = page.html(f"/-/papers/all?sort=rank&start={PAGE}")
     assert "← First page" in second and 'href="/-/papers/all?sort=rank"' in second
 
 
