@@ -106,7 +106,9 @@ def test_today_says_how_many_more_and_shows_a_domain_whole(
     assert card_ids(today) == [e["id"] for _, es in groups for e in es[:2]]
     domain, entries = max(groups, key=lambda g: len(g[1]))
     assert len(entries) > 2 + PAGE  # the biggest domain spans pages beyond Today's two
-    more = re.findall(r'<nav class="pager more"[^>]*><a href="([^"]+)" data-append>(\d+) more in ([^<]+) →', today)
+    more = re.findall(
+        r'<nav class="pager more"[^>]*><a href="([^"]+)" data-append>(\d+) more in ([^<]+) →', today
+    )
     assert (f"{len(entries) - 2}", domain) in [(n, d) for _, n, d in more]
     link = next(html.unescape(u) for u, _, d in more if d == domain)
     shown = [i for p in follow(page, link) for i in p]

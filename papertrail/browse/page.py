@@ -276,7 +276,7 @@ def listing(
     path = _list_path(name, filters)
     found = _cards(paths, entries, why_budget_s)
     view = View(name, title, [Group("", found, len(found))])
-    view.note = ("best first" if sort == "rank" else "newest first").capitalize()
+    view.note = ("Best first" if sort == "rank" else "Newest first") if found else ""
     if sort == "date":
         if more:
             view.older_url = view_url(path, filters, after=str(entries[-1]["id"]))
