@@ -73,6 +73,54 @@ async def timed(coro: Any) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, response
 
 
+DATASETTE_ROUNDS = 5
+
+
+async def rounds(ds: Any, pages: dict[str, str], anchor: Any = None) -> dict[str, list[float]]:
+    """Each page once to warm up, then DATASETTE_ROUNDS rounds of them all, interleaved.
+    A label starting with "anchor:" is asked of `anchor` (another Datasette)."""
+    out: dict[str, list[float]] = {label: [] for label in pages}
+    client = {label: (anchor if label.startswith("anchor:") else ds).client for label in pages}
+    for label, path in pages.items():
+        await client[label].get(path)
+    for _ in range(DATASETTE_ROUNDS):
+        for label, path in pages.items():
+            ms, response = await timed(client[label].get(path))
+            assert response.status_code == 200, (path, response.status_code)
+            out[label].append(ms)
+    return out
+
+
+_FACET_LIMITS = ("FACETS_UP_TO", "COLUMN_FACETS_UP_TO", "ARRAY_FACETS_UP_TO")
+
+
+async def measure_datasette(db: Path) -> dict[str, list[float]]:
+    """Datasette's own pages only (`--datasette-only`), DATASETTE_ROUNDS each after one
+    warm-up, interleaved; no write, so the list need not be a copy. The anchor is the
+    reading list view with its seven default facets on whatever the size (as it was
+    below 300,000 entries before issue 16's paging work)."""
+    from papertrail.browse import config, make_datasette
+
+    ds = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
+    limits = {name: getattr(config, name) for name in _FACET_LIMITS}
+    for name in _FACET_LIMITS:
+        setattr(config, name, 10**12)
+    anchor = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
+    for name, value in limits.items():
+        setattr(config, name, value)
+    (top,) = sqlite3.connect(db).execute("SELECT MAX(id) FROM entries").fetchone()
+    name = db.stem
+    pages = {
+        "anchor: reading_list, facets on": f"/{name}/reading_list",
+        "datasette reading_list": f"/{name}/reading_list",
+        "datasette reading_list ?_facet=kind": f"/{name}/reading_list?_facet=kind",
+        "datasette entries": f"/{name}/entries",
+        "datasette row page": f"/{name}/entries/{top}",
+        "datasette database page": f"/{name}",
+    }
+    return await rounds(ds, pages, anchor)
+
+
 async def measure(db: Path) -> dict[str, list[float]]:
     from papertrail.browse import make_datasette
 
@@ -125,7 +173,25 @@ def main() -> None:
     )
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--today", type=int, default=600)
+    parser.add_argument(
+        "--datasette-only",
+        action="store_true",
+        help="time Datasette's own pages only (5 rounds each; the list is not rewritten)",
+    )
+    parser.add_argument(
+        "--paging",
+        action="store_true",
+        help="time the reading page's paging (a COPY: first_seen is rewritten as for Today)",
+    )
     args = parser.parse_args()
+    if args.datasette_only and args.db is not None:
+        datasette_only(args.db)
+        return
+    if args.paging and args.db is not None:
+        if args.today:
+            date_back(args.db, args.today)
+        datasette_only(args.db, paging=True, today=bool(args.today))
+        return
     if args.db is None:
         from bench_reading import build
 
@@ -144,6 +210,48 @@ def main() -> None:
             f"  {key:<6} p50 {statistics.median(values):6.0f} ms   p95 {pct(values, 0.95):6.0f} ms"
             f"   (n={len(values)})"
         )
+    print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
+
+
+async def measure_paging(db: Path, today: bool = True) -> dict[str, list[float]]:
+    """The reading page's paging (`--paging`): the first page of Unread, the 20th (after
+    following "Older" 19 times), a second page of Search, Today with its --today entries
+    and one domain of it shown whole; DATASETTE_ROUNDS each after one warm-up."""
+    import re
+
+    from papertrail.browse import make_datasette
+
+    ds = make_datasette(db, triage=False, feeds=ROOT / "feeds.yml")
+    url = "/-/papers/unread"
+    for _ in range(19):
+        url = re.findall(
+            r'class="pager older"[^>]*><a href="([^"]+)"', (await ds.client.get(url)).text
+        )[0]
+    pages = {
+        "unread, page 1": "/-/papers/unread",
+        "unread, page 20": url.replace("&amp;", "&"),
+        "search 'learning', page 2": "/-/papers/search?q=learning&start=60",
+    }
+    if today:  # (--today 0: the list is not rewritten, and Today is not timed)
+        page = (await ds.client.get("/-/papers")).text
+        more = re.findall(r'class="pager more"[^>]*><a href="([^"]+)"', page)
+        pages["today"] = "/-/papers"
+        pages["today, one domain, 2nd page"] = (
+            more[0].replace("&amp;", "&") if more else "/-/papers"
+        )
+        print(f"  Today's 'more' links: {len(more)}; {page.count('<article')} cards on Today")
+    return await rounds(ds, pages)
+
+
+def datasette_only(db: Path, paging: bool = False, today: bool = True) -> None:
+    (size,) = sqlite3.connect(db).execute("SELECT COUNT(*) FROM entries").fetchone()
+    print(f"{size:,} entries; machine: {platform.machine()}, {os.cpu_count()} CPUs")
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    results = asyncio.run(measure_paging(db, today) if paging else measure_datasette(db))
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    for label, values in results.items():
+        rounds = " ".join(f"{v:.0f}" for v in values)
+        print(f"  {label:<38} median {statistics.median(values):6.0f} ms   ({rounds})")
     print(f"load average before {' '.join(load_before)}, after {' '.join(load_after)}")
 
 

@@ -303,6 +303,54 @@ def _screenshots(browser: Any, url: str, db: Path, tmp_path: Path) -> None:
             shutil.copyfile(shot, SCREENSHOT_DIR / shot.name)
 
 
+def card_ids(driver: Any) -> list[int]:
+    return [
+        int(c.get_attribute("data-id"))
+        for c in driver.find_elements(By.CSS_SELECTOR, "article.card")
+    ]
+
+
+def test_paging_appends_in_place_and_keys_go_on(
+    server: tuple[str, Path, Path], browser: Any
+) -> None:
+    """Unread holds more than a page: `j` past the last card appends the next page in
+    place, keys act on the appended cards, the address becomes that page (a reload
+    shows it, with a way back to the newest), and Today's "N more in …" appends its
+    domain's next cards under it without changing the address."""
+    url, db, feeds = server
+    paths = api.Paths(db=db, feeds=feeds)
+    unread = [e["id"] for e in api.list_entries(paths, api.make_filter(unread=True), limit=None)]
+    assert len(unread) > 60, "the recorded world no longer spans two pages of Unread"
+    browser.get(url + "/unread")
+    assert card_ids(browser) == unread[:60]
+    unfocus(browser)
+    press(browser, "j" * 61)  # the 60th card, then one more: the next page comes in place
+    wait_for(browser, lambda d: len(card_ids(d)) > 60)
+    assert card_ids(browser) == unread[:120]
+    wait_for(browser, lambda d: "current" in card(d, unread[60]).get_attribute("class"))
+    press(browser, "s")
+    wait_action(browser, f"star:{unread[60]}")
+    assert show(db, feeds, unread[60])["starred"] is True
+    assert f"after={unread[59]}" in browser.current_url
+    browser.refresh()  # the page last appended, and a link back to the newest
+    assert card_ids(browser)[0] == unread[60]
+    assert browser.find_element(By.CSS_SELECTOR, "nav.pager.newer a").text == "← Newest"
+    assert card(browser, unread[60]).find_element(By.CSS_SELECTOR, ".star-state").text == "★"
+
+    browser.get(url)
+    more = browser.find_elements(By.CSS_SELECTOR, "nav.pager.more a")
+    assert more, "no domain of Today holds more than 25 entries"
+    section = more[0].find_element(By.XPATH, "ancestor::section")
+    before = len(section.find_elements(By.CSS_SELECTOR, "article.card"))
+    more[0].click()
+    wait_for(
+        browser, lambda d: len(section.find_elements(By.CSS_SELECTOR, "article.card")) > before
+    )
+    assert browser.current_url == url
+    assert len(set(card_ids(browser))) == len(card_ids(browser))  # nobody twice
+    assert_nothing_ran(browser)
+
+
 def test_without_javascript_the_buttons_are_forms(
     server: tuple[str, Path, Path], tmp_path: Path
 ) -> None:
@@ -319,5 +367,11 @@ def test_without_javascript_the_buttons_are_forms(
         driver.find_element(By.CSS_SELECTOR, "#flash button").click()  # Undo, as a form
         wait_for(driver, lambda d: f"Unstarred #{entry}" in d.find_element(By.ID, "flash").text)
         assert show(db, feeds, entry)["starred"] is False
+        # Paging is a plain link: the next page replaces this one.
+        driver.get(url + "/unread")
+        first_page = card_ids(driver)
+        driver.find_element(By.CSS_SELECTOR, "nav.pager.older a").click()
+        wait_for(driver, lambda d: "after=" in d.current_url)
+        assert card_ids(driver) and not set(card_ids(driver)) & set(first_page)
     finally:
         driver.quit()

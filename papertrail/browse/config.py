@@ -6,6 +6,9 @@ Pure: builds dicts, imports no Datasette.
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from papertrail.store.browse import (
@@ -141,10 +144,18 @@ def _query(q: CannedQuery) -> dict[str, Any]:
     return out
 
 
-# Above this many entries (the whole of arXiv imported) facets are not computed by
-# default: each one groups every row and would take seconds; one asked for
-# (`?_facet=kind`) still works, within facet_time_limit_ms.
+# Above this many entries (the whole of arXiv imported) the search box looks through
+# the newest matches and "Unread by domain" takes each domain's newest.
 LARGE_LIST = 300_000
+# Each default facet groups every row of the reading list, at a cost that differs by kind
+# (2-core VM at load ~12; docs/BENCHMARKS.md, issue 16): a column facet (kind, arXiv
+# category, read, starred) ~2.3 µs a row; an array facet (domains, tags, sources), which
+# Datasette dedupes over every column of the view, ~70 µs a row. Each kind is on by
+# default up to the size where the page still answers within 1 s; above it, it is
+# computed when asked for: one click (?_facet=kind), linked from the view's description.
+COLUMN_FACETS_UP_TO = 50_000
+ARRAY_FACETS_UP_TO = 5_000
+FACETS_UP_TO = COLUMN_FACETS_UP_TO  # above this, no default facet at all
 
 
 def build_metadata(
@@ -210,7 +221,6 @@ def _queries(*, large: bool) -> dict[str, dict[str, Any]]:
 
 def _tables(entries: int) -> dict[str, dict[str, Any]]:
     """Per-table metadata: titles, sort order, facets, search, hidden tables."""
-    large = entries > LARGE_LIST
     tables: dict[str, dict[str, Any]] = {
         name: {"title": title} for name, title in TABLE_TITLES.items()
     }
@@ -218,7 +228,7 @@ def _tables(entries: int) -> dict[str, dict[str, Any]]:
     tables["entries"].update(
         sort_desc="first_seen",
         label_column="title",
-        facets=[] if large else ["kind", "primary_category"],
+        facets=[] if entries > FACETS_UP_TO else ["kind", "primary_category"],
     )
     tables["fetch_log"].update(sort_desc="id", facets=["source", "status"])
     tables["fetch_runs"].update(sort_desc="id")
@@ -228,33 +238,60 @@ def _tables(entries: int) -> dict[str, dict[str, Any]]:
 
 
 def _reading_list(entries: int) -> dict[str, Any]:
-    """The main view's metadata; above LARGE_LIST without default facets, and the
-    description says so and how search behaves there."""
+    """The main view's metadata: the facets cheap at this size (the description links
+    the others); above LARGE_LIST it also says how search behaves there."""
     description = (
         "Every paper and post, newest first. Facet by domain, tag, kind, source, "
         "arXiv category, read or starred; the search box looks through titles, "
         "abstracts, post text and your notes."
     )
-    facets: list[str | dict[str, str]] = [
-        {"array": "domains"},
-        {"array": "tags"},
-        "kind",
-        {"array": "sources"},
-        "primary_category",
-        "read",
-        "starred",
-    ]
-    if entries > LARGE_LIST:
-        facets = []
+    on = [f for f in FACETS if entries <= (ARRAY_FACETS_UP_TO if f.array else COLUMN_FACETS_UP_TO)]
+    out: dict[str, Any] = {"sort_desc": "date", "facets": [f.spec for f in on]}
+    off = [f for f in FACETS if f not in on]
+    if off:
         description += (
-            f" Facets are off by default on a list of {entries:,} entries (each would group "
-            "every row); add one with ?_facet=kind or ?_facet_array=domains. A search "
-            f"looks through the newest {SEARCH_WINDOW:,} matches: add words to reach older ones."
+            f" On a list of {entries:,} entries some facets are computed when asked for "
+            "(each groups every row): "
         )
-    return {
-        "description": description,
-        "sort_desc": "date",
-        "facets": facets,
-        "fts_table": "entries_fts",
-        "fts_pk": "id",
-    }
+        links = html.escape(description) + _facet_links(off)
+        description += "add one with ?_facet=kind or ?_facet_array=domains."
+        if entries > LARGE_LIST:
+            search = (
+                f" A search looks through the newest {SEARCH_WINDOW:,} matches: add words"
+                " to reach older ones."
+            )
+            description, links = description + search, links + html.escape(search)
+        out["description_html"] = links
+    return {"description": description, **out, "fts_table": "entries_fts", "fts_pk": "id"}
+
+
+@dataclass(frozen=True)
+class Facet:
+    label: str
+    column: str
+    array: bool  # a JSON array per row (Datasette's array facet: the costly kind)
+
+    @property
+    def spec(self) -> str | dict[str, str]:
+        return {"array": self.column} if self.array else self.column
+
+    @property
+    def arg(self) -> str:
+        return f"_facet_array={self.column}" if self.array else f"_facet={self.column}"
+
+
+# The reading list view's facets, in the order Datasette shows them.
+FACETS = (
+    Facet("domain", "domains", True),
+    Facet("tag", "tags", True),
+    Facet("kind", "kind", False),
+    Facet("source", "sources", True),
+    Facet("arXiv category", "primary_category", False),
+    Facet("read", "read", False),
+    Facet("starred", "starred", False),
+)
+
+
+def _facet_links(facets: Sequence[Facet]) -> str:
+    links = [f'<a href="?{f.arg}">{html.escape(f.label)}</a>' for f in facets]
+    return "facet by " + ", ".join(links) + "."

@@ -20,7 +20,7 @@ May import: as the browse package (see its docstring).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,8 +39,11 @@ PAGE_DIR = Path(__file__).parent / "page"
 BASE = "/-/papers"
 ACT_URL = BASE + "/act"
 TODAY_SINCE = "24h"  # the digest's default window (`papertrail digest --since`)
-PER_DOMAIN = 25  # cards per domain on Today; the rest one click away
-LIST_LIMIT = 60
+PER_DOMAIN = 25  # cards per domain on Today; the rest one click away ("N more in …")
+LIST_LIMIT = 60  # cards per page of a list, a search or one domain of Today
+# The arguments a view's URL keeps from one page to the next (paging adds its own:
+# `after` — the last card's id — for lists in date order, `start` for the others).
+VIEW_ARGS = ("q", "domain", "tag", "kind", "since", "sort", "unread", "starred")
 # Seconds spent explaining scores before a list page shows: none. One explanation
 # rebuilds the similarity profile (ms on a small list, seconds with thousands of stars
 # or millions of entries), so the page shows at once and page.js asks for the whys
@@ -119,15 +122,55 @@ class UI:
 
 
 @dataclass
-class View:
-    """One page of cards: a title, groups of cards (one unnamed group for a list)."""
+class Group:
+    """Cards under one heading (a domain of Today; a list has one unnamed group)."""
 
-    name: str  # today | unread | starred | tag | search | domain
+    heading: str
+    cards: list[cards.Card]
+    total: int  # how many the group holds in all
+    more_url: str = ""  # the next cards of this group (Today: "N more in cs.LG")
+
+
+@dataclass
+class View:
+    """One page of cards: a title, groups of cards, and links to the pages around it."""
+
+    name: str  # today | unread | starred | all | tag | search
     title: str
-    groups: list[tuple[str, list[cards.Card], int]]  # (heading, cards, how many in all)
+    groups: list[Group]
     note: str = ""
     query: str = ""
     tags: list[api.TagCount] = field(default_factory=list)
+    older_url: str = ""  # the next page
+    older_label: str = "Next →"
+    newer_url: str = ""  # the page before, or back to the first one
+    newer_label: str = ""
+    grouped: bool = False  # headings and an index of the groups (Today, all domains)
+
+
+def view_url(path: str, filters: Mapping[str, str], **paging: str) -> str:
+    """`path` with the view's own filters and the paging arguments given (flash
+    messages and stale paging dropped)."""
+    args = {k: filters[k] for k in VIEW_ARGS if filters.get(k)}
+    args.update({k: v for k, v in paging.items() if v})
+    return path + ("?" + urlencode(args) if args else "")
+
+
+def _start(filters: Mapping[str, str]) -> int:
+    text = filters.get("start") or "0"
+    if not text.isdigit() or int(text) > 100_000:
+        raise ValueError(f"start={text!r} is not a position: give a number of cards, e.g. 60")
+    return int(text)
+
+
+def _by_offset(view: View, path: str, filters: Mapping[str, str], start: int, more: bool) -> None:
+    """Links to the pages around `start` (a search, a rank order, a domain of Today)."""
+    if more:
+        view.older_url = view_url(path, filters, start=str(start + LIST_LIMIT))
+    if start:
+        before = max(0, start - LIST_LIMIT)
+        view.newer_url = view_url(path, filters, start=str(before) if before else "")
+        view.newer_label = "← Previous" if before else "← First page"
 
 
 def _cards(paths: api.Paths, entries: Sequence[Entry], budget_s: float) -> list[cards.Card]:
@@ -143,26 +186,73 @@ def _cards(paths: api.Paths, entries: Sequence[Entry], budget_s: float) -> list[
     return out
 
 
-def today(paths: api.Paths, since: str = TODAY_SINCE, why_budget_s: float = WHY_BUDGET_S) -> View:
-    """The digest's entries, grouped by domain in its order, the best PER_DOMAIN each."""
+def today(
+    paths: api.Paths,
+    since: str = TODAY_SINCE,
+    why_budget_s: float = WHY_BUDGET_S,
+    filters: Mapping[str, str] | None = None,
+) -> View:
+    """The digest's entries, grouped by domain in its order, the best PER_DOMAIN of each
+    with a link to the rest; `filters` domain=… (and start=…) shows one domain whole,
+    LIST_LIMIT cards a page, in the digest's order."""
+    filters = dict(filters or {}, since=since if since != TODAY_SINCE else "")
     d = api.digest(paths, since=since, why_budget_s=0)
-    groups = []
-    shown: list[Entry] = []
-    for domain, entries in group_by_domain(d):
-        shown += entries[:PER_DOMAIN]
-        groups.append((domain, entries[:PER_DOMAIN], len(entries)))
+    grouped = group_by_domain(d)
+    total = sum(len(es) for _, es in grouped)
+    domain, start = filters.get("domain", ""), _start(filters)
+    if domain:
+        grouped = [(dom, es) for dom, es in grouped if dom == domain]
+    cut = (start, start + LIST_LIMIT) if domain else (0, PER_DOMAIN)
+    shown = [e for _, es in grouped for e in es[cut[0] : cut[1]]]
     made = {c.id: c for c in _cards(paths, shown, why_budget_s)}
-    view_groups = [(dom, [made[e["id"]] for e in es], n) for dom, es, n in groups]
-    note = f"First seen in the last {since}" if since[:-1].isdigit() else f"Since {since}"
+    groups = [
+        Group(dom, [made[e["id"]] for e in es[cut[0] : cut[1]]], len(es)) for dom, es in grouped
+    ]
+    note = f"first seen in the last {since}" if since[:-1].isdigit() else f"since {since}"
+    note = f"{total:,} {'entry' if total == 1 else 'entries'} {note}"
     if d.hidden:
         note += f" · {d.hidden} hidden by block rules in feeds.yml"
-    return View("today", "Today", view_groups, note=note)
+    view = View("today", f"Today in {domain}" if domain else "Today", groups, note=note)
+    view.grouped = not domain
+    if domain:
+        more = bool(grouped) and len(grouped[0][1]) > cut[1]
+        _by_offset(view, BASE, filters, start, more)
+        if not start:  # the first page of one domain: back to all of Today
+            view.newer_url, view.newer_label = (
+                view_url(BASE, {"since": filters["since"]}),
+                "← All of Today",
+            )
+        if grouped:
+            g, end = groups[0], start + len(groups[0].cards)
+            view.note += f" · {start + 1}–{end} of {g.total}"
+            view.older_label = f"{g.total - end} more in {domain} →"
+    for g in [] if domain else groups:
+        if g.total > len(g.cards):
+            g.more_url = view_url(BASE, filters, domain=g.heading, start=str(len(g.cards)))
+    return view
+
+
+def _list_path(name: str, filters: Mapping[str, str]) -> str:
+    if name == "tag":
+        return f"{BASE}/tag/{quote(filters['tag'], safe='')}"
+    return f"{BASE}/{name}"
+
+
+def _position(paths: api.Paths, after: str) -> tuple[str, int]:
+    """(date, id) of the card a page of a date-ordered list continues after."""
+    found = api.select(paths, [after]) if after.isdigit() else []
+    if not found:
+        raise ValueError(f"after={after!r} names no entry: start again from the first page")
+    e = found[0]
+    return str(e["published"] if e.get("published") is not None else e["first_seen"]), e["id"]
 
 
 def listing(
     paths: api.Paths, name: str, filters: Mapping[str, str], why_budget_s: float = WHY_BUDGET_S
 ) -> View:
-    """Unread / Starred / a tag / a domain: api.list_entries, newest first (or best first)."""
+    """Unread / Starred / a tag / a domain: api.list_entries, newest first (or best first),
+    LIST_LIMIT a page: in date order a page continues after the last card of the one
+    before (`after`: marking cards read on Unread shifts nothing), else by `start`."""
     flt = api.make_filter(
         domains=[filters["domain"]] if filters.get("domain") else [],
         tags=[filters["tag"]] if filters.get("tag") else [],
@@ -172,23 +262,38 @@ def listing(
         since=filters.get("since") or None,
     )
     sort = "rank" if filters.get("sort") == "rank" else "date"
-    entries = api.list_entries(paths, flt, sort=sort, limit=LIST_LIMIT)
+    after, start = filters.get("after", ""), _start(filters)
+    if sort == "date":
+        flt = replace(flt, older_than=_position(paths, after)) if after else flt
+        start = 0
+    entries = api.list_entries(paths, flt, sort=sort, limit=start + LIST_LIMIT + 1)[start:]
+    more, entries = len(entries) > LIST_LIMIT, entries[:LIST_LIMIT]
     title = {"unread": "Unread", "starred": "Starred", "all": "Everything"}.get(name, name)
     if filters.get("tag"):
         title = f"#{filters['tag']}"
     if filters.get("domain"):
         title += f" in {filters['domain']}"
-    order = "best first" if sort == "rank" else "newest first"
-    note = f"{len(entries)} shown, {order}" + (
-        " (the first {LIST_LIMIT})" if len(entries) == LIST_LIMIT else ""
-    )
-    return View(name, title, [("", _cards(paths, entries, why_budget_s), len(entries))], note=note)
+    path = _list_path(name, filters)
+    found = _cards(paths, entries, why_budget_s)
+    view = View(name, title, [Group("", found, len(found))])
+    view.note = ("Best first" if sort == "rank" else "Newest first") if found else ""
+    if sort == "date":
+        if more:
+            view.older_url = view_url(path, filters, after=str(entries[-1]["id"]))
+            view.older_label = "Older →"
+        if after:
+            view.newer_url, view.newer_label = view_url(path, filters), "← Newest"
+            view.note = f"Older than #{after}, newest first"
+    else:
+        _by_offset(view, path, filters, start, more)
+        view.note += f" · {start + 1}–{start + len(found)}" if found else ""
+    return view
 
 
 def search(
     paths: api.Paths, filters: Mapping[str, str], why_budget_s: float = WHY_BUDGET_S
 ) -> View:
-    """`papertrail search`: api.search with its filters, best match first."""
+    """`papertrail search`: api.search with its filters, best match first, LIST_LIMIT a page."""
     query = (filters.get("q") or "").strip()
     if not query:
         return View(
@@ -202,15 +307,23 @@ def search(
         starred=bool(filters.get("starred")),
         since=filters.get("since") or None,
     )
+    start = _start(filters)
     try:
-        result = api.search(paths, query, flt, limit=LIST_LIMIT)
+        result = api.search(paths, query, flt, limit=start + LIST_LIMIT + 1)
     except api.SearchSyntaxError as e:
         return View("search", "Search", [], note=str(e), query=query)
-    note = f"{len(result.entries)} found, best match first"
+    hits = result.entries[start : start + LIST_LIMIT]
+    more = len(result.entries) > start + LIST_LIMIT
+    note = "Nothing matches" if not hits else f"{start + 1}–{start + len(hits)}, best match first"
     if result.window:
         note += f" (among the newest {result.window:,} matches)"
-    found = _cards(paths, result.entries, why_budget_s)
-    return View("search", f"Search: {query}", [("", found, len(found))], note=note, query=query)
+    found = _cards(paths, hits, why_budget_s)
+    view = View(
+        "search", f"Search: {query}", [Group("", found, len(found))], note=note, query=query
+    )
+    _by_offset(view, f"{BASE}/search", filters, start, more)
+    view.older_label = "More results →"
+    return view
 
 
 def render_view(view: View, ui: UI, paths: api.Paths) -> str:
@@ -234,9 +347,7 @@ def render_paper(paths: api.Paths, entry_id: int, ui: UI) -> str:
     )
 
 
-def render_card(
-    paths: api.Paths, entry_id: int, ui: UI, why_budget_s: float = WHY_BUDGET_S
-) -> str:
+def render_card(paths: api.Paths, entry_id: int, ui: UI, why_budget_s: float = WHY_BUDGET_S) -> str:
     """One card, as an action leaves it (the page swaps it in place)."""
     (card,) = _cards(paths, [api.show(paths, str(entry_id))], budget_s=why_budget_s)
     template = environment().from_string('{% from "_card.html" import card %}{{ card(c, ui) }}')

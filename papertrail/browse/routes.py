@@ -96,7 +96,7 @@ async def today(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     since = request.args.get("since") or page.TODAY_SINCE
     try:
-        view = await _off_loop(page.today, paths, since, _why_budget(datasette))
+        view = await _off_loop(page.today, paths, since, _why_budget(datasette), _args(request))
     except ValueError as e:
         return _text(f"Cannot show that window: {e}", 400)
     return _html(await _off_loop(page.render_view, view, ui, paths))

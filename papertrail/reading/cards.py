@@ -69,6 +69,18 @@ def human_date(iso: str | None, now: datetime) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
+def human_moment(iso: str | None, now: datetime) -> str:
+    """A moment as a reader says it: "today at 13:36 UTC", "yesterday at 09:05 UTC",
+    "3 days ago", then "2 Nov 2026" (the ISO text when it is not a date)."""
+    moment = _parse(iso)
+    if moment is None:
+        return clean(iso)
+    words = human_date(iso, now)
+    if words in ("today", "yesterday"):
+        words += f" at {moment.astimezone(timezone.utc):%H:%M} UTC"
+    return words
+
+
 def short_authors(names: Sequence[str], n: int = MAX_AUTHORS) -> str:
     """The first `n` authors, then "et al." when there are more."""
     shown = [clean(a) for a in names if clean(a)]

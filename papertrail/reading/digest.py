@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -158,8 +158,8 @@ def _mentions(entry: Entry) -> str:
     return f"mentioned by {n} sources" if n >= 2 else ""
 
 
-def _window(digest: Digest) -> str:
-    since, until = _clean(digest.since), _clean(digest.until)
+def _window(digest: Digest, when: Callable[[str], str] = _clean) -> str:
+    since, until = when(_clean(digest.since)), when(_clean(digest.until))
     if since and until:
         window = f"{since} → {until}"
     elif since:
@@ -475,12 +475,17 @@ def _render_html(digest: Digest) -> str:
         .render(
             csp=CSP,
             title=_clean(digest.title),
-            generated=cards.human_date(generated, now) + f" ({generated})",
-            window=_window(digest),
+            generated=cards.human_moment(generated, now),
+            window=_window(digest, lambda iso: cards.human_moment(iso, now) if iso else ""),
             nothing_new=_nothing_new(digest),
             groups=groups,
             trending=cards.trusted_html(
-                extras.trending_html(digest.trending, extras.trending_title(digest.since))
+                extras.trending_html(
+                    digest.trending,
+                    extras.TRENDING_TITLE
+                    if digest.since is None
+                    else f"Discussed since {cards.human_moment(digest.since, now)}",
+                )
             )
             if digest.trending
             else "",

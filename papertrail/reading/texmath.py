@@ -233,7 +233,9 @@ class _Parser:
         if name in OPERATORS:
             return f"<mo>{_e(OPERATORS[name])}</mo>"
         if name in FUNCTIONS:
-            return f"<mi>{name}</mi><mo>\u2061</mo>"
+            # TeX's thin space after an operator name ("ln ln T", not "lnlnT"): Chromium
+            # draws the invisible function application (U+2061) with no width.
+            return f'<mi>{name}</mi><mo rspace="0.1667em">\u2061</mo>'
         if name in SPACES:
             return f'<mspace width="{SPACES[name]}"></mspace>'
         if name in IGNORED:
@@ -273,8 +275,17 @@ def text_with_math(text: str) -> str:
         mathml = tex_to_mathml(tex)
         if mathml is None:
             continue
-        out.append(_e(text[pos : m.start()]))
+        out.append(_text(text[pos : m.start()]))
         out.append(mathml)
         pos = m.end()
-    out.append(_e(text[pos:]))
+    out.append(_text(text[pos:]))
     return "".join(out)
+
+
+_DASHES = re.compile(r"(?<=\w)(---?)(?=\w)")
+
+
+def _text(text: str) -> str:
+    """Text outside math, escaped; TeX's dashes between words (`Krichevsky--Trofimov`,
+    `2019---2021`) as the en and em dashes they print ("--flag" is left alone)."""
+    return _e(_DASHES.sub(lambda m: "\u2013" if m.group(1) == "--" else "\u2014", text))

@@ -45,6 +45,9 @@ class EntryFilter:
     include_hidden: bool = True  # False: leave out entries hidden by a block rule
     ids: Sequence[int] | None = None
     has_code: bool = False  # only papers with a code or artifact link (issue 20)
+    # Paging in date order (the reading page's "Older"): only entries that sort after
+    # this (date, id) in order_by("date"), i.e. after the last card of the page before.
+    older_than: tuple[str, int] | None = None
 
     def set_filters(self) -> list[tuple[str, str, Sequence[str]]]:
         """(table, column, values) for the filters on the entry's domains, tags, sources."""
@@ -106,6 +109,10 @@ class EntryFilter:
             clauses.append("e.hidden_by IS NULL")
         if self.has_code:
             clauses.append(HAS_CODE_SQL)
+        if self.older_than is not None:
+            # Written so idx_entries_date serves the range (`<=`), the OR only breaks ties.
+            clauses.append(f"{DATE_EXPR} <= ? AND ({DATE_EXPR} < ? OR e.id < ?)")
+            params += [self.older_than[0], self.older_than[0], self.older_than[1]]
         if self.ids is not None:
             clauses.append(f"e.id IN ({', '.join('?' * len(self.ids))})")
             params.extend(self.ids)

@@ -119,7 +119,11 @@
     }
     const card = () => currentCard();
     const keys = {
-      j: () => select(current + 1),
+      j: () => {
+        const older = document.querySelector("nav.pager.older a");
+        if (current >= cards().length - 1 && older) appendPage(older).then(() => select(current + 1));
+        else select(current + 1);
+      },
       k: () => select(current - 1),
       s: () => press(card(), "s"),
       r: () => press(card(), "r"),
@@ -165,5 +169,55 @@
   document.addEventListener("click", (event) => {
     const card = event.target.closest?.("article.card");
     if (card) current = cards().indexOf(card);
+    const more = event.target.closest?.("a[data-append]");
+    if (more && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
+      event.preventDefault();
+      appendPage(more);
+    }
   });
+
+  // "Older →", "More results →", "N more in cs.LG →": without this script a plain link
+  // to the next page; with it, that page's cards are appended in place (keys go on
+  // across them), the link moves on, and the address becomes the page last appended,
+  // so a reload or Back shows where you were.
+  async function appendPage(link) {
+    if (link.getAttribute("aria-busy") === "true") return;
+    link.setAttribute("aria-busy", "true");
+    const url = link.href;
+    let doc;
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+      doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    } catch (error) {
+      link.removeAttribute("aria-busy");
+      say(`Could not load more: ${error}`, true);
+      return;
+    }
+    const nav = link.closest("nav.pager");
+    const group = link.closest("section.group");  // Today: a domain's own "N more" link
+    const parent = group ?? Array.from(document.querySelectorAll("main section.group")).pop();
+    let added = 0;
+    for (const card of doc.querySelectorAll("main article.card")) {
+      if (!parent || document.getElementById(card.id)) continue;  // shown already
+      parent.insertBefore(document.adoptNode(card), group ? nav : null);
+      added++;
+    }
+    const next = doc.querySelector("main nav.pager.older a");
+    if (next) {
+      link.href = next.getAttribute("href");
+      link.textContent = next.textContent;
+      link.removeAttribute("aria-busy");
+    } else {
+      nav.remove();
+    }
+    if (link.hasAttribute("data-history")) {
+      // A reload shows that page alone, from its top: not at this long page's offset.
+      history.scrollRestoration = "manual";
+      history.replaceState(history.state, "", url);
+    }
+    say(added ? `${added} more shown` : "Nothing more");
+    document.body.dataset.appended = String(Number(document.body.dataset.appended || 0) + added);
+    fillWhys();
+  }
 })();
