@@ -205,12 +205,13 @@ class _Reader:
         self.version = ""
         self._parse_date: Callable[[str], Any] = _parse_date
         self._cp1252: dict[int, str] = _cp1252
-        self._urljoin: Callable[[str, str], str] = _urljoin
+        self._fp_urljoin: Callable[[str, str], str] = _urljoin
         self._looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
         self._map_type: Callable[[str], str] = _FeedParserMixin.map_content_type
         self._mixin = _FeedParserMixin
         self._match = {k.lower(): v for k, v in _FeedParserMixin.namespaces.items()}
         self._names: dict[tuple[str, str | None], str] = {}
+        self._by_tag: dict[str, str] = {}
         self._dates: dict[str, Any] = {}
         self._namespacemap = self._read_namespaces()
         del feedparser
@@ -295,6 +296,9 @@ class _Reader:
 
     def name(self, el: _Element) -> str:
         """feedparser's name for an element: "local" or "prefix:local", lower case."""
+        name = self._by_tag.get(el.tag)
+        if name is not None:
+            return name
         key = (el.tag, el.prefix)
         name = self._names.get(key)
         if name is None:
@@ -306,6 +310,8 @@ class _Reader:
             prefix = self._namespacemap.get(prefix, prefix) if prefix else prefix
             name = f"{prefix.lower()}:{local.lower()}" if prefix else local.lower()
             self._names[key] = name
+            if low in self._match:  # the document's prefix plays no part: cache by tag
+                self._by_tag[el.tag] = name
         return name
 
     def key(self, name: str) -> str:
@@ -323,6 +329,14 @@ class _Reader:
         if resolve and out and element in _RELATIVE:
             out = self._urljoin("", out)
         return self._repair(out)
+
+    def _urljoin(self, base: str, uri: str) -> str:
+        """feedparser's _urljoin with an empty base: urljoin("", x) is x, so only its
+        fix-up of extra slashes after "scheme://" can change anything."""
+        i = uri.find("://")
+        if i > 0 and uri[i + 3 : i + 4] == "/":
+            return self._fp_urljoin(base, uri)
+        return uri
 
     def _repair(self, out: str) -> str:
         if out.isascii():
@@ -476,8 +490,9 @@ def _on_link(r: _Reader, e: Entry, s: _EntryState, el: _Element, name: str) -> N
         if attrs["rel"] == "alternate" and r._map_type(attrs["type"]) in _HTML_TYPES:
             e["link"] = attrs["href"]
         return
-    value = r.text(el, "link").replace("&amp;", "&")
-    value = _LINK_ENTITY_RE.sub(r"&\g<1>", value)
+    value = r.text(el, "link")
+    if "&" in value:
+        value = _LINK_ENTITY_RE.sub(r"&\g<1>", value.replace("&amp;", "&"))
     e["link"] = value
     if value:
         attrs["href"] = value
