@@ -13,9 +13,8 @@ interleaved, several rounds:
   feedparser-def  feedparser.parse with its default flags (--with-default)
   ingest          papertrail's parse_feed (lxml fast path, feedparser fallback),
                   tagging, SQLite + FTS, one process
-  ingest-2p       the same, parse + tag in a worker process while the main
-                  process writes (the shape of issue 19 item 1), one worker per
-                  core but one
+  ingest-par      the same, parse + tag in worker processes (one per core) while
+                  the main process writes (the shape of issue 19 item 1)
 
     python benchmarks/bench_ingest.py [--entries 50000] [--per-doc 500] [--rounds 3]
     python benchmarks/bench_ingest.py --in-process     # the old in-process figures
@@ -192,7 +191,7 @@ def in_process_main(args: argparse.Namespace) -> dict[str, float]:
 
 # --- whole processes (issue 19) ---------------------------------------------
 
-SIDES = ("feedparser", "feedparser-def", "ingest", "ingest-2p")
+SIDES = ("feedparser", "feedparser-def", "ingest", "ingest-par")
 
 
 def write_documents(docs: list[tuple[str, bytes]], folder: Path) -> list[Path]:
@@ -379,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
 def _one_side(args: argparse.Namespace) -> dict[str, int]:
     if args.side.startswith("feedparser"):
         return side_feedparser(args.docs, default_flags=args.side == "feedparser-def")
-    workers = max(1, (os.cpu_count() or 2) - 1) if args.side == "ingest-2p" else 0
+    workers = (os.cpu_count() or 2) if args.side == "ingest-par" else 0
     return side_ingest(args.docs, args.db, workers)
 
 
@@ -396,7 +395,7 @@ def _orchestrate(args: argparse.Namespace) -> None:
         f"feedparser {feedparser.__version__}, SQLite {sqlite3.sqlite_version}"
     )
     print(f"documents: {len(docs)} ({size_mb:.1f} MB), {args.entries} entries; whole processes")
-    sides = ["feedparser", "ingest", "ingest-2p"]
+    sides = ["feedparser", "ingest", "ingest-par"]
     if args.with_default:
         sides.insert(1, "feedparser-def")
     with tempfile.TemporaryDirectory() as tmp:
