@@ -194,8 +194,7 @@ class _Reader:
     """One document's walk: feedparser's naming of elements, then its rules per entry."""
 
     def __init__(self, root: _Element, body: bytes) -> None:
-        import feedparser  # heavy (~60 ms): its date parser and helpers keep us identical
-        from feedparser.datetimes import _parse_date
+        from feedparser.datetimes import _parse_date  # heavy (~60 ms): its own rules, identical
         from feedparser.html import _cp1252
         from feedparser.mixin import _FeedParserMixin
         from feedparser.urls import _urljoin
@@ -214,7 +213,6 @@ class _Reader:
         self._by_tag: dict[str, str] = {}
         self._dates: dict[str, Any] = {}
         self._namespacemap = self._read_namespaces()
-        del feedparser
 
     # --- document level -------------------------------------------------
 
