@@ -20,6 +20,7 @@ May import: nothing of papertrail's (every stage uses it).
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -272,6 +273,7 @@ _AMP_CACHE_RE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
 _AMP_PATH_RE = re.compile(r"(?:/amp)+/?$|\.amp(?=\.html?$)|^/amp(?=/)")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a saved post asks for its keys three times
 def url_match_key(url: str | None) -> str | None:
     """A key under which two URLs of the same web page meet, for merging one post
     listed by several feeds; None for a URL that names no single page (a site's

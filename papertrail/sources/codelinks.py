@@ -350,6 +350,8 @@ def post_code_links(fragments: Iterable[str], item_link: str | None = None) -> l
         if not fragment:
             continue
         citations = _citations(fragment)
+        if not citations:
+            continue  # a link is kept only near a cited paper: nothing to look for
         cited.update(i for _, i in citations)
         ends = [m.start() for m in _BLOCK_END.finditer(fragment)]
         for offset, kind, url in _collect(_html_links(fragment)):
