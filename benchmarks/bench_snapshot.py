@@ -123,6 +123,45 @@ def time_datasette(db: Path, repeats: int) -> dict[str, float]:
     return out
 
 
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def interleaved_rounds(snapshot: Path, workdir: Path, rounds: int, python: str) -> dict:
+    """`import arxiv-snapshot` and `sqlite-utils insert --nl --pk id` of the same file,
+    alternating, each a whole process into a fresh file: wall, peak tree RSS, load
+    average before and after each (issue 19: the machine is shared)."""
+    db, bare = workdir / "papertrail.db", workdir / "bare.db"
+    tool = Path(sys.executable).with_name("sqlite-utils")
+    cmds = {
+        "import": [python, "-m", "papertrail", "--db", str(db), "--feeds",
+                   str(ROOT / "feeds.yml"), "import", "arxiv-snapshot", str(snapshot)],
+        "sqlite-utils": [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl",
+                         "--pk", "id"],
+    }  # fmt: skip
+    runs: dict[str, list[float]] = {name: [] for name in cmds}
+    for r in range(rounds):
+        for name, cmd in cmds.items() if r % 2 == 0 else reversed(cmds.items()):
+            for p in (db, bare, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                p.unlink(missing_ok=True)
+            before = _loadavg()
+            wall, rss, result = run_measured(cmd)
+            if result.returncode != 0:
+                raise SystemExit(f"{name} failed: {result.stderr[-2000:]}")
+            runs[name].append(wall)
+            print(f"round {r + 1} {name:12} {wall:7.1f} s  peak RSS {rss / 1e6:5.0f} MB  "
+                  f"load {before} -> {_loadavg()}", flush=True)  # fmt: skip
+    ratios = [a / b for a, b in zip(runs["import"], runs["sqlite-utils"], strict=True)]
+    out = {
+        name: {"min": min(v), "median": statistics.median(v), "all": v} for name, v in runs.items()
+    }
+    out["ratio"] = {"min": min(ratios), "median": statistics.median(ratios), "all": ratios}
+    out["ratio_of_mins"] = out["import"]["min"] / out["sqlite-utils"]["min"]
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--papers", type=int, default=2_700_000)
@@ -132,6 +171,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--rounds", type=int, default=0,
+        help="only time N interleaved rounds of the import and sqlite-utils, then stop",
+    )  # fmt: skip
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the import")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     snapshot = args.snapshot or args.workdir / f"snapshot-{args.papers}.json"
@@ -150,6 +194,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"SQLite {sqlite3.sqlite_version}; snapshot {size / 1e9:.2f} GB, {args.papers:,} papers",
         flush=True,
     )
+    if args.rounds:
+        figures = interleaved_rounds(snapshot, args.workdir, args.rounds, args.python)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1))
+        return figures
     figures: dict = {"papers": args.papers, "snapshot_bytes": size}
     db = args.workdir / "papertrail.db"
     if not args.skip_import:
@@ -170,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
         bare.unlink(missing_ok=True)
         tool = Path(sys.executable).with_name("sqlite-utils")
         wall, rss, result = run_measured(
-            [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl"]
+            [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl", "--pk", "id"]
         )
         if result.returncode != 0:
             raise SystemExit(f"sqlite-utils failed: {result.stderr}")
