@@ -128,36 +128,44 @@ def _loadavg() -> str:
         return " ".join(f.read().split()[:3])
 
 
-def interleaved_rounds(snapshot: Path, workdir: Path, rounds: int, python: str) -> dict:
-    """`import arxiv-snapshot` and `sqlite-utils insert --nl --pk id` of the same file,
+def interleaved_rounds(
+    snapshot: Path, workdir: Path, rounds: int, python: str, anchor_tree: Path | None
+) -> dict:
+    """`import arxiv-snapshot` and `sqlite-utils insert --nl --pk id` of the same file
+    (and the import with `anchor_tree`'s code, the revision before, if given),
     alternating, each a whole process into a fresh file: wall, peak tree RSS, load
     average before and after each (issue 19: the machine is shared)."""
     db, bare = workdir / "papertrail.db", workdir / "bare.db"
     tool = Path(sys.executable).with_name("sqlite-utils")
-    cmds = {
-        "import": [python, "-m", "papertrail", "--db", str(db), "--feeds",
-                   str(ROOT / "feeds.yml"), "import", "arxiv-snapshot", str(snapshot)],
-        "sqlite-utils": [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl",
-                         "--pk", "id"],
-    }  # fmt: skip
+    imp = [python, "-m", "papertrail", "--db", str(db), "--feeds", str(ROOT / "feeds.yml"),
+           "import", "arxiv-snapshot", str(snapshot)]  # fmt: skip
+    bare_insert = [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl", "--pk", "id"]
+    cmds = {"import": (imp, ROOT), "sqlite-utils": (bare_insert, ROOT)}
+    if anchor_tree:
+        cmds["import (before)"] = (imp, anchor_tree)
     runs: dict[str, list[float]] = {name: [] for name in cmds}
     for r in range(rounds):
-        for name, cmd in cmds.items() if r % 2 == 0 else reversed(cmds.items()):
+        for name, (cmd, tree) in cmds.items() if r % 2 == 0 else reversed(cmds.items()):
             for p in (db, bare, Path(f"{db}-wal"), Path(f"{db}-shm")):
                 p.unlink(missing_ok=True)
             before = _loadavg()
-            wall, rss, result = run_measured(cmd)
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            wall, rss, result = run_measured(cmd, env=env)
             if result.returncode != 0:
                 raise SystemExit(f"{name} failed: {result.stderr[-2000:]}")
             runs[name].append(wall)
-            print(f"round {r + 1} {name:12} {wall:7.1f} s  peak RSS {rss / 1e6:5.0f} MB  "
+            print(f"round {r + 1} {name:15} {wall:7.1f} s  peak RSS {rss / 1e6:5.0f} MB  "
                   f"load {before} -> {_loadavg()}", flush=True)  # fmt: skip
-    ratios = [a / b for a, b in zip(runs["import"], runs["sqlite-utils"], strict=True)]
-    out = {
+    out: dict = {
         name: {"min": min(v), "median": statistics.median(v), "all": v} for name, v in runs.items()
     }
-    out["ratio"] = {"min": min(ratios), "median": statistics.median(ratios), "all": ratios}
-    out["ratio_of_mins"] = out["import"]["min"] / out["sqlite-utils"]["min"]
+    for name in [n for n in runs if n.startswith("import")]:
+        ratios = [a / b for a, b in zip(runs[name], runs["sqlite-utils"], strict=True)]
+        out[f"{name} / sqlite-utils"] = {
+            "per round": ratios,
+            "median": statistics.median(ratios),
+            "of the mins": out[name]["min"] / out["sqlite-utils"]["min"],
+        }
     print(json.dumps(out, indent=1), flush=True)
     return out
 
@@ -176,6 +184,9 @@ def main(argv: list[str] | None = None) -> dict:
         help="only time N interleaved rounds of the import and sqlite-utils, then stop",
     )  # fmt: skip
     ap.add_argument("--python", default=sys.executable, help="interpreter for the import")
+    ap.add_argument(
+        "--anchor-tree", type=Path, help="with --rounds: also time the import of this checkout"
+    )
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     snapshot = args.snapshot or args.workdir / f"snapshot-{args.papers}.json"
@@ -195,7 +206,9 @@ def main(argv: list[str] | None = None) -> dict:
         flush=True,
     )
     if args.rounds:
-        figures = interleaved_rounds(snapshot, args.workdir, args.rounds, args.python)
+        figures = interleaved_rounds(
+            snapshot, args.workdir, args.rounds, args.python, args.anchor_tree
+        )
         if args.json:
             args.json.write_text(json.dumps(figures, indent=1))
         return figures
