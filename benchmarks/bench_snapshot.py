@@ -123,6 +123,14 @@ def time_datasette(db: Path, repeats: int) -> dict[str, float]:
     return out
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every child process waited for so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _loadavg() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -144,18 +152,22 @@ def interleaved_rounds(
     if anchor_tree:
         cmds["import (before)"] = (imp, anchor_tree)
     runs: dict[str, list[float]] = {name: [] for name in cmds}
+    cpus: dict[str, list[float]] = {name: [] for name in cmds}
     for r in range(rounds):
         for name, (cmd, tree) in cmds.items() if r % 2 == 0 else reversed(cmds.items()):
             for p in (db, bare, Path(f"{db}-wal"), Path(f"{db}-shm")):
                 p.unlink(missing_ok=True)
             before = _loadavg()
             env = {**os.environ, "PYTHONPATH": str(tree)}
+            cpu0 = _children_cpu()
             wall, rss, result = run_measured(cmd, env=env)
+            cpu = _children_cpu() - cpu0  # the whole tree's: readers are joined by the import
             if result.returncode != 0:
                 raise SystemExit(f"{name} failed: {result.stderr[-2000:]}")
             runs[name].append(wall)
-            print(f"round {r + 1} {name:15} {wall:7.1f} s  peak RSS {rss / 1e6:5.0f} MB  "
-                  f"load {before} -> {_loadavg()}", flush=True)  # fmt: skip
+            cpus[name].append(cpu)
+            print(f"round {r + 1} {name:15} {wall:7.1f} s  CPU {cpu:6.1f} s  peak RSS "
+                  f"{rss / 1e6:5.0f} MB  load {before} -> {_loadavg()}", flush=True)  # fmt: skip
     out: dict = {
         name: {"min": min(v), "median": statistics.median(v), "all": v} for name, v in runs.items()
     }
@@ -165,7 +177,10 @@ def interleaved_rounds(
             "per round": ratios,
             "median": statistics.median(ratios),
             "of the mins": out[name]["min"] / out["sqlite-utils"]["min"],
+            "CPU, of the medians": statistics.median(cpus[name])
+            / statistics.median(cpus["sqlite-utils"]),
         }
+    out["cpu_s"] = cpus
     print(json.dumps(out, indent=1), flush=True)
     return out
 
