@@ -123,6 +123,68 @@ def time_datasette(db: Path, repeats: int) -> dict[str, float]:
     return out
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every child process waited for so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def interleaved_rounds(
+    snapshot: Path, workdir: Path, rounds: int, python: str, anchor_tree: Path | None
+) -> dict:
+    """`import arxiv-snapshot` and `sqlite-utils insert --nl --pk id` of the same file
+    (and the import with `anchor_tree`'s code, the revision before, if given),
+    alternating, each a whole process into a fresh file: wall, peak tree RSS, load
+    average before and after each (issue 19: the machine is shared)."""
+    db, bare = workdir / "papertrail.db", workdir / "bare.db"
+    tool = Path(sys.executable).with_name("sqlite-utils")
+    imp = [python, "-m", "papertrail", "--db", str(db), "--feeds", str(ROOT / "feeds.yml"),
+           "import", "arxiv-snapshot", str(snapshot)]  # fmt: skip
+    bare_insert = [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl", "--pk", "id"]
+    cmds = {"import": (imp, ROOT), "sqlite-utils": (bare_insert, ROOT)}
+    if anchor_tree:
+        cmds["import (before)"] = (imp, anchor_tree)
+    runs: dict[str, list[float]] = {name: [] for name in cmds}
+    cpus: dict[str, list[float]] = {name: [] for name in cmds}
+    for r in range(rounds):
+        for name, (cmd, tree) in cmds.items() if r % 2 == 0 else reversed(cmds.items()):
+            for p in (db, bare, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                p.unlink(missing_ok=True)
+            before = _loadavg()
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            cpu0 = _children_cpu()
+            wall, rss, result = run_measured(cmd, env=env)
+            cpu = _children_cpu() - cpu0  # the whole tree's: readers are joined by the import
+            if result.returncode != 0:
+                raise SystemExit(f"{name} failed: {result.stderr[-2000:]}")
+            runs[name].append(wall)
+            cpus[name].append(cpu)
+            print(f"round {r + 1} {name:15} {wall:7.1f} s  CPU {cpu:6.1f} s  peak RSS "
+                  f"{rss / 1e6:5.0f} MB  load {before} -> {_loadavg()}", flush=True)  # fmt: skip
+    out: dict = {
+        name: {"min": min(v), "median": statistics.median(v), "all": v} for name, v in runs.items()
+    }
+    for name in [n for n in runs if n.startswith("import")]:
+        ratios = [a / b for a, b in zip(runs[name], runs["sqlite-utils"], strict=True)]
+        out[f"{name} / sqlite-utils"] = {
+            "per round": ratios,
+            "median": statistics.median(ratios),
+            "of the mins": out[name]["min"] / out["sqlite-utils"]["min"],
+            "CPU, of the medians": statistics.median(cpus[name])
+            / statistics.median(cpus["sqlite-utils"]),
+        }
+    out["cpu_s"] = cpus
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--papers", type=int, default=2_700_000)
@@ -132,6 +194,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--rounds", type=int, default=0,
+        help="only time N interleaved rounds of the import and sqlite-utils, then stop",
+    )  # fmt: skip
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the import")
+    ap.add_argument(
+        "--anchor-tree", type=Path, help="with --rounds: also time the import of this checkout"
+    )
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     snapshot = args.snapshot or args.workdir / f"snapshot-{args.papers}.json"
@@ -150,6 +220,13 @@ def main(argv: list[str] | None = None) -> dict:
         f"SQLite {sqlite3.sqlite_version}; snapshot {size / 1e9:.2f} GB, {args.papers:,} papers",
         flush=True,
     )
+    if args.rounds:
+        figures = interleaved_rounds(
+            snapshot, args.workdir, args.rounds, args.python, args.anchor_tree
+        )
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1))
+        return figures
     figures: dict = {"papers": args.papers, "snapshot_bytes": size}
     db = args.workdir / "papertrail.db"
     if not args.skip_import:
@@ -170,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
         bare.unlink(missing_ok=True)
         tool = Path(sys.executable).with_name("sqlite-utils")
         wall, rss, result = run_measured(
-            [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl"]
+            [str(tool), "insert", str(bare), "papers", str(snapshot), "--nl", "--pk", "id"]
         )
         if result.returncode != 0:
             raise SystemExit(f"sqlite-utils failed: {result.stderr}")

@@ -346,3 +346,62 @@ def test_prefilter_words() -> None:
     ]
     assert requirements(r"\d+ layers") == [(frozenset(), ("layers",))]
     assert requirements(r"\w+") is None
+
+
+# ------------------------------------------------ the one-pass key index (issue 19)
+
+
+def _snapshot_papers(path: Path) -> list[Record]:
+    import orjson
+
+    from papertrail.sources.arxiv_meta import from_snapshot
+
+    lines = path.read_bytes().splitlines()
+    return [from_snapshot(orjson.loads(line)).record for line in lines if line.strip()]
+
+
+def _assert_exact(records: list[Record]) -> None:
+    """The tagger's keyword domains equal the plain regexes' for every record."""
+    rules = list(load_config(REPO / "feeds.yml").domains)
+    tagger = DomainTagger([DomainRule(r.name, keywords=r.keywords) for r in rules])
+    assert records
+    for r in records:
+        assert tagger.tag_fields(r.title, r.summary) == _plain(rules, r.title, r.summary), (
+            r.arxiv_id
+        )
+
+
+def test_key_index_is_exact_on_the_recorded_snapshot_lines() -> None:
+    bulk = (
+        REPO / "tests/fixtures/feeds/arxiv-bulk/kaggle__arxiv-metadata-oai-snapshot_first100.jsonl"
+    )
+    _assert_exact(_snapshot_papers(bulk))
+
+
+@pytest.mark.integration  # issue 19: generates and tags 1,500 synthetic papers (~5 s)
+def test_key_index_is_exact_on_a_generated_snapshot(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "snapshot.json"
+    subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/gen_arxiv_snapshot.py"), str(out),
+         "--papers", "1500", "--today", "2026-11-23T12:00:00"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    _assert_exact(_snapshot_papers(out))
+
+
+def test_key_index_search_starts_late_but_finds_the_same_match() -> None:
+    """The search for a keyword starts at its key word's first occurrence less the
+    spelling's lead: a match whose other words come first is still found whole."""
+    rules = [DomainRule("g", keywords=(r"\blatent diffusion models?\b", r"\bx-ray\b"))]
+    tagger = DomainTagger(rules)
+    for title, summary in [
+        ("Latent Diffusion Models at scale", ""),
+        ("", "diffusion latent diffusion model; and a latent diffusion models paper"),
+        ("", "models latent diffusion: one latent diffusion model only"),
+        ("", "an X-ray and an x-ray"),
+        ("", "x-rays and X-RAY and xray"),
+    ]:
+        assert tagger.tag_fields(title, summary) == _plain(rules, title, summary), summary

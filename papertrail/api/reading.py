@@ -19,7 +19,7 @@ from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
 from papertrail.reading.rank import Explanation, after_feedback, explain
 from papertrail.sources.domains import GENERAL
-from papertrail.store import triage
+from papertrail.store import read_only, triage
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -132,7 +132,7 @@ def search(
     """`papertrail search`: FTS5 over titles, text and notes; raises
     `store.SearchSyntaxError` (a ValueError) with advice."""
     flt = flt or store.EntryFilter()
-    with store.connected(paths.db, create=False) as db:
+    with read_only.reading(paths.db) as db:  # no sqlite_utils: a search starts fast (issue 19)
         store.check_filter_names(db, flt, _configured_names(paths))
         hits = triage.search(db, query, flt, sort=sort, limit=limit)
     return SearchResult(list(hits), hits.window)

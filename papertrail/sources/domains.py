@@ -46,13 +46,19 @@ searched only when the words of one of its keyword spellings are all there.
 The prefilter only skips searches that cannot match, so the result is exactly
 that of the plain regexes (for keywords whose literal text is ASCII); a keyword
 that cannot be analysed (``\w+``) just turns the prefilter off for its domain.
+
+All domains' prefilters are merged into one index (`_KeyIndex`): a text's words
+are intersected with every key word once, not once per domain, and, for ASCII
+text, a keyword's regex is searched only when the text holds its multi-word
+literal runs ("diffusion model"), starting near the first occurrence of its key
+word (issue 19: 97 -> 56 µs a synthetic arXiv paper, results unchanged).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +85,7 @@ SUMMARY_MAX_CHARS = 4000
 class DomainTagger:
     """Tags records with domains according to a sequence of `DomainRule`s."""
 
-    __slots__ = ("_by_category", "_keywords", "domains")
+    __slots__ = ("_by_category", "_index", "_keywords", "domains")
 
     def __init__(self, rules: Sequence[DomainRule]) -> None:
         by_category: dict[str, list[str]] = {}
@@ -95,6 +101,7 @@ class DomainTagger:
             c: tuple(names) for c, names in by_category.items()
         }
         self._keywords = tuple(keywords)
+        self._index = _KeyIndex([m.prefilter for m in keywords])
         self.domains: tuple[str, ...] = tuple(dict.fromkeys(r.name for r in rules))
 
     def covered_categories(self) -> AbstractSet[str]:
@@ -153,20 +160,24 @@ class DomainTagger:
             if labels:
                 head = "\n".join([head, *labels])
             body = (summary or "")[:SUMMARY_MAX_CHARS]
-            head_folded = head.casefold()
-            head_words = _words(head_folded)
-            body_folded = body.casefold()
-            body_words = _words(body_folded) if body else frozenset()
-            for matcher in self._keywords:
-                if matcher.name in found:
-                    continue
-                if matcher.in_title(head, head_words, head_folded) or (
-                    body and matcher.in_summary(body, body_words, body_folded)
-                ):
-                    found.append(matcher.name)
+            self._keyword_domains(head, body, found)
 
         specific = [name for name in found if name != GENERAL]
         return specific or [GENERAL]
+
+    def _keyword_domains(self, head: str, body: str, found: list[str]) -> None:
+        """Add, in rule order, each domain not yet in `found` whose keywords match."""
+        head_cands = self._index.candidates(head)
+        body_cands = self._index.candidates(body) if body else {}
+        for i, matcher in enumerate(self._keywords):
+            if matcher.name in found:
+                continue
+            title_cands = head_cands.get(i, ())
+            summary_cands = body_cands.get(i, ())
+            if (title_cands != () and matcher.search(head, title_cands, 0) is not None) or (
+                summary_cands != () and matcher.in_summary_of(body, summary_cands)
+            ):
+                found.append(matcher.name)
 
 
 class _DomainMatcher:
@@ -187,30 +198,37 @@ class _DomainMatcher:
         self.singles = tuple(re.compile(k, re.IGNORECASE) for k in keywords)
         self.prefilter = _Prefilter.for_keywords(keywords)
 
-    def _search(
-        self, text: str, candidates: Collection[int] | None, pos: int
+    def search(
+        self, text: str, candidates: Collection[int] | Mapping[int, int] | None, pos: int
     ) -> re.Match[str] | None:
+        """The combined regex's first match at or after `pos`. `candidates`: the
+        keywords that may match (None: all), as a collection of indexes or as
+        {index: the earliest position where a match of that keyword can start}."""
         if candidates is None:
             return self.combined.search(text, pos)
+        starts = candidates if isinstance(candidates, Mapping) else dict.fromkeys(candidates, 0)
         start = -1
-        for i in candidates:
-            m = self.singles[i].search(text, pos)
+        for i, earliest in starts.items():
+            m = self.singles[i].search(text, earliest if earliest > pos else pos)
             if m is not None and (start < 0 or m.start() < start):
                 start = m.start()
         return None if start < 0 else self.combined.search(text, start)
 
     def in_title(self, text: str, words: AbstractSet[str], folded: str) -> bool:
         candidates = self.prefilter.candidates(words, folded)
-        return candidates != () and self._search(text, candidates, 0) is not None
+        return candidates != () and self.search(text, candidates, 0) is not None
 
     def in_summary(self, text: str, words: AbstractSet[str], folded: str) -> bool:
-        """At least `SUMMARY_MIN_MATCHES` non-overlapping matches."""
         candidates = self.prefilter.candidates(words, folded)
-        if candidates == ():
-            return False
+        return candidates != () and self.in_summary_of(text, candidates)
+
+    def in_summary_of(
+        self, text: str, candidates: Collection[int] | Mapping[int, int] | None
+    ) -> bool:
+        """At least `SUMMARY_MIN_MATCHES` non-overlapping matches."""
         pos = 0
         for _ in range(SUMMARY_MIN_MATCHES):
-            m = self._search(text, candidates, pos)
+            m = self.search(text, candidates, pos)
             if m is None:
                 return False
             pos = max(m.end(), m.start() + 1)
@@ -232,8 +250,10 @@ def _words(folded: str) -> AbstractSet[str]:
     return set(_WORD_RE.findall(folded))
 
 
-# (complete words, fragments, keyword index)
-_Requirement = tuple[frozenset[str], tuple[str, ...], int]
+# (complete words, fragments, keyword index, lead, phrases): `lead` is how many characters
+# a match can have before the first occurrence of the key word in it (-1: no bound);
+# `phrases` the literal runs of several words that the text must contain (ASCII text).
+_Requirement = tuple[frozenset[str], tuple[str, ...], int, int, tuple[str, ...]]
 
 # Frequent words make poor index keys; any other word of a spelling is preferred.
 _COMMON_WORDS = frozenset(
@@ -266,19 +286,20 @@ class _Prefilter:
     def for_keywords(cls, keywords: Iterable[str]) -> _Prefilter:
         prefilter = cls()
         for index, keyword in enumerate(keywords):
-            requirements = _spelling_requirements(keyword)
-            if requirements is None:
+            spellings = _spellings(keyword)
+            if spellings is None:
                 prefilter.always = True
                 return prefilter
-            for words, fragments in requirements:
-                requirement = (words, fragments, index)
+            for words, fragments, spelling in spellings:
                 if words:
                     key = max(words, key=lambda w: (w not in _COMMON_WORDS, len(w), w))
+                    lead = _lead(spelling, key)
+                    requirement = (words, fragments, index, lead, _phrases(spelling))
                     group = prefilter.by_key.setdefault(key, [])
                     if requirement not in group:
                         group.append(requirement)
-                elif requirement not in prefilter.unkeyed:
-                    prefilter.unkeyed.append(requirement)
+                elif (words, fragments, index, -1, ()) not in prefilter.unkeyed:
+                    prefilter.unkeyed.append((words, fragments, index, -1, ()))
         prefilter.keys = frozenset(prefilter.by_key)
         return prefilter
 
@@ -288,16 +309,94 @@ class _Prefilter:
             return None
         found: set[int] = set()
         for key in self.keys.intersection(words):
-            for needed, fragments, index in self.by_key[key]:
+            for needed, fragments, index, _, _ in self.by_key[key]:
                 if needed <= words and all(f in folded for f in fragments):
                     found.add(index)
-        for needed, fragments, index in self.unkeyed:
+        for needed, fragments, index, _, _ in self.unkeyed:
             if needed <= words and all(f in folded for f in fragments):
                 found.add(index)
         return found or ()
 
     def may_match(self, words: AbstractSet[str], folded: str) -> bool:
         return self.candidates(words, folded) != ()
+
+
+# For each domain (by its index in the rules), the keywords that may match a text:
+# None for all of them, else {keyword index: the earliest position a match can start}.
+Candidates = dict[int, "dict[int, int] | None"]
+
+
+class _KeyIndex:
+    """Every domain's prefilter in one index, so a text's words are looked up once.
+
+    Looking each domain's keys up in the text's words separately cost a set
+    intersection and a Python call per domain and text; here one intersection
+    finds the key words present, and only their spellings are checked. For
+    ASCII text (where the case-folded text has the same positions as the
+    text), a keyword's regex is searched from the first occurrence of its key
+    word less the spelling's `lead`: no match can start earlier, so the search
+    skips the text before it and finds exactly the same match.
+    """
+
+    __slots__ = ("always", "by_key", "keys", "unkeyed")
+
+    def __init__(self, prefilters: Sequence[_Prefilter]) -> None:
+        self.always = [i for i, p in enumerate(prefilters) if p.always]
+        self.by_key: dict[str, list[tuple[int, _Requirement]]] = {}
+        self.unkeyed: list[tuple[int, _Requirement]] = []
+        for i, p in enumerate(prefilters):
+            if p.always:
+                continue
+            for key, requirements in p.by_key.items():
+                self.by_key.setdefault(key, []).extend((i, r) for r in requirements)
+            self.unkeyed.extend((i, r) for r in p.unkeyed)
+        self.keys = frozenset(self.by_key)
+
+    def candidates(self, text: str) -> Candidates:
+        folded = text.casefold()
+        words = _words(folded)
+        same_positions = text.isascii()
+        out: Candidates = dict.fromkeys(self.always)
+        for key in self.keys.intersection(words):
+            at = folded.find(key) if same_positions else 0
+            for domain, (needed, fragments, index, lead, phrases) in self.by_key[key]:
+                if not (needed <= words and all(f in folded for f in fragments)):
+                    continue
+                if same_positions and not all(p in folded for p in phrases):
+                    continue
+                earliest = at - lead if same_positions and at >= lead >= 0 else 0
+                _note(out, domain, index, earliest)
+        for domain, (needed, fragments, index, _, _) in self.unkeyed:
+            if needed <= words and all(f in folded for f in fragments):
+                _note(out, domain, index, 0)
+        return out
+
+
+def _note(out: Candidates, domain: int, index: int, earliest: int) -> None:
+    """Record that keyword `index` of `domain` may match from `earliest` on."""
+    if domain in out and out[domain] is None:
+        return  # every keyword of that domain is searched anyway
+    starts = out.setdefault(domain, {})
+    assert starts is not None
+    previous = starts.get(index)
+    if previous is None or earliest < previous:
+        starts[index] = earliest
+
+
+def _phrases(spelling: str) -> tuple[str, ...]:
+    """The spelling's literal runs of more than one word ("diffusion models"): in ASCII
+    text, where the folded text is the lower-cased text, a match contains each of them."""
+    runs = (run.replace(_BOUNDARY, "") for run in spelling.split(_GAP))
+    return tuple(run for run in runs if len(_TOKEN_RE.findall(run)) > 1)
+
+
+def _lead(spelling: str, key: str) -> int:
+    """Characters of a match of `spelling` before its first `key` word; -1 if unbounded."""
+    for m in _TOKEN_RE.finditer(spelling):
+        if m.group() == key:
+            before = spelling[: m.start()]
+            return -1 if _GAP in before else len(before) - before.count(_BOUNDARY)
+    return -1
 
 
 _BOUNDARY = "\x00"  # a zero-width word boundary in an expansion
@@ -348,6 +447,12 @@ def _spelling_requirements(
     to a gap or at an open end only as a fragment. Returns (words, fragments)
     per spelling; None when some spelling has no literal text at all.
     """
+    spellings = _spellings(keyword)
+    return None if spellings is None else [(w, f) for w, f, _ in spellings]
+
+
+def _spellings(keyword: str) -> list[tuple[frozenset[str], tuple[str, ...], str]] | None:
+    """`_spelling_requirements`, each with its spelling (boundaries and gaps marked)."""
     try:
         parsed = _sre_parse.parse(keyword, re.IGNORECASE)
         spellings = _expand(parsed.data, [""])
@@ -363,7 +468,7 @@ def _spelling_requirements(
             (words if left_closed and right_closed else fragments).add(m.group())
         if not words and not fragments:
             return None
-        out.append((frozenset(words), tuple(sorted(fragments, key=len, reverse=True))))
+        out.append((frozenset(words), tuple(sorted(fragments, key=len, reverse=True)), spelling))
     return out
 
 
