@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, random, sys, tempfile, time
 from pathlib import Path
+import papertrail  # from PYTHONPATH (the revision measured), before bench_rank puts ROOT first
 sys.path.insert(0, sys.argv[2])
 import bench_rank
 from papertrail import store
@@ -34,7 +35,7 @@ authors = db_path.with_suffix(".authors").read_text().splitlines()
 config = bench_rank._config(Path(tempfile.mkdtemp()), authors)
 db = store.open_db(db_path)
 ids = [r[0] for r in db.execute("SELECT id FROM entries ORDER BY id")]
-out = {}
+out = {"code": papertrail.__file__}
 t = time.perf_counter(); learn.current(db, config.ranking, refit=True)
 out["refit"] = time.perf_counter() - t
 model = learn.current(db, config.ranking).model
@@ -56,7 +57,9 @@ def measure(code: Path, db: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-c", CHILD, str(db), str(ROOT / "benchmarks")]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res.pop("code").startswith(str(code)), res  # the revision asked for
+    return res
 
 
 def main() -> None:

@@ -13,20 +13,31 @@ Features are the words of the title and abstract as the full-text index stores
 them (porter stems, stop words and numbers left out), each worth its idf when
 present (rarity estimated from the sample; words in more than a tenth of the list
 left out, like arxiv-sanity's max_df 0.1), and the authors (whole names, ignoring
-case and accents). The classifier is scikit-learn's `LogisticRegression` (L2,
-lbfgs, C 1), fitted here, on your machine, with no pretrained weights. Of what it
-learns, the words of your labelled entries with the largest weights, up or down,
-are kept while the entries containing them add up to at most `POSTINGS` (at most
-`MODEL_TERMS` words), and the `MODEL_AUTHORS` strongest authors; they are stored in
-the `ranking_models` table (weight = coefficient x idf). An entry's similarity is
+case and accents); an entry's values are divided by its `norm` (the square root of
+its number of distinct words over REF_TERMS: tf-idf's length normalisation). The
+classifier is scikit-learn's `LogisticRegression` (L2, lbfgs, C 1), fitted here, on
+your machine, with no pretrained weights; its coefficients are then half smoothed
+through a LATENT-dimension latent space of the fitted entries (a truncated SVD, as
+in LSA), which gives the words that keep company with what you star weight of their
+own, even where none of your starred entries has them: what lets 3 stars find the
+rest of their field. Of what it learns, the words of the fitted entries (yours and
+the sample) with the largest weights, up or down, are kept while the entries
+containing them add up to at most `POSTINGS` (at most `MODEL_TERMS` words), and the
+`MODEL_AUTHORS` strongest authors; they are stored in the `ranking_models` table
+(weight = coefficient x idf). An entry's similarity is
 
-    raw = tanh(sum of the kept weights of the words and authors it has / 2)
+    up   = sum of the positive weights of the kept words and authors it has
+    down = sum of the negative ones, as a positive amount
+    raw  = (up - down) / (up + down + 1)
 
-from -1 (like what you dismiss) to +1 (like what you star). Summing per-word
-weights is exactly what the FTS5 index answers with one indexed query per word,
-so a rescore reads a bounded number of postings, and `show --why` can list each
-word's push. (No bigrams and no per-entry normalisation, unlike arxiv-sanity's
-tf-idf: the index cannot sum those; docs/BENCHMARKS.md measures what that costs.)
+from -1 (like what you dismiss) to +1 (like what you star). The ratio does the
+length normalisation at scoring time (a long abstract has more words pushing both
+ways) without a per-entry norm to store; the 1 keeps an entry with little evidence
+near 0. Summing per-word weights is exactly what the FTS5 index answers with one
+indexed query per word (two sums: the up words, the down words), so a rescore reads a
+bounded number of postings, and `show --why` lists each word's push and the two
+sums. (No bigrams, unlike arxiv-sanity's tf-idf.) docs/BENCHMARKS.md ("Issue 17:
+ranking quality, second pass") measures what each choice brought.
 
 Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
 falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
