@@ -56,7 +56,8 @@ def load() -> str:
 def measure(code: Path, db: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-c", CHILD, str(db), str(ROOT / "benchmarks")]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    # cwd: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH.
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=code)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res.pop("code").startswith(str(code)), res  # the revision asked for
     return res
