@@ -231,6 +231,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--first-trial", type=int, default=0,
+        help="seeds of other trials (100: the development trials the choices were made on)",
+    )  # fmt: skip
     args = ap.parse_args()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     start = time.perf_counter()
@@ -250,7 +254,7 @@ def main() -> None:
             results[budget] = {m: [] for m in METHODS}
             labels[budget] = []
             for k, reader in enumerate(FIELDS):
-                for t in range(args.trials):
+                for t in range(args.first_trial, args.first_trial + args.trials):
                     got = trial(
                         db, records, ids, anchors, reader, budget, seed=1000 * budget + 17 * t + k
                     )
@@ -261,6 +265,7 @@ def main() -> None:
                         results[budget][m].append(got[m])
         db.close()  # type: ignore[attr-defined]
     report(results, labels, args.trials, per_field)
+    print(f"\ntrials {args.first_trial}..{args.first_trial + args.trials - 1}")
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     print(
         f"\n{platform.processor() or platform.machine()}, Python {platform.python_version()}; "

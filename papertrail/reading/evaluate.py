@@ -146,7 +146,7 @@ def _learned(
     test_ids: set[int],
 ) -> dict[int, float]:
     model = learn.fit(db, train, ranking, exclude=test_ids)
-    return {i: model.logit(f) for i, f in feats.items()}
+    return {i: model.similarity(f) for i, f in feats.items()}
 
 
 def _profile(

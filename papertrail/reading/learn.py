@@ -13,20 +13,31 @@ Features are the words of the title and abstract as the full-text index stores
 them (porter stems, stop words and numbers left out), each worth its idf when
 present (rarity estimated from the sample; words in more than a tenth of the list
 left out, like arxiv-sanity's max_df 0.1), and the authors (whole names, ignoring
-case and accents). The classifier is scikit-learn's `LogisticRegression` (L2,
-lbfgs, C 1), fitted here, on your machine, with no pretrained weights. Of what it
-learns, the words of your labelled entries with the largest weights, up or down,
-are kept while the entries containing them add up to at most `POSTINGS` (at most
-`MODEL_TERMS` words), and the `MODEL_AUTHORS` strongest authors; they are stored in
-the `ranking_models` table (weight = coefficient x idf). An entry's similarity is
+case and accents); an entry's values are divided by its `norm` (the square root of
+its number of distinct words over REF_TERMS: tf-idf's length normalisation). The
+classifier is scikit-learn's `LogisticRegression` (L2, lbfgs, C 1), fitted here, on
+your machine, with no pretrained weights; its coefficients are then half smoothed
+through a LATENT-dimension latent space of the fitted entries (a truncated SVD, as
+in LSA), which gives the words that keep company with what you star weight of their
+own, even where none of your starred entries has them: what lets 3 stars find the
+rest of their field. Of what it learns, the words of the fitted entries (yours and
+the sample) with the largest weights, up or down, are kept while the entries
+containing them add up to at most `POSTINGS` (at most `MODEL_TERMS` words), and the
+`MODEL_AUTHORS` strongest authors; they are stored in the `ranking_models` table
+(weight = coefficient x idf). An entry's similarity is
 
-    raw = tanh(sum of the kept weights of the words and authors it has / 2)
+    up   = sum of the positive weights of the kept words and authors it has
+    down = sum of the negative ones, as a positive amount
+    raw  = (up - down) / (up + down + 1)
 
-from -1 (like what you dismiss) to +1 (like what you star). Summing per-word
-weights is exactly what the FTS5 index answers with one indexed query per word,
-so a rescore reads a bounded number of postings, and `show --why` can list each
-word's push. (No bigrams and no per-entry normalisation, unlike arxiv-sanity's
-tf-idf: the index cannot sum those; docs/BENCHMARKS.md measures what that costs.)
+from -1 (like what you dismiss) to +1 (like what you star). The ratio does the
+length normalisation at scoring time (a long abstract has more words pushing both
+ways) without a per-entry norm to store; the 1 keeps an entry with little evidence
+near 0. Summing per-word weights is exactly what the FTS5 index answers with one
+indexed query per word (two sums: the up words, the down words), so a rescore reads a
+bounded number of postings, and `show --why` lists each word's push and the two
+sums. (No bigrams, unlike arxiv-sanity's tf-idf.) docs/BENCHMARKS.md ("Issue 17:
+ranking quality, second pass") measures what each choice brought.
 
 Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
 falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
@@ -45,7 +56,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from papertrail.config import Ranking
 from papertrail.reading.words import content_words, normalize_name, phrase_query
@@ -62,14 +73,18 @@ TAG_MIN_ENTRIES = 3  # a tag of yours with this many entries gets its own profil
 MODEL_TERMS = 2000  # words kept at most (each one indexed query per rescore)...
 POSTINGS = 500_000  # ... and the entries containing them, added up: what a rescore reads
 MODEL_AUTHORS = 6  # authors kept (each a LIKE prefilter over the authors column)
-MIN_WEIGHT = 0.02  # smaller weights are noise
+MIN_WEIGHT = 0.002  # smaller weights are noise
 SAMPLE = 1000  # unlabelled entries sampled as likely negatives
 UNLABELLED_MAX = 0.1  # the most one sampled entry weighs (a labelled one: 1)
 READ_LIMIT = 500
 C = 1.0  # inverse regularisation strength of the logistic regression
+REF_TERMS = 60  # an entry with this many distinct words has norm 1 (a typical abstract)
+LATENT = 10  # dimensions of the latent (LSA) space the weights are smoothed through...
+LATENT_SHARE = 0.5  # ... and how much of each weight comes from there
+EVIDENCE_FLOOR = 1.0  # (up - down) / (up + down + EVIDENCE_FLOOR): little evidence, near 0
 COMMON_SHARE = 0.1  # words in more than this share of the list are left out...
 COMMON_MIN_ENTRIES = 50  # ... once it has this many entries (arxiv-sanity: max_df 0.1)
-MODEL_VERSION = 1  # bump when the features or the fitting change: stored models refit
+MODEL_VERSION = 2  # bump when the features or the fitting change: stored models refit
 POSITIVE = {"starred": 1.0, "tagged": 1.0}
 _QUANTUM = 2.0**20  # weights as multiples of 2**-20: sums are exact in any order
 
@@ -93,19 +108,26 @@ class Model:
     labelled: dict[int, str] = field(default_factory=dict)  # entry id -> its label
     fitted_at: str = ""
 
-    def queries(self) -> list[tuple[str, float]]:
-        """(FTS5 query, weight) per kept word."""
-        return [(phrase_query(self.words[t]), w) for t, w in self.terms.items()]
+    def queries(self, sign: int = 0) -> list[tuple[str, float]]:
+        """(FTS5 query, weight) per kept word; `sign` +1: the words pushing up, -1: those
+        pushing down (as positive amounts), 0: all (signed)."""
+        return [
+            (phrase_query(self.words[t]), abs(w) if sign else w)
+            for t, w in self.terms.items()
+            if sign == 0 or (w > 0) == (sign > 0)
+        ]
 
-    def logit(self, features: Features) -> float:
-        """The summed weights of the kept words and authors the entry has."""
-        total = 0.0
-        for term in features.terms & self.terms.keys():
-            total += self.terms[term]
-        return total + self.author_logit(features.names)
+    def evidence(self, features: Features) -> Evidence:
+        """What the kept words and authors the entry has push, up and down."""
+        return _evidence([self.terms[t] for t in sorted(features.terms & self.terms.keys())]).plus(
+            self.author_evidence(features.names)
+        )
 
-    def author_logit(self, names: Iterable[str]) -> float:
-        return sum(self.authors[n] for n in sorted(set(names) & self.authors.keys()))
+    def similarity(self, features: Features) -> float:
+        return self.evidence(features).raw
+
+    def author_evidence(self, names: Iterable[str]) -> Evidence:
+        return _evidence([self.authors[n] for n in sorted(set(names) & self.authors.keys())])
 
     def describe(self) -> str:
         """'3 starred, 2 dismissed' — the labels it learned from."""
@@ -125,9 +147,56 @@ class Model:
         return cls(**data)
 
 
-def squash(logit: float) -> float:
-    """The similarity part's raw value, -1 .. 1, from the summed weights."""
-    return math.tanh(logit / 2) if logit else 0.0
+class Evidence(NamedTuple):
+    """An entry's kept words and authors, summed: those pushing it up, and (as a positive
+    amount) those pushing it down. (A NamedTuple: a full rescore makes one per entry, and
+    it is made 3x faster than a frozen dataclass.)"""
+
+    up: float = 0.0
+    down: float = 0.0
+
+    def plus(self, other: Evidence) -> Evidence:
+        return Evidence(self.up + other.up, self.down + other.down)
+
+    @property
+    def raw(self) -> float:
+        """The similarity part's raw value, -1 .. 1: (up - down) / (up + down + 1), so it
+        does not grow with the length of the entry (a long abstract has more words of
+        every kind) and stays near 0 when there is little evidence either way."""
+        total = self.up + self.down
+        return (self.up - self.down) / (total + EVIDENCE_FLOOR) if total else 0.0
+
+    def formula(self) -> str:
+        """How `raw` comes out of the sums, for `show --why`."""
+        return (
+            f"up {self.up:.2f}, down {self.down:.2f}: ({self.up:.2f} - {self.down:.2f}) / "
+            f"({self.up:.2f} + {self.down:.2f} + {EVIDENCE_FLOOR:g}) = {self.raw:+.2f}"
+        )
+
+
+NO_EVIDENCE = Evidence()
+
+
+def _evidence(weights: Iterable[float]) -> Evidence:
+    up = down = 0.0
+    for w in weights:
+        if w > 0:
+            up += w
+        else:
+            down -= w
+    return Evidence(up, down)
+
+
+def evidence(
+    db: sqlite_utils.Database, model: Model, ids: Sequence[int] | None = None
+) -> dict[int, Evidence]:
+    """id -> the kept words' evidence for every entry having one (`ids`: among those,
+    and perhaps a few more), through the full-text index: one query per kept word."""
+    up = dict(q.weighted_matches(db, model.queries(+1), ids))
+    down = dict(q.weighted_matches(db, model.queries(-1), ids))
+    out = {i: Evidence(v, down.pop(i, 0.0)) for i, v in up.items()}
+    out.update((i, Evidence(0.0, v)) for i, v in down.items())
+    return out
 
 
 @dataclass(frozen=True)
@@ -176,35 +245,61 @@ def surfaces(db: sqlite_utils.Database, words: Iterable[set[str]]) -> dict[str, 
     return out
 
 
+def norm(f: Features) -> float:
+    """An entry's length, as what its feature values are divided by in the fit: the
+    square root of its distinct words over a typical abstract's (REF_TERMS), so a long
+    abstract does not win on its length (arxiv-sanity divides by the l2 norm)."""
+    return math.sqrt(max(len(f.terms), 1) / REF_TERMS)
+
+
 def _fit_weights(
     rows: Sequence[tuple[Features, float, int]], idf: dict[str, float], author_idf: float
 ) -> dict[str, float]:
     """Feature -> weight of a weighted logistic regression ('t:' terms, 'a:' authors).
 
-    A feature's value is its idf when present (rare words count more, as in tf-idf), so
-    the weight an entry gets for having it is coefficient x idf, which is returned.
-    Words missing from `idf` (too common) are left out."""
+    A feature's value is its idf when present (rare words count more, as in tf-idf),
+    divided by the entry's `norm`, so the weight an entry gets for having it is
+    coefficient x idf, which is returned. Words missing from `idf` (too common) are
+    left out. The coefficients are then half smoothed through a LATENT-dimension latent
+    space of the fitted entries (LSA: a truncated SVD): a word that keeps company with
+    the words of what you star gets some weight of its own, though none of your
+    starred entries has it (what carries 3 stars to the rest of their field)."""
     from sklearn.feature_extraction import DictVectorizer  # heavy (~0.5 s): fitting only
     from sklearn.linear_model import LogisticRegression  # heavy: fitting only
 
-    dicts = [
-        {
-            **{f"t:{t}": idf[t] for t in f.terms if t in idf},
-            **{f"a:{n}": author_idf for n in f.names},
-        }
-        for f, _, _ in rows
-    ]
+    dicts = []
+    for f, _, _ in rows:
+        n = norm(f)
+        dicts.append(
+            {
+                **{f"t:{t}": idf[t] / n for t in f.terms if t in idf},
+                **{f"a:{a}": author_idf / n for a in f.names},
+            }
+        )
     vec = DictVectorizer()
     x = vec.fit_transform(dicts)
     # lbfgs leaves the intercept unregularised, so common words do not stand in for it.
     clf = LogisticRegression(C=C, solver="lbfgs", max_iter=1000)
     clf.fit(x, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
-    scale = {**{f"t:{t}": v for t, v in idf.items()}}
+    coef = _smoothed(x, clf.coef_[0])
     return {
-        n: float(c) * scale.get(n, author_idf)
-        for n, c in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)
+        n: float(c) * (idf[n[2:]] if n.startswith("t:") else author_idf)
+        for n, c in zip(vec.get_feature_names_out(), coef, strict=True)
         if c
     }
+
+
+def _smoothed(x: object, coef: object) -> list[float]:
+    """(1 - LATENT_SHARE) x coef + LATENT_SHARE x its projection on the top LATENT
+    right singular vectors of `x` (the fitted entries' feature matrix)."""
+    from sklearn.utils.extmath import randomized_svd  # heavy: fitting only
+
+    k = min(LATENT, min(x.shape) - 1)  # type: ignore[attr-defined]
+    if k < 1:
+        return list(coef)  # type: ignore[call-overload]
+    _, _, vt = randomized_svd(x, k, random_state=0)
+    projected = vt.T @ (vt @ coef)
+    return list((1 - LATENT_SHARE) * coef + LATENT_SHARE * projected)  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -301,9 +396,9 @@ def fit(
     model = Model(profile=profile, counts=counts, labelled=labelled)
     if len({y for _, _, y in rows}) < 2:
         return model
-    # Only words of your labelled entries are kept: a word only a sampled entry has
-    # says nothing about you (and would push down just that entry).
-    shown = surfaces(db, [words[i] for i in labelled if i in words])
+    # Words of sampled entries are kept too: the latent smoothing gives a word that keeps
+    # company with your starred ones weight of its own.
+    shown = surfaces(db, [words[i] for i in [*labelled, *present] if i in words])
     rare = rarity(
         [feats[i] for i in present], max_entry_id(db), [feats[i] for i in labelled if i in feats]
     )

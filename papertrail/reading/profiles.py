@@ -4,7 +4,7 @@ per-tag sections) — arxiv-sanity's per-tag view.
 A profile's score of an entry is the learned similarity alone (-1 .. 1): the words
 it has (through the full-text index) and, for entries with at least one of those
 words, the authors the profile knows. Entries sharing none of its words score 0 and
-are not listed.
+are not listed; a digest's section per tag shows only entries scoring above 0.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from papertrail.models import Entry
 from papertrail.reading import learn
 from papertrail.reading.words import normalize_name
 from papertrail.store import feedback as fb
-from papertrail.store import ranking as q
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -32,15 +31,15 @@ def profile_scores(
 ) -> dict[int, float]:
     """id -> the profile's similarity (-1 .. 1) for the entries sharing a word with it
     (`ids`: among those)."""
-    sums = dict(q.weighted_matches(db, model.queries(), ids))
+    found = learn.evidence(db, model, ids)
     if ids is not None:
         wanted = set(ids)
-        sums = {i: v for i, v in sums.items() if i in wanted}
-    if model.authors and sums:
-        for doc in fb.docs(db, list(sums)).values():
+        found = {i: v for i, v in found.items() if i in wanted}
+    if model.authors and found:
+        for doc in fb.docs(db, list(found)).values():
             names = {normalize_name(a) for a in doc.authors}
-            sums[doc.entry_id] += model.author_logit(names)
-    return {i: learn.squash(v) for i, v in sums.items()}
+            found[doc.entry_id] = found[doc.entry_id].plus(model.author_evidence(names))
+    return {i: e.raw for i, e in found.items()}
 
 
 def ranked_by_tag(
@@ -57,7 +56,9 @@ def ranked_by_tag(
     if learned.model is None:
         return None
     scores = profile_scores(db, learned.model)
-    order = sorted((i for i, v in scores.items() if v > 0), key=lambda i: (-scores[i], -i))
+    # Every entry with some evidence, best first: most of a list leans a little away from
+    # a profile (its words are mostly not yours), and `--sort` sorts, it does not filter.
+    order = sorted(scores, key=lambda i: (-scores[i], -i))
     loose = replace(flt, tags=())
     out: list[Entry] = []
     for start in range(0, len(order), 500):

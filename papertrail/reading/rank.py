@@ -225,9 +225,10 @@ class _Inputs:
     profile: Profile
     sources: dict[int, int]  # entries with 2+ sources -> how many
     boosts: dict[int, float]  # entries matching boost keywords -> summed boost
-    similarity: dict[int, float]  # profile: raw similarity; learned model: summed word weights
+    similarity: dict[int, float]  # term profile: raw similarity (learned model: empty)
     blocked: dict[int, str]  # entries matching a block keyword -> the rule
     learned: learn.Learned | None = None  # the learned model, or why there is none
+    evidence: dict[int, learn.Evidence] = field(default_factory=dict)  # learned: word sums
 
     @property
     def model(self) -> learn.Model | None:
@@ -238,9 +239,11 @@ def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
     r = config.ranking
     w = r.weights
     learned = learn.current(db, r) if w.similarity > 0 else None
+    evidence: dict[int, learn.Evidence] = {}
+    similarity: dict[int, float] = {}
     if learned is not None and learned.model is not None:
         profile = Profile()
-        similarity = dict(q.weighted_matches(db, learned.model.queries(), ids))
+        evidence = learn.evidence(db, learned.model, ids)
     else:
         profile = build_profile(db, r) if w.similarity > 0 else Profile()
         similarity = dict(q.weighted_matches(db, profile.queries(), ids))
@@ -261,6 +264,7 @@ def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
         similarity=similarity,
         blocked=blocked,
         learned=learned,
+        evidence=evidence,
     )
 
 
@@ -293,8 +297,8 @@ def _scores(
     model = inputs.model
     if model is None:
         similarity = {i: w.similarity * v for i, v in inputs.similarity.items()}
-    else:  # summed word weights -> the squashed similarity (authors added in the loop)
-        similarity = {i: w.similarity * learn.squash(v) for i, v in inputs.similarity.items()}
+    else:  # the words' evidence -> the similarity (authors added in the loop)
+        similarity = {i: w.similarity * e.raw for i, e in inputs.evidence.items()}
     learned_authors = model.authors if model is not None else {}
     follow = {normalize_name(n) for n in r.follow_authors}
     block_authors = {normalize_name(n): n for n in r.block.authors}
@@ -319,8 +323,8 @@ def _scores(
                     (f"author: {n}" for k, n in block_authors.items() if k in names), None
                 )
             if model is not None and learned_authors and not names.isdisjoint(learned_authors):
-                logit = inputs.similarity.get(entry_id, 0.0) + model.author_logit(names)
-                sim = w.similarity * learn.squash(logit)
+                found = inputs.evidence.get(entry_id, learn.NO_EVIDENCE)
+                sim = w.similarity * found.plus(model.author_evidence(names)).raw
         # `_recency` inlined (this loop runs once per entry).
         recency = 0.0 if ref is None or day is None else 0.5 ** (max(ref - day, 0.0) / half_life)
         # The order of addition `explain` uses, so its parts add up to the stored score.
@@ -486,8 +490,8 @@ def _learned_part(
         t for t, (query, _) in zip(model.terms, queries, strict=True) if query in hits
     )
     feats = learn.Features(terms, frozenset(names))
-    logit = sum(model.terms[t] for t in terms) + model.author_logit(names)
-    raw = learn.squash(logit)
+    found = model.evidence(feats)
+    raw = found.raw
     pushes = tuple(learn.pushes(model, feats))
     up = [p for p in pushes if p.weight > 0]
     down = [p for p in pushes if p.weight < 0]
@@ -498,7 +502,7 @@ def _learned_part(
         bits.append("down by " + ", ".join(f"{p.what} ({p.weight:+.2f})" for p in down[:6]))
     why = "learned from " + model.describe() + ": "
     why += "; ".join(bits) if bits else "has none of the words or authors it weighs"
-    why += f"; tanh({logit:+.2f}/2) = {raw:+.2f}"
+    why += "; " + found.formula()
     return _part("similarity", raw, r.weights.similarity, why), pushes
 
 
