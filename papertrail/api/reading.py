@@ -17,7 +17,8 @@ from papertrail import store
 from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
-from papertrail.reading.rank import Explanation, after_feedback, explain
+from papertrail.reading.rank import Explanation, explain
+from papertrail.reading.refresh import after_feedback, exact, settle
 from papertrail.sources.domains import GENERAL
 from papertrail.store import triage
 
@@ -73,7 +74,12 @@ def list_entries(
             ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
             if ranked is not None:
                 return ranked
-        return store.find_entries(db, flt, sort=sort, limit=limit)
+        found = store.find_entries(db, flt, sort=sort, limit=limit)
+        if sort == "rank" and not exact(db, [e.get("score") for e in found], limit):
+            # A star's rescore is still writing the lower part of the order: finish it.
+            settle(db, paths.config())
+            found = store.find_entries(db, flt, sort=sort, limit=limit)
+        return found
 
 
 def select(
@@ -173,9 +179,10 @@ def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult
     with store.connected(paths.db, create=False) as db:
         resolved = store.resolve_entries(db, tokens)
         changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
+        cleared = 0
         if resolved.ids and on and flag in _OPPOSITE:
-            triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
-        if resolved.ids and flag in _OPPOSITE:
+            cleared = triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
+        if flag in _OPPOSITE and changed + cleared:  # the labels changed
             _rescore_after_feedback(paths, db, resolved.ids)
     return MarkResult(changed=changed, ids=resolved.ids, missing=resolved.missing)
 
@@ -204,8 +211,12 @@ def tag(paths: Paths, token: str, tags: Sequence[str], *, remove: bool = False) 
     with store.connected(paths.db, create=False) as db:
         entry_id = store.resolve_entry(db, token)
         if remove:
-            return triage.remove_tags(db, entry_id, clean)
-        return triage.add_tags(db, entry_id, clean)
+            changed = triage.remove_tags(db, entry_id, clean)
+        else:
+            changed = triage.add_tags(db, entry_id, clean)
+        if changed:  # your tags are labels of the learned ranking, as stars are
+            _rescore_after_feedback(paths, db, [entry_id])
+        return changed
 
 
 def add_note(paths: Paths, token: str, text: str) -> Note:

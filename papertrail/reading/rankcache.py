@@ -1,0 +1,194 @@
+"""In-process caches of the ranking (issue 17): what a long-running process (the reading
+page's server) need not recompute on every view and every star.
+
+- **Postings** (FTS5 query -> the ids matching it) and, per fitted model, the **summed
+  word weights** of every entry as one dense array indexed by entry id: a refit keeps
+  most of its words, so a new model's sums cost array additions, not index walks.
+- **Models** by their key (`model_key`), so the model the stored scores were computed
+  with is at hand when a star refits a new one.
+- **Learned authors**: per author needle, the entries whose author list holds it.
+
+Everything cached is keyed by the database file and `store.ranking.index_version` (it
+changes with every write to the full-text index, a new entry, source or mention), so
+nothing stale is ever served: a changed list is a cache miss. A process that opens a
+database for the first time (one CLI command) caches nothing: only the second look at
+the same file in one process starts caching (a server, a benchmark).
+
+May import: as the reading package (see its docstring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from papertrail.reading.words import normalize_name
+from papertrail.store import ranking as q
+
+if TYPE_CHECKING:
+    import numpy as np
+    import sqlite_utils
+
+    from papertrail.reading.learn import Model
+
+_LOCK = threading.RLock()
+_SEEN: dict[str, int] = {}  # database file -> how often this process asked about it
+_POSTINGS: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+_POSTINGS_MAX = 6_000_000  # ids kept in all (24 MB as int32)
+_SUMS: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+_SUMS_MAX = 3  # dense arrays kept (22 MB each at 2.7 M entries)
+_MODELS: OrderedDict[str, Model] = OrderedDict()
+_MODELS_MAX = 4
+_AUTHORS: OrderedDict[tuple[str, str, str], dict[int, frozenset[str]]] = OrderedDict()
+_AUTHORS_MAX = 64
+
+
+def db_file(db: sqlite_utils.Database) -> str:
+    """The main database file's path ('' for an in-memory one)."""
+    for _, name, path in db.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(path or "")
+    return ""
+
+
+def warm(db: sqlite_utils.Database) -> bool:
+    """Whether this process has looked at this database before (then caching pays)."""
+    path = db_file(db)
+    with _LOCK:
+        _SEEN[path] = _SEEN.get(path, 0) + 1
+        return bool(path) and _SEEN[path] > 1
+
+
+def clear() -> None:
+    """Forget everything (tests; a process that wants its memory back)."""
+    with _LOCK:
+        for cache in (_SEEN, _POSTINGS, _SUMS, _MODELS, _AUTHORS):
+            cache.clear()
+
+
+def model_key(model: Model) -> str:
+    """What a model scores with (its words, weights and authors), as a short key."""
+    data = json.dumps([model.terms, model.words, model.authors], sort_keys=True)
+    return hashlib.sha1(data.encode()).hexdigest()[:16]
+
+
+def remember_model(model: Model) -> str:
+    key = model_key(model)
+    with _LOCK:
+        _MODELS[key] = model
+        _MODELS.move_to_end(key)
+        while len(_MODELS) > _MODELS_MAX:
+            _MODELS.popitem(last=False)
+    return key
+
+
+def model_by_key(key: str) -> Model | None:
+    with _LOCK:
+        return _MODELS.get(key)
+
+
+def _postings(db: sqlite_utils.Database, path: str, version: str, query: str) -> np.ndarray:
+    import numpy as np  # heavy: only scoring a whole list needs it
+
+    key = (path, version, query)
+    with _LOCK:
+        hit = _POSTINGS.get(key)
+        if hit is not None:
+            _POSTINGS.move_to_end(key)
+            return hit
+    ids = np.fromiter(q.postings(db, query), dtype=np.int32)
+    with _LOCK:
+        _POSTINGS[key] = ids
+        total = sum(len(v) for v in _POSTINGS.values())
+        while total > _POSTINGS_MAX and len(_POSTINGS) > 1:
+            _, old = _POSTINGS.popitem(last=False)
+            total -= len(old)
+    return ids
+
+
+def term_sums(
+    db: sqlite_utils.Database, queries: Sequence[tuple[str, float]], version: str | None = None
+) -> np.ndarray:
+    """Per entry id, the summed weights of the FTS5 queries it matches (a dense array of
+    size max id + 1). The weights are multiples of 2**-20, so the sums are exact and
+    equal to `store.ranking.weighted_matches`' in any order."""
+    import numpy as np  # heavy: only scoring a whole list needs it
+
+    path = db_file(db)
+    version = version or q.index_version(db)
+    key = (path, version, hashlib.sha1(repr(list(queries)).encode()).hexdigest())
+    with _LOCK:
+        hit = _SUMS.get(key)
+        if hit is not None:
+            _SUMS.move_to_end(key)
+            return hit
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+    sums = np.zeros(int(top) + 1)
+    for query, weight in queries:
+        ids = _postings(db, path, version, query)
+        sums[ids[ids <= top]] += weight
+    with _LOCK:
+        _SUMS[key] = sums
+        while len(_SUMS) > _SUMS_MAX:
+            _SUMS.popitem(last=False)
+    return sums
+
+
+def cached_sums(db: sqlite_utils.Database, queries: Sequence[tuple[str, float]]) -> bool:
+    """Whether `term_sums` for these queries is cached, or worth building now (a process
+    that has seen this database before)."""
+    path = db_file(db)
+    version = q.index_version(db)
+    key = (path, version, hashlib.sha1(repr(list(queries)).encode()).hexdigest())
+    with _LOCK:
+        if key in _SUMS:
+            return True
+    return warm(db)
+
+
+def author_names(
+    db: sqlite_utils.Database, needles: Sequence[str], version: str | None = None
+) -> dict[int, frozenset[str]]:
+    """id -> its normalized author names, for the entries whose author list contains one
+    of `needles` (the LIKE prefilter `store.ranking.entry_rows` uses)."""
+    path = db_file(db)
+    version = version or q.index_version(db)
+    out: dict[int, frozenset[str]] = {}
+    for needle in dict.fromkeys(needles):
+        key = (path, version, needle)
+        with _LOCK:
+            hit = _AUTHORS.get(key)
+        if hit is None:
+            hit = {
+                entry_id: frozenset(normalize_name(a) for a in json.loads(authors))
+                for entry_id, authors in q.authors_like(db, needle)
+            }
+            with _LOCK:
+                _AUTHORS[key] = hit
+                while len(_AUTHORS) > _AUTHORS_MAX:
+                    _AUTHORS.popitem(last=False)
+        out.update(hit)
+    return out
+
+
+_STORED: OrderedDict[tuple[str, str, tuple[str, str]], Model] = OrderedDict()
+
+
+def stored(db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]) -> Model | None:
+    """The stored model of `profile` with this (fingerprint, fitted_at), if parsed before."""
+    with _LOCK:
+        return _STORED.get((db_file(db), profile, stamp))
+
+
+def remember_stored(
+    db: sqlite_utils.Database, profile: str, stamp: tuple[str, str], model: Model
+) -> None:
+    remember_model(model)
+    with _LOCK:
+        _STORED[(db_file(db), profile, stamp)] = model
+        while len(_STORED) > _MODELS_MAX * 4:
+            _STORED.popitem(last=False)
