@@ -453,6 +453,7 @@ def test_explain_says_when_the_stored_score_is_out_of_date(everything) -> None:
     assert expl.stale
     assert "`papertrail rank`" in rank.render_explanation(expl)
     refresh.after_feedback(db, cfg, [ids["201"]])
+    refresh.settle(db, cfg)  # the stored scores, written in the background, complete
     assert not rank.explain(db, cfg, ids["202"]).stale
 
 

@@ -18,7 +18,14 @@ from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
 from papertrail.reading.rank import Explanation, explain
-from papertrail.reading.refresh import after_feedback, exact, settle
+from papertrail.reading.refresh import (
+    after_feedback,
+    exact,
+    live_while_pending,
+    pending_floor,
+    ranked_read,
+    settle,
+)
 from papertrail.sources.domains import GENERAL
 from papertrail.store import triage
 
@@ -74,11 +81,15 @@ def list_entries(
             ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
             if ranked is not None:
                 return ranked
+        if sort == "rank":
+            ranked_read(db)  # a star's refresh in this process: its top written first
+        floor = pending_floor(db)
         found = store.find_entries(db, flt, sort=sort, limit=limit)
-        if sort == "rank" and not exact(db, [e.get("score") for e in found], limit):
+        if sort == "rank" and not exact(floor, [e.get("score") for e in found], limit):
             # A star's rescore is still writing the lower part of the order: finish it.
             settle(db, paths.config())
             found = store.find_entries(db, flt, sort=sort, limit=limit)
+        live_while_pending(db, paths.config(), found, floor is not None)
         return found
 
 
@@ -140,8 +151,11 @@ def search(
     flt = flt or store.EntryFilter()
     with store.connected(paths.db, create=False) as db:
         store.check_filter_names(db, flt, _configured_names(paths))
+        floor = pending_floor(db)
         hits = triage.search(db, query, flt, sort=sort, limit=limit)
-    return SearchResult(list(hits), hits.window)
+        found = list(hits)
+        live_while_pending(db, paths.config(), found, floor is not None)
+    return SearchResult(found, hits.window)
 
 
 def show(paths: Paths, token: str) -> EntryDetail:

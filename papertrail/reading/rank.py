@@ -274,6 +274,7 @@ def _gather(
 ) -> _Inputs:
     r = config.ranking
     w = r.weights
+    rankcache.wait(rankcache.db_file(db), "fitted")  # a star's refit under way: its model
     learned = learn.current(db, r, reads=reads) if w.similarity > 0 else None
     if learned is not None and learned.model is not None:
         profile = Profile()
@@ -281,6 +282,16 @@ def _gather(
     else:
         profile = build_profile(db, r) if w.similarity > 0 else Profile()
         similarity = dict(q.weighted_matches(db, profile.queries(), ids))
+    inputs = gather_static(db, config, ids)
+    inputs.profile, inputs.similarity, inputs.learned = profile, similarity, learned
+    return inputs
+
+
+def gather_static(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None) -> _Inputs:
+    """The inputs of every part of the score but similarity (they do not depend on what
+    you star)."""
+    r = config.ranking
+    w = r.weights
     boosts: dict[int, float] = {}
     if w.keywords:
         for phrase, boost in r.boost:
@@ -292,12 +303,11 @@ def _gather(
             blocked.setdefault(entry_id, f"keyword: {phrase}")
     return _Inputs(
         ref_day=q.reference_day(db),
-        profile=profile,
+        profile=Profile(),
         sources=q.source_counts(db, ids) if w.mentions else {},
         boosts=boosts,
-        similarity=similarity,
+        similarity={},
         blocked=blocked,
-        learned=learned,
     )
 
 
@@ -321,27 +331,29 @@ Row = tuple[int, float, "str | None", float, "str | None"]  # id, score, hidden_
 _RowIn = tuple[int, "float | None", bool, float, "str | None", "str | None"]
 
 
-def _score_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iterator[Row]:
-    """(id, score, hidden_by, stored score, stored hidden_by) per row of `q.entry_rows`."""
+# id, base (every part but similarity, added in explain's order), the block rule that
+# hides it (starred or not), starred, stored score, stored hidden_by, its author names
+# (None unless an author needle matched)
+Parts = tuple[int, float, "str | None", bool, float, "str | None", "set[str] | None"]
+
+
+def _parts_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iterator[Parts]:
+    """Every part of the score but similarity, per row of `q.entry_rows`."""
     r = config.ranking
     w = r.weights
-    model = inputs.model
-    squash = learn.squash if model is not None else (lambda v: v)
-    learned_authors = model.authors if model is not None else {}
     follow = {normalize_name(n) for n in r.follow_authors}
     block_authors = {normalize_name(n): n for n in r.block.authors}
-    ref, half_life, w_rec, w_sim, blocked = (
+    ref, half_life, w_rec, blocked = (
         inputs.ref_day,
         r.recency_half_life_days,
         w.recency,
-        w.similarity,
         inputs.blocked,
     )
-    sources, boosts, sums = inputs.sources.get, inputs.boosts.get, inputs.similarity.get
+    sources, boosts = inputs.sources.get, inputs.boosts.get
     for entry_id, day, starred, old_score, old_hidden, authors_json in rows:
         authors = 0.0
         hidden = blocked.get(entry_id)
-        raw = sums(entry_id, 0.0)
+        names = None
         if authors_json is not None:
             names = _names(authors_json)
             authors = w.authors * len(follow & names)
@@ -349,21 +361,34 @@ def _score_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iter
                 hidden = next(
                     (f"author: {n}" for k, n in block_authors.items() if k in names), None
                 )
-            if model is not None and learned_authors and not names.isdisjoint(learned_authors):
-                raw += model.author_logit(names)
         n = sources(entry_id)
         # `_recency` inlined (this loop runs once per entry).
         recency = 0.0 if ref is None or day is None else 0.5 ** (max(ref - day, 0.0) / half_life)
         # The order of addition `explain` uses, so its parts add up to the stored score.
-        score = round(
+        base = (
             0.0
             + (w.mentions * math.log(n) if n else 0.0)
             + authors
             + w.keywords * boosts(entry_id, 0.0)
             + w_rec * recency
-            + (w_sim * squash(raw) if raw else 0.0),
-            DECIMALS,
         )
+        yield (entry_id, base, hidden, starred, old_score, old_hidden, names)
+
+
+def _score_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iterator[Row]:
+    """(id, score, hidden_by, stored score, stored hidden_by) per row of `q.entry_rows`."""
+    model = inputs.model
+    squash = learn.squash if model is not None else (lambda v: v)
+    learned_authors = model.authors if model is not None else {}
+    w_sim = config.ranking.weights.similarity
+    sums = inputs.similarity.get
+    for entry_id, base, hidden, starred, old_score, old_hidden, names in _parts_rows(
+        config, inputs, rows
+    ):
+        raw = sums(entry_id, 0.0)
+        if names is not None and model is not None and not names.isdisjoint(learned_authors):
+            raw += model.author_logit(names)
+        score = round(base + (w_sim * squash(raw) if raw else 0.0), DECIMALS)
         yield (entry_id, score, None if starred else hidden, old_score, old_hidden)
 
 

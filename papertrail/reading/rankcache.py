@@ -24,6 +24,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from papertrail.reading.words import normalize_name
@@ -192,3 +193,49 @@ def remember_stored(
         _STORED[(db_file(db), profile, stamp)] = model
         while len(_STORED) > _MODELS_MAX * 4:
             _STORED.popitem(last=False)
+
+
+# ---------------------------------------------------------------- background refreshes
+
+
+@dataclass
+class Job:
+    """A refresh of the stored scores running in a thread (papertrail.reading.refresh)."""
+
+    token: str
+    thread: threading.Thread
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # set when the phase is over (or the job ended without reaching it)
+    fitted: threading.Event = field(default_factory=threading.Event)
+    top: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def finish(self) -> None:
+        for event in (self.fitted, self.top, self.done):
+            event.set()
+
+
+_JOBS: dict[str, Job] = {}
+
+
+def set_job(path: str, job: Job) -> Job | None:
+    """Make `job` the latest for `path`; returns the one it replaces."""
+    with _LOCK:
+        old = _JOBS.get(path)
+        _JOBS[path] = job
+        return old
+
+
+def job(path: str) -> Job | None:
+    with _LOCK:
+        return _JOBS.get(path)
+
+
+def wait(path: str, phase: str) -> bool:
+    """Wait until this process's latest refresh of `path` is past `phase` ('fitted',
+    'top', 'done'); False when there is none."""
+    current = job(path)
+    if current is None or threading.current_thread() is current.thread:
+        return False
+    getattr(current, phase).wait()
+    return True

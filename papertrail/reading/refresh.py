@@ -1,27 +1,29 @@
-"""After a star, a dismissal or a tag: the new order at once, the rest of the stored
-scores after (issue 17).
+"""After a star, a dismissal or a tag: the action is recorded at once, the new order
+follows in the background, and nothing reads an order older than the labels (issue 17).
 
 A new label refits the learned model, and a new model moves the similarity part of
-nearly every entry's score, so a star used to rewrite every stored score (200,000 wide
-rows: seconds) before it answered. Now `after_feedback`:
+nearly every entry's score, so a star used to refit and rewrite every stored score
+(200,000 wide rows: seconds) before it answered. Now `after_feedback` only
 
-1. claims the stored scores (`ranking_state.pending` = a new token: a thread still
-   writing for an older label set stops, in this process or another);
-2. refits the model and scores every entry of the routine scope in memory (exact: the
-   same `rank._score_rows` a full rescore uses);
-3. writes at once the rows that make the top of the ranked list — every changed entry
-   whose new score, or stored one, is at least T, the `TOP`-th best new score — and the
-   entries just labelled, and records `exact_above` = T: every stored score >= T is now
-   exact and every stale one is below T;
-4. leaves the other changed rows to a background thread, written in chunks, each chunk
-   only while the claim is still its own; when all are written the marks are cleared.
+1. claims the stored scores: `ranking_state.pending` = a new token and `exact_above` =
+   infinity (no stored score is known to be current); a writer still at work for an
+   older label set, in this process or another, stops at its next chunk;
+2. starts a thread (`_refresh`) that refits the model (phase `fitted`), scores every
+   entry of the routine scope in memory (rankfast: exact, and cheap in a process that
+   did it before), writes at once the rows that make the top of the ranked list —
+   every changed entry whose new score, or stored one, is at least T, the `TOP`-th best
+   new score — and the entries just labelled, and records `exact_above` = T (phase
+   `top`: every stored score >= T is now exact and every stale one is below T); then
+   the other changed rows, in chunks, each only while the claim is still its own; then
+   clears the marks (phase `done`).
 
-A ranked read (`api.list_entries(sort="rank")`) checks its answer: when it reaches
-below T while rows are pending, it waits for the thread (this process) or finishes the
-rescore itself (`settle`), then reads again. Nothing shows an order older than the
-labels. A CLI command's thread is not a daemon: `papertrail star` writes the rest
-before the process exits; a process killed meanwhile leaves the marks, and the next
-ranked read, fetch or `papertrail rank` completes the work.
+Readers wait for what they need: a live score (the digest, Today, `show --why`) waits
+for `fitted` (rank._gather); a ranked read (`api.list_entries(sort="rank")`) waits for
+`top`, and when its answer reaches below T, for `done` — or, when the writer is not in
+this process (or died), does the rescore itself (`settle`). A CLI command's thread is
+not a daemon: `papertrail star` finishes the work before the process exits; a process
+killed meanwhile leaves the marks, and the next ranked read, fetch or `papertrail rank`
+completes it.
 
 May import: as the reading package (see its docstring).
 """
@@ -32,12 +34,12 @@ import heapq
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papertrail.config import Config
-from papertrail.reading import learn, rank, rankcache
+from papertrail.models import Entry
+from papertrail.reading import learn, rank, rankcache, rankfast
 from papertrail.store import ranking as q
 from papertrail.store.schema import connected
 
@@ -45,108 +47,94 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 TOP = 1000  # the stored order is exact at once down to the TOP-th best new score
-_CHUNK = 5_000  # rows per background transaction (a superseding star waits at most one)
+_CHUNK = 5_000  # rows per background transaction
+INFINITY = "inf"
 
 
-@dataclass
-class _Job:
-    token: str
-    thread: threading.Thread
-    cancel: threading.Event
-
-
-_JOBS: dict[str, _Job] = {}
-_JOBS_LOCK = threading.Lock()
-
-
-def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> int:
-    """Entries were starred, dismissed or tagged: refit, rescore, write the top of the
-    ranked list now and the rest in the background (see the module docstring).
-    Returns how many entries were scored."""
+def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> None:
+    """Entries were starred, dismissed or tagged: claim the stored scores and refresh
+    them in a thread (see the module docstring). A database without a file (in memory)
+    is refreshed here and now."""
     path = rankcache.db_file(db)
-    _stop(path)
     token = uuid.uuid4().hex
-    q.set_state(db, {"pending": token})
-    rows, inputs = rank._scores(db, config, rank.recent_scope(db))
-    key = rank.scores_key(config, inputs.model)
-    labelled = set(ids)
-    changed = [
-        (score, hidden, entry_id, old)
-        for entry_id, score, hidden, old, old_hidden in rows
-        if score != old or hidden != old_hidden
-    ]
-    best = heapq.nlargest(TOP, (row[1] for row in rows))
-    floor = best[-1] if len(best) >= TOP else float("-inf")
-    now = [c for c in changed if c[0] >= floor or _at_least(c[3], floor) or c[2] in labelled]
-    q.write_scores(db, [(score, hidden, entry_id) for score, hidden, entry_id, _ in now])
-    later = [c[:3] for c in changed if not (c[0] >= floor or _at_least(c[3], floor))]
-    later = [c for c in later if c[2] not in labelled]
-    if not later or not path:
-        if later:
-            q.write_scores(db, later)
-        q.set_state(db, {"scores_key": key, "exact_above": None, "pending": None})
-        return len(rows)
-    q.set_state(db, {"scores_key": key, "exact_above": repr(floor)})
-    _start(path, token, later)
-    return len(rows)
-
-
-def _at_least(old: float | None, floor: float) -> bool:
-    return old is not None and old >= floor
-
-
-def _start(path: str, token: str, rows: list[tuple[float, str | None, int]]) -> None:
-    cancel = threading.Event()
-    # Not a daemon: a CLI command finishes writing before the process exits.
+    q.set_state(db, {"pending": token, "exact_above": INFINITY})
+    if not path:
+        rank.rescore(db, config, rank.recent_scope(db))
+        q.set_state(db, {"pending": None, "exact_above": None})
+        return
     thread = threading.Thread(
-        target=_finish, args=(path, token, rows, cancel), name="papertrail-rescore"
-    )
-    with _JOBS_LOCK:
-        _JOBS[path] = _Job(token, thread, cancel)
+        target=_refresh, args=(path, config, list(ids), token), name="papertrail-rescore"
+    )  # not a daemon: a CLI command finishes writing before the process exits
+    job = rankcache.Job(token, thread)
+    older = rankcache.set_job(path, job)
+    if older is not None:
+        older.cancel.set()
     thread.start()
 
 
-def _finish(
-    path: str, token: str, rows: list[tuple[float, str | None, int]], cancel: threading.Event
+def _refresh(path: str, config: Config, ids: list[int], token: str) -> None:
+    job = rankcache.job(path)
+    try:
+        with connected(Path(path), create=False) as db:
+            _run(db, config, ids, token, job)
+    finally:
+        if job is not None:
+            job.finish()
+
+
+def _run(
+    db: sqlite_utils.Database,
+    config: Config,
+    ids: list[int],
+    token: str,
+    job: rankcache.Job | None,
 ) -> None:
-    """Write the rest of a refresh, chunk by chunk, while the claim is still `token`."""
-    with connected(Path(path), create=False) as db:
-        for start in range(0, len(rows), _CHUNK):
-            if cancel.is_set():
-                return
-            if not q.write_scores_claimed(db, rows[start : start + _CHUNK], token):
-                return  # another rescore claimed the scores: its answer wins
-        q.release(db, token)
-
-
-def _stop(path: str) -> None:
-    """Stop this process's background writer for `path`, waiting for its current chunk."""
-    with _JOBS_LOCK:
-        job = _JOBS.pop(path, None)
+    r = config.ranking
+    learned = learn.current(db, r) if r.weights.similarity > 0 else None
+    model = learned.model if learned is not None else None
     if job is not None:
-        job.cancel.set()
-        job.thread.join()
+        job.fitted.set()
+        if job.cancel.is_set():
+            return
+    rows = rankfast.rows(db, config, model)
+    if rows is None:
+        rows = rank._scores(db, config, rank.recent_scope(db))[0]
+    labelled = set(ids)
+    best = heapq.nlargest(TOP, (row[1] for row in rows))
+    floor = best[-1] if len(best) >= TOP else float("-inf")
+    now: list[tuple[float, str | None, int]] = []
+    later: list[tuple[float, str | None, int]] = []
+    for entry_id, score, hidden, old, old_hidden in rows:
+        if score == old and hidden == old_hidden:
+            continue
+        top = score >= floor or old >= floor or entry_id in labelled
+        (now if top else later).append((score, hidden, entry_id))
+    if not q.write_scores_claimed(db, now, token, exact_above=repr(floor)):
+        return  # another rescore claimed the scores: its answer wins
+    if job is not None:
+        job.top.set()
+    for start in range(0, len(later), _CHUNK):
+        if job is not None and job.cancel.is_set():
+            return
+        if not q.write_scores_claimed(db, later[start : start + _CHUNK], token):
+            return
+    q.release(db, token, rank.scores_key(config, model))
 
 
-def wait(path: str) -> bool:
-    """Wait for this process's background writer for `path`; False when there is none."""
-    with _JOBS_LOCK:
-        job = _JOBS.get(path)
-    if job is None:
-        return False
-    job.thread.join()
-    return True
-
-
-def exact(db: sqlite_utils.Database, scores: Sequence[float | None], limit: int | None) -> bool:
-    """Whether a ranked answer (its scores, best first, at most `limit`) is the order
-    the current labels give: no rows pending, or all of it at or above `exact_above`."""
-    floor = q.get_state(db, "exact_above")
-    if floor is None or q.get_state(db, "pending") is None:
+def exact(floor: float | None, scores: Sequence[float | None], limit: int | None) -> bool:
+    """Whether a ranked answer (its scores, best first, at most `limit`), read when
+    `pending_floor` gave `floor`, is the order the current labels give: nothing was
+    pending, or all of it is at or above the floor."""
+    if floor is None:
         return True
     if limit is None or len(scores) < limit:
         return False
-    return all(s is not None and s >= float(floor) for s in scores)
+    return all(s is not None and s >= floor for s in scores)
+
+
+def ranked_read(db: sqlite_utils.Database) -> None:
+    """Before a ranked read: wait for this process's refresh to write the top."""
+    rankcache.wait(rankcache.db_file(db), "top")
 
 
 def settle(db: sqlite_utils.Database, config: Config) -> None:
@@ -154,13 +142,30 @@ def settle(db: sqlite_utils.Database, config: Config) -> None:
     writer, else rescore here (a writer of another process stops: the claim moves)."""
     if q.get_state(db, "pending") is None:
         return
-    if wait(rankcache.db_file(db)) and q.get_state(db, "pending") is None:
+    if rankcache.wait(rankcache.db_file(db), "done") and q.get_state(db, "pending") is None:
         return
-    q.set_state(db, {"pending": uuid.uuid4().hex})
+    rank.claim(db)
     rank.rescore(db, config, rank.recent_scope(db))
-    model = None
-    if config.ranking.weights.similarity > 0:
-        model = learn.current(db, config.ranking).model
-    q.set_state(
-        db, {"scores_key": rank.scores_key(config, model), "exact_above": None, "pending": None}
-    )
+    rank.mark_fresh(db, config)
+
+
+def pending_floor(db: sqlite_utils.Database) -> float | None:
+    """None when no refresh of the stored scores is under way, else the score down to
+    which the stored order is exact (infinity: not yet). Read it before the scores."""
+    if q.get_state(db, "pending") is None:
+        return None
+    return float(q.get_state(db, "exact_above") or INFINITY)
+
+
+def live_while_pending(
+    db: sqlite_utils.Database, config: Config, entries: list[Entry], was_pending: bool
+) -> None:
+    """When a refresh was pending as the entries were read (`pending`), give the ones
+    about to be shown their current score and block state (computed now: cheap for a
+    page of entries), not the stored ones it may not have reached."""
+    if not entries or not was_pending:
+        return
+    live = rank.live_scores(db, config, [e["id"] for e in entries if e.get("id") is not None])
+    for entry in entries:
+        if entry.get("id") in live:
+            entry["score"], entry["hidden_by"] = live[entry["id"]]

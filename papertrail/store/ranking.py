@@ -393,23 +393,36 @@ def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 def write_scores_claimed(
-    db: sqlite_utils.Database, rows: Sequence[tuple[float, str | None, int]], token: str
+    db: sqlite_utils.Database,
+    rows: Sequence[tuple[float, str | None, int]],
+    token: str,
+    *,
+    exact_above: str | None = None,
 ) -> bool:
     """Store (score, hidden_by, id) rows in one transaction, only while
     `ranking_state.pending` is `token` (checked inside it: a rescore that claimed the
-    scores since wins). False when the claim had moved (nothing written)."""
+    scores since wins), and set `exact_above` with them when given. False when the
+    claim had moved (nothing written)."""
     with _immediate(db):
         if get_state(db, "pending") != token:
             return False
         db.conn.executemany("UPDATE entries SET score = ?, hidden_by = ? WHERE id = ?", rows)
+        if exact_above is not None:
+            _put(db, "exact_above", exact_above)
         return True
 
 
-def release(db: sqlite_utils.Database, token: str) -> None:
-    """Clear the pending marks, if the claim is still `token`."""
+def release(db: sqlite_utils.Database, token: str, scores_key: str) -> None:
+    """Clear the pending marks and record what the scores were computed with, if the
+    claim is still `token`."""
     with _immediate(db):
         if get_state(db, "pending") == token:
             db.execute("DELETE FROM ranking_state WHERE key IN ('pending', 'exact_above')")
+            _put(db, "scores_key", scores_key)
+
+
+def _put(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO ranking_state (key, value) VALUES (?, ?)", [key, value])
 
 
 def get_state(db: sqlite_utils.Database, key: str) -> str | None:
@@ -425,9 +438,7 @@ def set_state(db: sqlite_utils.Database, values: dict[str, str | None]) -> None:
             if value is None:
                 db.execute("DELETE FROM ranking_state WHERE key = ?", [key])
             else:
-                db.execute(
-                    "INSERT OR REPLACE INTO ranking_state (key, value) VALUES (?, ?)", [key, value]
-                )
+                _put(db, key, value)
 
 
 def _like(needle: str) -> str:
@@ -439,3 +450,12 @@ def authors_like(db: sqlite_utils.Database, needle: str) -> Iterator[tuple[int, 
     yield from db.execute(
         "SELECT id, authors FROM entries WHERE authors LIKE ? ESCAPE '\\'", [_like(needle)]
     )
+
+
+def starred_ids(db: sqlite_utils.Database) -> set[int]:
+    return {r[0] for r in db.execute("SELECT id FROM entries WHERE starred_at IS NOT NULL")}
+
+
+def hidden_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
+    """(id, stored hidden_by) of the entries a block rule hides."""
+    yield from db.execute("SELECT id, hidden_by FROM entries WHERE hidden_by IS NOT NULL")

@@ -1,0 +1,94 @@
+"""Scoring a whole reading list again after a star, in a process that did it before
+(issue 17): only the similarity part depends on what you star, so every other part of
+every entry's score (`rank._parts_rows`: mentions, followed authors, boosts, recency,
+block rules) is kept in memory, keyed by `store.ranking.index_version` and the ranking
+rules; a new model then costs its dense word sums (rankcache) and one pass of
+arithmetic. The scores are the exact ones `rank._score_rows` gives, row for row.
+
+Lists above `rank.LARGE_LIST` (rescored over recent entries only) and the term profile
+(too few labels) take the ordinary path.
+
+May import: as the reading package (see its docstring).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from papertrail.config import Config
+from papertrail.reading import learn, rank, rankcache
+from papertrail.store import ranking as q
+from papertrail.store.schema import max_entry_id
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+@dataclass(frozen=True)
+class _Static:
+    key: str
+    ids: list[int]
+    base: list[float]  # every part but similarity, added in explain's order
+    hidden: dict[int, str]  # the block rule hiding it (starred entries are never hidden)
+
+
+_LOCK = threading.Lock()
+_STATIC: dict[str, _Static] = {}  # database file -> its static parts
+
+
+def _static(db: sqlite_utils.Database, config: Config) -> _Static:
+    path = rankcache.db_file(db)
+    key = f"{q.index_version(db)}|{config.ranking!r}"
+    with _LOCK:
+        hit = _STATIC.get(path)
+    if hit is not None and hit.key == key:
+        return hit
+    inputs = rank.gather_static(db, config, None)
+    ids: list[int] = []
+    base: list[float] = []
+    hidden: dict[int, str] = {}
+    rows = q.entry_rows(db, None, rank._author_needles(config))
+    for entry_id, value, rule, *_ in rank._parts_rows(config, inputs, rows):
+        ids.append(entry_id)
+        base.append(value)
+        if rule is not None:
+            hidden[entry_id] = rule
+    static = _Static(key, ids, base, hidden)
+    with _LOCK:
+        _STATIC[path] = static
+    return static
+
+
+def rows(
+    db: sqlite_utils.Database, config: Config, model: learn.Model | None
+) -> list[rank.Row] | None:
+    """(id, score, hidden_by, stored score, stored hidden_by) of every entry, or None when
+    this process should take the ordinary path (first look, a large list, no model)."""
+    if model is None or max_entry_id(db) > rank.LARGE_LIST:
+        return None
+    path = rankcache.db_file(db)
+    with _LOCK:
+        known = path in _STATIC
+    if not known and not rankcache.warm(db):
+        return None
+    static = _static(db, config)
+    sums = rankcache.term_sums(db, model.queries()).tolist()
+    needles = [rank._needle(n) for n in model.names.values()]
+    names = rankcache.author_names(db, needles) if model.authors else {}
+    starred = q.starred_ids(db)
+    stored = dict(q.ranked_scores(db))
+    stored_hidden = dict(q.hidden_rows(db))
+    w_sim = config.ranking.weights.similarity
+    squash, authors, top = learn.squash, model.authors, len(sums)
+    out: list[rank.Row] = []
+    for entry_id, base in zip(static.ids, static.base, strict=True):
+        raw = sums[entry_id] if entry_id < top else 0.0
+        mine = names.get(entry_id)
+        if mine is not None and not mine.isdisjoint(authors):
+            raw += model.author_logit(mine)
+        score = round(base + (w_sim * squash(raw) if raw else 0.0), rank.DECIMALS)
+        hidden = None if entry_id in starred else static.hidden.get(entry_id)
+        out.append((entry_id, score, hidden, stored.get(entry_id, 0.0), stored_hidden.get(entry_id)))
+    return out
