@@ -89,7 +89,7 @@ def list_entries(
             # A star's rescore is still writing the lower part of the order: finish it.
             settle(db, paths.config())
             found = store.find_entries(db, flt, sort=sort, limit=limit)
-        live_while_pending(db, paths.config(), found, floor is not None)
+        live_while_pending(db, paths.config(), found, floor)
         return found
 
 
@@ -154,7 +154,7 @@ def search(
         floor = pending_floor(db)
         hits = triage.search(db, query, flt, sort=sort, limit=limit)
         found = list(hits)
-        live_while_pending(db, paths.config(), found, floor is not None)
+        live_while_pending(db, paths.config(), found, floor)
     return SearchResult(found, hits.window)
 
 

@@ -385,9 +385,7 @@ def _still_fits(stored: str, strong: str, full: str, reads: bool) -> bool:
     return stored_strong == strong and (not reads or stored_full == full)
 
 
-def _stored_model(
-    db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]
-) -> Model | None:
+def _stored_model(db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]) -> Model | None:
     """The stored model of `profile` (parsed once per process: rankcache)."""
     model = rankcache.stored(db, profile, stamp)
     if model is not None:

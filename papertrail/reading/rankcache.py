@@ -44,8 +44,6 @@ _SUMS: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 _SUMS_MAX = 3  # dense arrays kept (22 MB each at 2.7 M entries)
 _MODELS: OrderedDict[str, Model] = OrderedDict()
 _MODELS_MAX = 4
-_AUTHORS: OrderedDict[tuple[str, str, str], dict[int, frozenset[str]]] = OrderedDict()
-_AUTHORS_MAX = 64
 
 
 def db_file(db: sqlite_utils.Database) -> str:
@@ -67,7 +65,7 @@ def warm(db: sqlite_utils.Database) -> bool:
 def clear() -> None:
     """Forget everything (tests; a process that wants its memory back)."""
     with _LOCK:
-        for cache in (_SEEN, _POSTINGS, _SUMS, _MODELS, _AUTHORS):
+        for cache in (_SEEN, _POSTINGS, _SUMS, _MODELS, _AUTHOR_INDEX, _STORED):
             cache.clear()
 
 
@@ -151,28 +149,57 @@ def cached_sums(db: sqlite_utils.Database, queries: Sequence[tuple[str, float]])
     return warm(db)
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class _Authors:
+    version: str
+    by_name: dict[str, list[int]]  # normalized author name -> the entries with it
+    raw: dict[int, str]  # entry id -> its authors JSON, ASCII letters lower-cased
+
+
+_AUTHOR_INDEX: dict[str, _Authors] = {}
+
+
+def _author_index(db: sqlite_utils.Database, path: str, version: str) -> _Authors:
+    with _LOCK:
+        hit = _AUTHOR_INDEX.get(path)
+    if hit is not None and hit.version == version:
+        return hit
+    by_name: dict[str, list[int]] = {}
+    raw: dict[int, str] = {}
+    for entry_id, authors in q.all_authors(db):
+        raw[entry_id] = authors.translate(_ASCII_LOWER)
+        for name in {normalize_name(a) for a in json.loads(authors)}:
+            by_name.setdefault(name, []).append(entry_id)
+    index = _Authors(version, by_name, raw)
+    with _LOCK:
+        _AUTHOR_INDEX[path] = index
+    return index
+
+
 def author_names(
-    db: sqlite_utils.Database, needles: Sequence[str], version: str | None = None
+    db: sqlite_utils.Database,
+    needles: Sequence[str],
+    wanted: Sequence[str],
+    version: str | None = None,
 ) -> dict[int, frozenset[str]]:
-    """id -> its normalized author names, for the entries whose author list contains one
-    of `needles` (the LIKE prefilter `store.ranking.entry_rows` uses)."""
+    """id -> its normalized author names, for the entries that have one of the `wanted`
+    names and whose author list contains one of `needles` the way SQLite's LIKE finds it
+    (ASCII letters in any case): what `store.ranking.entry_rows`' prefilter lets through.
+    From an index of every entry's authors, built once per `index_version`."""
     path = db_file(db)
-    version = version or q.index_version(db)
+    index = _author_index(db, path, version or q.index_version(db))
+    lowered = [n.translate(_ASCII_LOWER) for n in dict.fromkeys(needles) if n]
     out: dict[int, frozenset[str]] = {}
-    for needle in dict.fromkeys(needles):
-        key = (path, version, needle)
-        with _LOCK:
-            hit = _AUTHORS.get(key)
-        if hit is None:
-            hit = {
-                entry_id: frozenset(normalize_name(a) for a in json.loads(authors))
-                for entry_id, authors in q.authors_like(db, needle)
-            }
-            with _LOCK:
-                _AUTHORS[key] = hit
-                while len(_AUTHORS) > _AUTHORS_MAX:
-                    _AUTHORS.popitem(last=False)
-        out.update(hit)
+    for name in wanted:
+        for entry_id in index.by_name.get(name, ()):
+            if entry_id in out:
+                continue
+            text = index.raw[entry_id]
+            if any(n in text for n in lowered):
+                out[entry_id] = frozenset(normalize_name(a) for a in json.loads(text))
     return out
 
 

@@ -75,8 +75,8 @@ def rows(
         return None
     static = _static(db, config)
     sums = rankcache.term_sums(db, model.queries()).tolist()
-    needles = [rank._needle(n) for n in model.names.values()]
-    names = rankcache.author_names(db, needles) if model.authors else {}
+    needles = rank._author_needles(config, model)  # what entry_rows' prefilter would use
+    names = rankcache.author_names(db, needles, list(model.authors)) if model.authors else {}
     starred = q.starred_ids(db)
     stored = dict(q.ranked_scores(db))
     stored_hidden = dict(q.hidden_rows(db))
@@ -90,5 +90,7 @@ def rows(
             raw += model.author_logit(mine)
         score = round(base + (w_sim * squash(raw) if raw else 0.0), rank.DECIMALS)
         hidden = None if entry_id in starred else static.hidden.get(entry_id)
-        out.append((entry_id, score, hidden, stored.get(entry_id, 0.0), stored_hidden.get(entry_id)))
+        out.append(
+            (entry_id, score, hidden, stored.get(entry_id, 0.0), stored_hidden.get(entry_id))
+        )
     return out

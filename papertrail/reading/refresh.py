@@ -158,14 +158,17 @@ def pending_floor(db: sqlite_utils.Database) -> float | None:
 
 
 def live_while_pending(
-    db: sqlite_utils.Database, config: Config, entries: list[Entry], was_pending: bool
+    db: sqlite_utils.Database, config: Config, entries: list[Entry], floor: float | None
 ) -> None:
-    """When a refresh was pending as the entries were read (`pending`), give the ones
-    about to be shown their current score and block state (computed now: cheap for a
-    page of entries), not the stored ones it may not have reached."""
-    if not entries or not was_pending:
+    """When a refresh was pending as the entries were read (`pending_floor` gave `floor`),
+    give the ones below the floor (the only ones it may not have reached) their current
+    score and block state, computed now (cheap for a page of entries)."""
+    if floor is None:
         return
-    live = rank.live_scores(db, config, [e["id"] for e in entries if e.get("id") is not None])
+    stale = [e["id"] for e in entries if e.get("id") is not None and e.get("score", 0) < floor]
+    if not stale:
+        return
+    live = rank.live_scores(db, config, stale)
     for entry in entries:
         if entry.get("id") in live:
             entry["score"], entry["hidden_by"] = live[entry["id"]]

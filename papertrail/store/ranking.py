@@ -445,11 +445,9 @@ def _like(needle: str) -> str:
     return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def authors_like(db: sqlite_utils.Database, needle: str) -> Iterator[tuple[int, str]]:
-    """(id, authors JSON) of the entries whose author list contains `needle` (LIKE)."""
-    yield from db.execute(
-        "SELECT id, authors FROM entries WHERE authors LIKE ? ESCAPE '\\'", [_like(needle)]
-    )
+def all_authors(db: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
+    """(id, authors JSON) of every entry with authors."""
+    yield from db.execute("SELECT id, authors FROM entries WHERE authors IS NOT NULL")
 
 
 def starred_ids(db: sqlite_utils.Database) -> set[int]:
