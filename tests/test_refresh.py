@@ -10,11 +10,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_learn import ML_NEW, api, feeds, ok, seeded, short_id  # noqa: F401 (fixtures)
+import test_learn
+from test_learn import ML_NEW, ok, short_id
 
 from papertrail import store
 from papertrail.config import load_config
 from papertrail.reading import learn, rank, rankcache, rankfast, refresh
+
+# the fixtures of tests/test_learn.py
+api, feeds, seeded = test_learn.api, test_learn.feeds, test_learn.seeded
 
 
 def stored(db: Path) -> dict[int, tuple[float, str | None]]:
@@ -27,53 +31,53 @@ def marks(db: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT key, value FROM ranking_state").fetchall())
 
 
-def ranked(db: Path, feeds: Path, n: int) -> list[tuple[int, float]]:
-    listed = json.loads(ok(db, feeds, "list", "--sort", "rank", "--json", "-n", str(n)).stdout)
+def ranked(db: Path, feeds_yml: Path, n: int) -> list[tuple[int, float]]:
+    listed = json.loads(ok(db, feeds_yml, "list", "--sort", "rank", "--json", "-n", str(n)).stdout)
     return [(e["id"], e["score"]) for e in listed]
 
 
 def test_a_star_shows_the_full_rescores_order_at_once(
-    seeded: tuple[Path, Path],  # noqa: F811
+    seeded: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    db, feeds = seeded
+    db, feeds_yml = seeded
     monkeypatch.setattr(refresh, "TOP", 3)  # a list of ~20: only 3 rows are "the top"
-    ok(db, feeds, "star", ML_NEW[0], ML_NEW[1])
-    first = ranked(db, feeds, 3)  # the top, as soon as it is written
+    ok(db, feeds_yml, "star", ML_NEW[0], ML_NEW[1])
+    first = ranked(db, feeds_yml, 3)  # the top, as soon as it is written
     rankcache.wait(str(db), "done")
     assert "pending" not in marks(db) and "exact_above" not in marks(db)
     after_star = stored(db)
-    ok(db, feeds, "rank")  # refits (same labels: the same model) and rescores everything
+    ok(db, feeds_yml, "rank")  # refits (same labels: the same model) and rescores everything
     assert stored(db) == after_star  # the background wrote exactly what a full rescore does
-    assert first == ranked(db, feeds, 3)
-    assert short_id(db, ML_NEW[0]) in {i for i, _ in ranked(db, feeds, 8)}
+    assert first == ranked(db, feeds_yml, 3)
+    assert short_id(db, ML_NEW[0]) in {i for i, _ in ranked(db, feeds_yml, 8)}
 
 
 def test_a_refresh_left_unfinished_is_completed_by_the_next_ranked_read(
-    seeded: tuple[Path, Path],  # noqa: F811
+    seeded: tuple[Path, Path],
 ) -> None:
-    db, feeds = seeded
+    db, feeds_yml = seeded
     expected = stored(db)
     with sqlite3.connect(db) as conn:  # a `papertrail star` killed after claiming
         conn.execute("UPDATE entries SET score = 0")
         conn.execute("INSERT OR REPLACE INTO ranking_state VALUES ('pending', 'dead')")
         conn.execute("INSERT OR REPLACE INTO ranking_state VALUES ('exact_above', 'inf')")
-    listed = ranked(db, feeds, 5)
+    listed = ranked(db, feeds_yml, 5)
     assert listed == sorted(listed, key=lambda t: -t[1]) and listed[0][1] > 0
     assert stored(db) == expected and "pending" not in marks(db)
     # `list` by date while a refresh is pending shows live scores, not stale ones
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE entries SET score = 0")
         conn.execute("INSERT OR REPLACE INTO ranking_state VALUES ('pending', 'dead')")
-    shown = json.loads(ok(db, feeds, "list", "--json", "-n", "50").stdout)
+    shown = json.loads(ok(db, feeds_yml, "list", "--json", "-n", "50").stdout)
     assert {e["id"]: e["score"] for e in shown} == {e["id"]: expected[e["id"]][0] for e in shown}
 
 
 def test_the_kept_parts_score_exactly_as_the_ordinary_path(
-    seeded: tuple[Path, Path],  # noqa: F811
+    seeded: tuple[Path, Path],
 ) -> None:
-    db_path, feeds = seeded
-    config = load_config(feeds)
+    db_path, feeds_yml = seeded
+    config = load_config(feeds_yml)
     with store.connected(db_path) as db:
         model = learn.current(db, config.ranking).model
         assert model is not None
