@@ -42,13 +42,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from papertrail.config import Ranking
-from papertrail.reading import rankcache
 from papertrail.reading.words import content_words, normalize_name, phrase_query
 from papertrail.store import feedback as fb
 from papertrail.store import ranking as q
@@ -375,7 +375,7 @@ def current(
             return Learned(model, counts)
     model = fit(db, labels, ranking, profile=profile, seed=int(full[:8], 16))
     model.fitted_at = fb.save_model(db, profile, f"{strong}/{full}", model.to_json())
-    rankcache.remember_stored(db, profile, (f"{strong}/{full}", model.fitted_at), model)
+    _remember(db, profile, (f"{strong}/{full}", model.fitted_at), model)
     return Learned(model, counts)
 
 
@@ -387,15 +387,36 @@ def _still_fits(stored: str, strong: str, full: str, reads: bool) -> bool:
 
 def _stored_model(db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]) -> Model | None:
     """The stored model of `profile` (parsed once per process: rankcache)."""
-    model = rankcache.stored(db, profile, stamp)
+    key = (_db_file(db), profile, stamp)
+    with _STORED_LOCK:
+        model = _STORED.get(key)
     if model is not None:
         return model
     row = fb.load_model(db, profile)
     if row is None or (row[0], row[1]) != stamp:
         return None
     model = Model.from_json(row[2], row[1])
-    rankcache.remember_stored(db, profile, stamp, model)
+    _remember(db, profile, stamp, model)
     return model
+
+
+# Stored models already parsed in this process (a page view need not parse the JSON of
+# 2,000 weights again): (database file, profile, (fingerprint, fitted_at)) -> model.
+_STORED: OrderedDict[tuple[str, str, tuple[str, str]], Model] = OrderedDict()
+_STORED_LOCK = threading.Lock()
+
+
+def _db_file(db: sqlite_utils.Database) -> str:
+    return next((str(p) for _, n, p in db.execute("PRAGMA database_list") if n == "main"), "")
+
+
+def _remember(
+    db: sqlite_utils.Database, profile: str, stamp: tuple[str, str], model: Model
+) -> None:
+    with _STORED_LOCK:
+        _STORED[(_db_file(db), profile, stamp)] = model
+        while len(_STORED) > 16:
+            _STORED.popitem(last=False)
 
 
 def tag_profiles(db: sqlite_utils.Database) -> dict[str, int]:

@@ -475,7 +475,8 @@ def scores_key(config: Config, model: learn.Model | None) -> str:
     model ('' when the term profile scored: no fast path then)."""
     if model is None:
         return ""
-    return f"{rankcache.model_key(model)}:{hash_text(repr(config.ranking))}"
+    data = json.dumps([model.terms, model.words, model.authors], sort_keys=True)
+    return f"{hash_text(data)}:{hash_text(repr(config.ranking))}"
 
 
 def hash_text(text: str) -> str:

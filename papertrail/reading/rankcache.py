@@ -4,8 +4,6 @@ page's server) need not recompute on every view and every star.
 - **Postings** (FTS5 query -> the ids matching it) and, per fitted model, the **summed
   word weights** of every entry as one dense array indexed by entry id: a refit keeps
   most of its words, so a new model's sums cost array additions, not index walks.
-- **Models** by their key (`model_key`), so the model the stored scores were computed
-  with is at hand when a star refits a new one.
 - **Learned authors**: per author needle, the entries whose author list holds it.
 
 Everything cached is keyed by the database file and `store.ranking.index_version` (it
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     import numpy as np
     import sqlite_utils
 
-    from papertrail.reading.learn import Model
 
 _LOCK = threading.RLock()
 _SEEN: dict[str, int] = {}  # database file -> how often this process asked about it
@@ -42,8 +39,6 @@ _POSTINGS: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 _POSTINGS_MAX = 6_000_000  # ids kept in all (24 MB as int32)
 _SUMS: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 _SUMS_MAX = 3  # dense arrays kept (22 MB each at 2.7 M entries)
-_MODELS: OrderedDict[str, Model] = OrderedDict()
-_MODELS_MAX = 4
 
 
 def db_file(db: sqlite_utils.Database) -> str:
@@ -65,29 +60,8 @@ def warm(db: sqlite_utils.Database) -> bool:
 def clear() -> None:
     """Forget everything (tests; a process that wants its memory back)."""
     with _LOCK:
-        for cache in (_SEEN, _POSTINGS, _SUMS, _MODELS, _AUTHOR_INDEX, _STORED):
+        for cache in (_SEEN, _POSTINGS, _SUMS, _AUTHOR_INDEX):
             cache.clear()
-
-
-def model_key(model: Model) -> str:
-    """What a model scores with (its words, weights and authors), as a short key."""
-    data = json.dumps([model.terms, model.words, model.authors], sort_keys=True)
-    return hashlib.sha1(data.encode()).hexdigest()[:16]
-
-
-def remember_model(model: Model) -> str:
-    key = model_key(model)
-    with _LOCK:
-        _MODELS[key] = model
-        _MODELS.move_to_end(key)
-        while len(_MODELS) > _MODELS_MAX:
-            _MODELS.popitem(last=False)
-    return key
-
-
-def model_by_key(key: str) -> Model | None:
-    with _LOCK:
-        return _MODELS.get(key)
 
 
 def _postings(db: sqlite_utils.Database, path: str, version: str, query: str) -> np.ndarray:
@@ -201,25 +175,6 @@ def author_names(
             if any(n in text for n in lowered):
                 out[entry_id] = frozenset(normalize_name(a) for a in json.loads(text))
     return out
-
-
-_STORED: OrderedDict[tuple[str, str, tuple[str, str]], Model] = OrderedDict()
-
-
-def stored(db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]) -> Model | None:
-    """The stored model of `profile` with this (fingerprint, fitted_at), if parsed before."""
-    with _LOCK:
-        return _STORED.get((db_file(db), profile, stamp))
-
-
-def remember_stored(
-    db: sqlite_utils.Database, profile: str, stamp: tuple[str, str], model: Model
-) -> None:
-    remember_model(model)
-    with _LOCK:
-        _STORED[(db_file(db), profile, stamp)] = model
-        while len(_STORED) > _MODELS_MAX * 4:
-            _STORED.popitem(last=False)
 
 
 # ---------------------------------------------------------------- background refreshes
