@@ -85,4 +85,9 @@ def test_the_kept_parts_score_exactly_as_the_ordinary_path(
         assert rankfast.rows(db, config, model) is None  # a first look caches nothing
         fast = rankfast.rows(db, config, model)
         ordinary, _ = rank._scores(db, config, None)
+        top = rankfast.top_rows(db, config, model, 5)
     assert fast is not None and sorted(fast) == sorted(ordinary)
+    # the top from numpy estimates: exact rows, and every entry at or above its floor
+    assert top is not None and set(top.rows) <= set(ordinary)
+    above = {r[0] for r in ordinary if r[1] >= top.floor or r[3] >= top.floor}
+    assert len(above) >= 5 and above <= {r[0] for r in top.rows}

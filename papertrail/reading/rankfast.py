@@ -23,6 +23,7 @@ from papertrail.store import ranking as q
 from papertrail.store.schema import max_entry_id
 
 if TYPE_CHECKING:
+    import numpy as np
     import sqlite_utils
 
 
@@ -32,6 +33,7 @@ class _Static:
     ids: list[int]
     base: list[float]  # every part but similarity, added in explain's order
     hidden: dict[int, str]  # the block rule hiding it (starred entries are never hidden)
+    dense: np.ndarray  # base by entry id (NaN: no such entry)
 
 
 _LOCK = threading.Lock()
@@ -55,7 +57,11 @@ def _static(db: sqlite_utils.Database, config: Config) -> _Static:
         base.append(value)
         if rule is not None:
             hidden[entry_id] = rule
-    static = _Static(key, ids, base, hidden)
+    import numpy as np  # heavy: only scoring a whole list needs it
+
+    dense = np.full(max(ids, default=0) + 1, np.nan)
+    dense[ids] = base
+    static = _Static(key, ids, base, hidden, dense)
     with _LOCK:
         _STATIC[path] = static
     return static
@@ -66,17 +72,12 @@ def rows(
 ) -> list[rank.Row] | None:
     """(id, score, hidden_by, stored score, stored hidden_by) of every entry, or None when
     this process should take the ordinary path (first look, a large list, no model)."""
-    if model is None or max_entry_id(db) > rank.LARGE_LIST:
+    if not _worth_it(db, model):
         return None
-    path = rankcache.db_file(db)
-    with _LOCK:
-        known = path in _STATIC
-    if not known and not rankcache.warm(db):
-        return None
+    assert model is not None
     static = _static(db, config)
     sums = rankcache.term_sums(db, model.queries()).tolist()
-    needles = rank._author_needles(config, model)  # what entry_rows' prefilter would use
-    names = rankcache.author_names(db, needles, list(model.authors)) if model.authors else {}
+    names = _learned_authors(db, config, model)
     starred = q.starred_ids(db)
     stored = dict(q.ranked_scores(db))
     stored_hidden = dict(q.hidden_rows(db))
@@ -94,3 +95,74 @@ def rows(
             (entry_id, score, hidden, stored.get(entry_id, 0.0), stored_hidden.get(entry_id))
         )
     return out
+
+
+def _worth_it(db: sqlite_utils.Database, model: learn.Model | None) -> bool:
+    """A model, a list rescored whole, and a process that keeps (or will keep) the parts."""
+    if model is None or max_entry_id(db) > rank.LARGE_LIST:
+        return False
+    with _LOCK:
+        known = rankcache.db_file(db) in _STATIC
+    return known or rankcache.warm(db)
+
+
+def _learned_authors(
+    db: sqlite_utils.Database, config: Config, model: learn.Model
+) -> dict[int, frozenset[str]]:
+    if not model.authors:
+        return {}
+    needles = rank._author_needles(config, model)  # what entry_rows' prefilter would use
+    return rankcache.author_names(db, needles, list(model.authors))
+
+
+@dataclass(frozen=True)
+class Top:
+    """The exact rows of the entries that can be in the top of the new order."""
+
+    rows: list[rank.Row]
+    floor: float  # every entry scoring (new or stored) at least this is among `rows`
+
+
+def top_rows(
+    db: sqlite_utils.Database, config: Config, model: learn.Model | None, size: int
+) -> Top | None:
+    """The rows that make the top `size` of the new order, and the floor below which
+    none of the others is (new score or stored). The new scores of every entry are
+    estimated at once with numpy (equal to the exact ones but for the last bit of tanh);
+    the candidates within a margin of the `size`-th best are then scored exactly."""
+    import numpy as np  # heavy: only scoring a whole list needs it
+
+    if not _worth_it(db, model):
+        return None
+    assert model is not None
+    static = _static(db, config)
+    raw = rankcache.term_sums(db, model.queries()).copy()
+    n = min(len(raw), len(static.dense))
+    raw = raw[:n]
+    names = _learned_authors(db, config, model)
+    for entry_id, mine in names.items():
+        if entry_id < n and not mine.isdisjoint(model.authors):
+            raw[entry_id] += model.author_logit(mine)
+    w_sim = config.ranking.weights.similarity
+    est = static.dense[:n] + np.where(raw != 0, w_sim * np.tanh(raw / 2), 0.0)
+    known = est[~np.isnan(est)]
+    if len(known) <= size:
+        return None
+    best = float(np.partition(np.round(known, rank.DECIMALS), -size)[-size])
+    margin = 10.0**-rank.DECIMALS
+    wanted = {int(i) for i in np.nonzero(est >= best - margin)[0]}
+    wanted.update(q.ids_scoring_at_least(db, best - margin))
+    starred = q.starred_ids(db)
+    stored = q.scores_of(db, sorted(wanted))
+    out: list[rank.Row] = []
+    for entry_id in sorted(wanted):
+        if entry_id >= n or np.isnan(static.dense[entry_id]) or entry_id not in stored:
+            continue
+        value = float(raw[entry_id])
+        score = round(
+            float(static.dense[entry_id]) + (w_sim * learn.squash(value) if value else 0.0),
+            rank.DECIMALS,
+        )
+        hidden = None if entry_id in starred else static.hidden.get(entry_id)
+        out.append((entry_id, score, hidden, *stored[entry_id]))
+    return Top(out, best - margin / 2)

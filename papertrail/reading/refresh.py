@@ -96,29 +96,48 @@ def _run(
         job.fitted.set()
         if job.cancel.is_set():
             return
-    rows = rankfast.rows(db, config, model)
-    if rows is None:
-        rows = rank._scores(db, config, rank.recent_scope(db))[0]
     labelled = set(ids)
-    best = heapq.nlargest(TOP, (row[1] for row in rows))
-    floor = best[-1] if len(best) >= TOP else float("-inf")
-    now: list[tuple[float, str | None, int]] = []
-    later: list[tuple[float, str | None, int]] = []
-    for entry_id, score, hidden, old, old_hidden in rows:
-        if score == old and hidden == old_hidden:
-            continue
-        top = score >= floor or old >= floor or entry_id in labelled
-        (now if top else later).append((score, hidden, entry_id))
-    if not q.write_scores_claimed(db, now, token, exact_above=repr(floor)):
-        return  # another rescore claimed the scores: its answer wins
-    if job is not None:
-        job.top.set()
+    top = rankfast.top_rows(db, config, model, TOP)
+    if top is not None:  # the top from kept parts at once; every row exactly after
+        if not _write_top(db, top.rows, top.floor, labelled, token, job):
+            return
+        rows = rankfast.rows(db, config, model) or []  # the stored ones read after the top
+    else:
+        rows = rank._scores(db, config, rank.recent_scope(db))[0]
+        best = heapq.nlargest(TOP, (row[1] for row in rows))
+        floor = best[-1] if len(best) >= TOP else float("-inf")
+        if not _write_top(db, rows, floor, labelled, token, job):
+            return
+    later = [(s, h, i) for i, s, h, old, old_h in rows if (s, h) != (old, old_h)]
     for start in range(0, len(later), _CHUNK):
         if job is not None and job.cancel.is_set():
             return
         if not q.write_scores_claimed(db, later[start : start + _CHUNK], token):
             return
     q.release(db, token, rank.scores_key(config, model))
+
+
+def _write_top(
+    db: sqlite_utils.Database,
+    rows: list[rank.Row],
+    floor: float,
+    labelled: set[int],
+    token: str,
+    job: rankcache.Job | None,
+) -> bool:
+    """Write the changed rows scoring (new or stored) at least `floor`, and the labelled
+    entries, with `exact_above` = floor; False when another rescore claimed the scores."""
+    now = [
+        (score, hidden, entry_id)
+        for entry_id, score, hidden, old, old_hidden in rows
+        if (score, hidden) != (old, old_hidden)
+        and (score >= floor or old >= floor or entry_id in labelled)
+    ]
+    if not q.write_scores_claimed(db, now, token, exact_above=repr(floor)):
+        return False  # another rescore claimed the scores: its answer wins
+    if job is not None:
+        job.top.set()
+    return True
 
 
 def exact(floor: float | None, scores: Sequence[float | None], limit: int | None) -> bool:

@@ -457,3 +457,8 @@ def starred_ids(db: sqlite_utils.Database) -> set[int]:
 def hidden_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
     """(id, stored hidden_by) of the entries a block rule hides."""
     yield from db.execute("SELECT id, hidden_by FROM entries WHERE hidden_by IS NOT NULL")
+
+
+def ids_scoring_at_least(db: sqlite_utils.Database, floor: float) -> list[int]:
+    """Ids whose stored score is at least `floor` (on the score index)."""
+    return [r[0] for r in db.execute("SELECT id FROM entries WHERE score >= ?", [floor])]
