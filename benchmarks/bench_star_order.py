@@ -91,9 +91,12 @@ def child(tree: Path, db: Path, feeds: Path, stars: int, seed: int) -> list[dict
         f"import bench_star_order as b; from pathlib import Path; "
         f"b.one_process(Path({str(db)!r}), Path({str(feeds)!r}), {stars}, {seed})"
     )
+    # cwd: the tree itself (`python -c` puts the working directory first on sys.path)
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tree
     )
+    if out.returncode:
+        raise SystemExit(f"{tree}: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

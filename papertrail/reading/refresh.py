@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 TOP = 1000  # the stored order is exact at once down to the TOP-th best new score
 _CHUNK = 5_000  # rows per background transaction
+_PAUSE_S = 0.12  # between them: longer than the busy handler's longest sleep
 INFINITY = "inf"
 
 
@@ -112,6 +114,10 @@ def _run(
     for start in range(0, len(later), _CHUNK):
         if job is not None and job.cancel.is_set():
             return
+        if start:
+            # Let a waiting writer in (the next star, a note): SQLite's busy handler polls
+            # at most every 100 ms, and back-to-back transactions would starve it.
+            time.sleep(_PAUSE_S)
         if not q.write_scores_claimed(db, later[start : start + _CHUNK], token):
             return
     q.release(db, token, rank.scores_key(config, model))
