@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 TOP = 1000  # the stored order is exact at once down to the TOP-th best new score
-_CHUNK = 5_000  # rows per background transaction
+_CHUNK = 1_000  # rows per transaction: a star waiting for the lock waits for one
 _PAUSE_S = 0.12  # between them: longer than the busy handler's longest sleep
 INFINITY = "inf"
 
@@ -139,8 +139,13 @@ def _write_top(
         if (score, hidden) != (old, old_hidden)
         and (score >= floor or old >= floor or entry_id in labelled)
     ]
-    if not q.write_scores_claimed(db, now, token, exact_above=repr(floor)):
-        return False  # another rescore claimed the scores: its answer wins
+    for start in range(0, max(len(now), 1), _CHUNK):
+        last = start + _CHUNK >= len(now)
+        if start:
+            time.sleep(_PAUSE_S)  # see `_run`
+        chunk = now[start : start + _CHUNK]
+        if not q.write_scores_claimed(db, chunk, token, exact_above=repr(floor) if last else None):
+            return False  # another rescore claimed the scores: its answer wins
     if job is not None:
         job.top.set()
     return True
