@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 TOP = 1000  # the stored order is exact at once down to the TOP-th best new score
-_CHUNK = 1_000  # rows per transaction: a star waiting for the lock waits for one
+_CHUNK = 2_500  # rows per transaction: a star waiting for the lock waits for one
 _PAUSE_S = 0.12  # between them: longer than the busy handler's longest sleep
 INFINITY = "inf"
 
