@@ -264,7 +264,10 @@ def _similarity(
 ) -> Mapping[int, float]:
     """Summed query weights per entry: from the cached dense array when this process
     keeps one (or scores everything), else one bounded index query per word."""
-    if ids is None or rankcache.cached_sums(db, queries):
+    if ids is None or rankcache.has_sums(db, queries):
+        return _Dense(rankcache.term_sums(db, queries))
+    # A dense array of a list of millions costs more than the window's bounded queries.
+    if max_entry_id(db) <= LARGE_LIST and rankcache.warm(db):
         return _Dense(rankcache.term_sums(db, queries))
     return dict(q.weighted_matches(db, queries, ids))
 

@@ -111,16 +111,11 @@ def term_sums(
     return sums
 
 
-def cached_sums(db: sqlite_utils.Database, queries: Sequence[tuple[str, float]]) -> bool:
-    """Whether `term_sums` for these queries is cached, or worth building now (a process
-    that has seen this database before)."""
-    path = db_file(db)
-    version = q.index_version(db)
-    key = (path, version, hashlib.sha1(repr(list(queries)).encode()).hexdigest())
+def has_sums(db: sqlite_utils.Database, queries: Sequence[tuple[str, float]]) -> bool:
+    """Whether `term_sums` for these queries is cached for the list as it is now."""
+    key = (db_file(db), q.index_version(db), hashlib.sha1(repr(list(queries)).encode()).hexdigest())
     with _LOCK:
-        if key in _SUMS:
-            return True
-    return warm(db)
+        return key in _SUMS
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
