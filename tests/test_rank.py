@@ -17,7 +17,7 @@ from papertrail.cli import cli
 from papertrail.config import Config, ConfigError, load_config
 from papertrail.config.model import RankingWeights
 from papertrail.models import Record
-from papertrail.reading import rank
+from papertrail.reading import rank, refresh
 from papertrail.reading.digest import render
 
 SOURCES = """\
@@ -452,7 +452,8 @@ def test_explain_says_when_the_stored_score_is_out_of_date(everything) -> None:
     expl = rank.explain(db, cfg, ids["202"])
     assert expl.stale
     assert "`papertrail rank`" in rank.render_explanation(expl)
-    rank.after_feedback(db, cfg, [ids["201"]])
+    refresh.after_feedback(db, cfg, [ids["201"]])
+    refresh.settle(db, cfg)  # the stored scores, written in the background, complete
     assert not rank.explain(db, cfg, ids["202"]).stale
 
 

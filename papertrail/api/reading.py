@@ -17,7 +17,15 @@ from papertrail import store
 from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
-from papertrail.reading.rank import Explanation, after_feedback, explain
+from papertrail.reading.rank import Explanation, explain
+from papertrail.reading.refresh import (
+    after_feedback,
+    exact,
+    live_while_pending,
+    pending_floor,
+    ranked_read,
+    settle,
+)
 from papertrail.sources.domains import GENERAL
 from papertrail.store import read_only, triage
 
@@ -73,7 +81,16 @@ def list_entries(
             ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
             if ranked is not None:
                 return ranked
-        return store.find_entries(db, flt, sort=sort, limit=limit)
+        if sort == "rank":
+            ranked_read(db)  # a star's refresh in this process: its top written first
+        floor = pending_floor(db)
+        found = store.find_entries(db, flt, sort=sort, limit=limit)
+        if sort == "rank" and not exact(floor, [e.get("score") for e in found], limit):
+            # A star's rescore is still writing the lower part of the order: finish it.
+            settle(db, paths.config())
+            found = store.find_entries(db, flt, sort=sort, limit=limit)
+        live_while_pending(db, paths.config(), found, floor)
+        return found
 
 
 def select(
@@ -134,8 +151,11 @@ def search(
     flt = flt or store.EntryFilter()
     with read_only.reading(paths.db) as db:  # no sqlite_utils: a search starts fast (issue 19)
         store.check_filter_names(db, flt, _configured_names(paths))
+        floor = pending_floor(db)
         hits = triage.search(db, query, flt, sort=sort, limit=limit)
-    return SearchResult(list(hits), hits.window)
+        found = list(hits)
+        live_while_pending(db, paths.config(), found, floor)
+    return SearchResult(found, hits.window)
 
 
 def show(paths: Paths, token: str) -> EntryDetail:
@@ -173,9 +193,10 @@ def mark(paths: Paths, tokens: Sequence[str], flag: str, on: bool) -> MarkResult
     with store.connected(paths.db, create=False) as db:
         resolved = store.resolve_entries(db, tokens)
         changed = triage.set_flag(db, resolved.ids, flag, on) if resolved.ids else 0
+        cleared = 0
         if resolved.ids and on and flag in _OPPOSITE:
-            triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
-        if resolved.ids and flag in _OPPOSITE:
+            cleared = triage.set_flag(db, resolved.ids, _OPPOSITE[flag], False)
+        if flag in _OPPOSITE and changed + cleared:  # the labels changed
             _rescore_after_feedback(paths, db, resolved.ids)
     return MarkResult(changed=changed, ids=resolved.ids, missing=resolved.missing)
 
@@ -204,8 +225,12 @@ def tag(paths: Paths, token: str, tags: Sequence[str], *, remove: bool = False) 
     with store.connected(paths.db, create=False) as db:
         entry_id = store.resolve_entry(db, token)
         if remove:
-            return triage.remove_tags(db, entry_id, clean)
-        return triage.add_tags(db, entry_id, clean)
+            changed = triage.remove_tags(db, entry_id, clean)
+        else:
+            changed = triage.add_tags(db, entry_id, clean)
+        if changed:  # your tags are labels of the learned ranking, as stars are
+            _rescore_after_feedback(paths, db, [entry_id])
+        return changed
 
 
 def add_note(paths: Paths, token: str, text: str) -> Note:

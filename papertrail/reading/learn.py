@@ -53,7 +53,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -441,23 +442,76 @@ def not_enough(counts: dict[str, int]) -> str:
 
 
 def current(
-    db: sqlite_utils.Database, ranking: Ranking, *, tag: str | None = None, refit: bool = False
+    db: sqlite_utils.Database,
+    ranking: Ranking,
+    *,
+    tag: str | None = None,
+    refit: bool = False,
+    reads: bool = False,
 ) -> Learned:
     """The profile's model: the stored one while the labels are unchanged, else a new
-    fit (stored). `tag`: that tag's own profile."""
+    fit (stored). `tag`: that tag's own profile.
+
+    Reading is a weak label: marking entries read does not refit by itself (the page would
+    refit on every `r`); the reads are folded in at the next fit, which a star, a dismissal,
+    a tag or `reads=True` (a fetch, an import) triggers, and `refit` (`papertrail rank`)."""
     labels = fb.labels(db, read_limit=READ_LIMIT if ranking.read_weight > 0 else 0, tag=tag)
     counts = dict(Counter(lab.kind for lab in labels))
     reason = not_enough(counts)
     if reason:
         return Learned(None, counts, reason)
     profile = tag or ""
-    print_ = fingerprint(labels, ranking, profile)
-    stored = fb.load_model(db, profile)
-    if stored is not None and stored[0] == print_ and not refit:
-        return Learned(Model.from_json(stored[2], stored[1]), counts)
-    model = fit(db, labels, ranking, profile=profile, seed=int(print_[:8], 16))
-    model.fitted_at = fb.save_model(db, profile, print_, model.to_json())
+    strong = fingerprint([x for x in labels if x.kind != "read"], ranking, profile)
+    full = fingerprint(labels, ranking, profile)
+    stamp = fb.model_stamp(db, profile)
+    if stamp is not None and not refit and _still_fits(stamp[0], strong, full, reads):
+        model = _stored_model(db, profile, stamp)
+        if model is not None:
+            return Learned(model, counts)
+    model = fit(db, labels, ranking, profile=profile, seed=int(full[:8], 16))
+    model.fitted_at = fb.save_model(db, profile, f"{strong}/{full}", model.to_json())
+    _remember(db, profile, (f"{strong}/{full}", model.fitted_at), model)
     return Learned(model, counts)
+
+
+def _still_fits(stored: str, strong: str, full: str, reads: bool) -> bool:
+    """Whether a stored model's fingerprint ('strong/full') still fits the labels."""
+    stored_strong, _, stored_full = stored.partition("/")
+    return stored_strong == strong and (not reads or stored_full == full)
+
+
+def _stored_model(db: sqlite_utils.Database, profile: str, stamp: tuple[str, str]) -> Model | None:
+    """The stored model of `profile` (parsed once per process: rankcache)."""
+    key = (_db_file(db), profile, stamp)
+    with _STORED_LOCK:
+        model = _STORED.get(key)
+    if model is not None:
+        return model
+    row = fb.load_model(db, profile)
+    if row is None or (row[0], row[1]) != stamp:
+        return None
+    model = Model.from_json(row[2], row[1])
+    _remember(db, profile, stamp, model)
+    return model
+
+
+# Stored models already parsed in this process (a page view need not parse the JSON of
+# 2,000 weights again): (database file, profile, (fingerprint, fitted_at)) -> model.
+_STORED: OrderedDict[tuple[str, str, tuple[str, str]], Model] = OrderedDict()
+_STORED_LOCK = threading.Lock()
+
+
+def _db_file(db: sqlite_utils.Database) -> str:
+    return next((str(p) for _, n, p in db.execute("PRAGMA database_list") if n == "main"), "")
+
+
+def _remember(
+    db: sqlite_utils.Database, profile: str, stamp: tuple[str, str], model: Model
+) -> None:
+    with _STORED_LOCK:
+        _STORED[(_db_file(db), profile, stamp)] = model
+        while len(_STORED) > 16:
+            _STORED.popitem(last=False)
 
 
 def tag_profiles(db: sqlite_utils.Database) -> dict[str, int]:

@@ -44,18 +44,20 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
+import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from papertrail.config import Config, Ranking
 from papertrail.models import Entry
-from papertrail.reading import learn
+from papertrail.reading import learn, rankcache
 from papertrail.reading.similar import Neighbour, most_like
 from papertrail.reading.words import WORD, content_words, normalize_name, phrase_query
 from papertrail.store import feedback as fb
@@ -63,6 +65,7 @@ from papertrail.store import ranking as q
 from papertrail.store.schema import max_entry_id
 
 if TYPE_CHECKING:
+    import numpy as np
     import sqlite_utils
 
 PARTS = ("mentions", "authors", "keywords", "recency", "similarity")
@@ -225,28 +228,81 @@ class _Inputs:
     profile: Profile
     sources: dict[int, int]  # entries with 2+ sources -> how many
     boosts: dict[int, float]  # entries matching boost keywords -> summed boost
-    similarity: dict[int, float]  # term profile: raw similarity (learned model: empty)
+    similarity: Mapping[int, float]  # term profile: raw similarity (learned model: empty)
     blocked: dict[int, str]  # entries matching a block keyword -> the rule
     learned: learn.Learned | None = None  # the learned model, or why there is none
-    evidence: dict[int, learn.Evidence] = field(default_factory=dict)  # learned: word sums
+    evidence: Mapping[int, learn.Evidence] = field(default_factory=dict)  # learned model
 
     @property
     def model(self) -> learn.Model | None:
         return self.learned.model if self.learned is not None else None
 
 
-def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None) -> _Inputs:
+class _DenseEvidence(Mapping[int, learn.Evidence]):
+    """The kept words' evidence per entry id, read from rankcache's dense arrays of the
+    summed weights pushing up and pushing down."""
+
+    def __init__(self, up: np.ndarray, down: np.ndarray) -> None:
+        self._up, self._down = up, down
+        self._n = min(len(up), len(down))
+
+    def __getitem__(self, entry_id: int) -> learn.Evidence:
+        if 0 <= entry_id < self._n:
+            return learn.Evidence(float(self._up[entry_id]), float(self._down[entry_id]))
+        raise KeyError(entry_id)
+
+    def get(  # type: ignore[override]
+        self, entry_id: int, default: learn.Evidence = learn.NO_EVIDENCE
+    ) -> learn.Evidence:
+        return self[entry_id] if 0 <= entry_id < self._n else default
+
+    def __iter__(self) -> Iterator[int]:
+        either = (self._up[: self._n] != 0) | (self._down[: self._n] != 0)
+        return iter(int(i) for i in either.nonzero()[0])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _evidence(
+    db: sqlite_utils.Database, model: learn.Model, ids: Sequence[int] | None
+) -> Mapping[int, learn.Evidence]:
+    """The model's evidence per entry: from the cached dense arrays when this process
+    keeps them (or scores everything), else one bounded index query per word."""
+    up, down = model.queries(+1), model.queries(-1)
+    dense = ids is None or (rankcache.has_sums(db, up) and rankcache.has_sums(db, down))
+    # A dense array of a list of millions costs more than the window's bounded queries.
+    if dense or (max_entry_id(db) <= LARGE_LIST and rankcache.warm(db)):
+        return _DenseEvidence(rankcache.term_sums(db, up), rankcache.term_sums(db, down))
+    return learn.evidence(db, model, ids)
+
+
+def _gather(
+    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None, *, reads: bool = False
+) -> _Inputs:
     r = config.ranking
     w = r.weights
-    learned = learn.current(db, r) if w.similarity > 0 else None
-    evidence: dict[int, learn.Evidence] = {}
-    similarity: dict[int, float] = {}
+    rankcache.wait(rankcache.db_file(db), "fitted")  # a star's refit under way: its model
+    learned = learn.current(db, r, reads=reads) if w.similarity > 0 else None
+    evidence: Mapping[int, learn.Evidence] = {}
+    similarity: Mapping[int, float] = {}
     if learned is not None and learned.model is not None:
         profile = Profile()
-        evidence = learn.evidence(db, learned.model, ids)
+        evidence = _evidence(db, learned.model, ids)
     else:
         profile = build_profile(db, r) if w.similarity > 0 else Profile()
         similarity = dict(q.weighted_matches(db, profile.queries(), ids))
+    inputs = gather_static(db, config, ids)
+    inputs.profile, inputs.similarity, inputs.learned = profile, similarity, learned
+    inputs.evidence = evidence
+    return inputs
+
+
+def gather_static(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None) -> _Inputs:
+    """The inputs of every part of the score but similarity (they do not depend on what
+    you star)."""
+    r = config.ranking
+    w = r.weights
     boosts: dict[int, float] = {}
     if w.keywords:
         for phrase, boost in r.boost:
@@ -258,13 +314,11 @@ def _gather(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
             blocked.setdefault(entry_id, f"keyword: {phrase}")
     return _Inputs(
         ref_day=q.reference_day(db),
-        profile=profile,
+        profile=Profile(),
         sources=q.source_counts(db, ids) if w.mentions else {},
         boosts=boosts,
-        similarity=similarity,
+        similarity={},
         blocked=blocked,
-        learned=learned,
-        evidence=evidence,
     )
 
 
@@ -284,22 +338,20 @@ def _author_needles(config: Config, model: learn.Model | None = None) -> list[st
     return [_needle(n) for n in (*r.follow_authors, *r.block.authors, *learned)]
 
 
-def _scores(
-    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
-) -> tuple[list[tuple[int, float, str | None, float, str | None]], _Inputs]:
-    """(id, score, hidden_by, stored score, stored hidden_by) for `ids` (None: all),
-    and the inputs they were computed from."""
+Row = tuple[int, float, "str | None", float, "str | None"]  # id, score, hidden_by, stored ones
+_RowIn = tuple[int, "float | None", bool, float, "str | None", "str | None"]
+
+
+# id, base (every part but similarity, added in explain's order), the block rule that
+# hides it (starred or not), starred, stored score, stored hidden_by, its author names
+# (None unless an author needle matched)
+Parts = tuple[int, float, "str | None", bool, float, "str | None", "set[str] | None"]
+
+
+def _parts_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iterator[Parts]:
+    """Every part of the score but similarity, per row of `q.entry_rows`."""
     r = config.ranking
     w = r.weights
-    inputs = _gather(db, config, ids)
-    mentions = {i: w.mentions * math.log(n) for i, n in inputs.sources.items()}
-    keywords = {i: w.keywords * v for i, v in inputs.boosts.items()}
-    model = inputs.model
-    if model is None:
-        similarity = {i: w.similarity * v for i, v in inputs.similarity.items()}
-    else:  # the words' evidence -> the similarity (authors added in the loop)
-        similarity = {i: w.similarity * e.raw for i, e in inputs.evidence.items()}
-    learned_authors = model.authors if model is not None else {}
     follow = {normalize_name(n) for n in r.follow_authors}
     block_authors = {normalize_name(n): n for n in r.block.authors}
     ref, half_life, w_rec, blocked = (
@@ -308,13 +360,11 @@ def _scores(
         w.recency,
         inputs.blocked,
     )
-    get_mentions, get_keywords, get_similarity = mentions.get, keywords.get, similarity.get
-    out = []
-    rows = q.entry_rows(db, ids, _author_needles(config, model))
+    sources, boosts = inputs.sources.get, inputs.boosts.get
     for entry_id, day, starred, old_score, old_hidden, authors_json in rows:
         authors = 0.0
         hidden = blocked.get(entry_id)
-        sim = get_similarity(entry_id, 0.0)
+        names = None
         if authors_json is not None:
             names = _names(authors_json)
             authors = w.authors * len(follow & names)
@@ -322,68 +372,143 @@ def _scores(
                 hidden = next(
                     (f"author: {n}" for k, n in block_authors.items() if k in names), None
                 )
-            if model is not None and learned_authors and not names.isdisjoint(learned_authors):
-                found = inputs.evidence.get(entry_id, learn.NO_EVIDENCE)
-                sim = w.similarity * found.plus(model.author_evidence(names)).raw
+        n = sources(entry_id)
         # `_recency` inlined (this loop runs once per entry).
         recency = 0.0 if ref is None or day is None else 0.5 ** (max(ref - day, 0.0) / half_life)
         # The order of addition `explain` uses, so its parts add up to the stored score.
-        score = round(
+        base = (
             0.0
-            + get_mentions(entry_id, 0.0)
+            + (w.mentions * math.log(n) if n else 0.0)
             + authors
-            + get_keywords(entry_id, 0.0)
+            + w.keywords * boosts(entry_id, 0.0)
             + w_rec * recency
-            + sim,
-            DECIMALS,
         )
-        out.append((entry_id, score, None if starred else hidden, old_score, old_hidden))
-    return out, inputs
+        yield (entry_id, base, hidden, starred, old_score, old_hidden, names)
+
+
+def _score_rows(config: Config, inputs: _Inputs, rows: Iterable[_RowIn]) -> Iterator[Row]:
+    """(id, score, hidden_by, stored score, stored hidden_by) per row of `q.entry_rows`."""
+    model = inputs.model
+    w_sim = config.ranking.weights.similarity
+    profile, found = inputs.similarity.get, inputs.evidence.get
+    no_evidence = learn.NO_EVIDENCE
+    for entry_id, base, hidden, starred, old_score, old_hidden, names in _parts_rows(
+        config, inputs, rows
+    ):
+        if model is None:
+            sim = w_sim * profile(entry_id, 0.0)
+        else:  # the words' evidence, and the learned authors' -> the similarity
+            e = found(entry_id, no_evidence)
+            if names is not None and not names.isdisjoint(model.authors):
+                e = e.plus(model.author_evidence(names))
+            sim = w_sim * e.raw
+        score = round(base + sim, DECIMALS)
+        yield (entry_id, score, None if starred else hidden, old_score, old_hidden)
+
+
+def _scores(
+    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None
+) -> tuple[list[Row], _Inputs]:
+    """(id, score, hidden_by, stored score, stored hidden_by) for `ids` (None: all),
+    and the inputs they were computed from."""
+    inputs = _gather(db, config, ids)
+    rows = q.entry_rows(db, ids, _author_needles(config, inputs.model))
+    return list(_score_rows(config, inputs, rows)), inputs
 
 
 # ---------------------------------------------------------------- public API
+
+_STREAM = 50_000  # ids per pass of a whole-list rescore: memory stays flat at any size
 
 
 def rescore(db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None = None) -> int:
     """Recompute the score and block state of every entry (or just `ids`) and store
     the ones that changed. Returns how many entries were scored."""
-    return _rescore(db, config, ids)[0]
+    if ids is None:
+        claim(db)
+    scored = _rescore(db, config, ids)[0]
+    if ids is None:
+        mark_fresh(db, config)
+    return scored
 
 
 def _rescore(
-    db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None = None
+    db: sqlite_utils.Database,
+    config: Config,
+    ids: Sequence[int] | None = None,
+    *,
+    reads: bool = False,
 ) -> tuple[int, _Inputs]:
-    rows, inputs = _scores(db, config, list(ids) if ids is not None else None)
-    changed = [
-        (score, hidden, entry_id)
-        for entry_id, score, hidden, old_score, old_hidden in rows
-        if score != old_score or hidden != old_hidden
-    ]
-    if changed:
-        q.write_scores(db, changed)
-    return len(rows), inputs
+    """Score `ids` (None: every entry, streamed `_STREAM` ids at a time so a list of
+    millions never sits in memory) and write the scores that moved."""
+    ids = list(ids) if ids is not None else None
+    inputs = _gather(db, config, ids, reads=reads)
+    needles = _author_needles(config, inputs.model)
+    if ids is not None:
+        parts: Iterable[Iterable[_RowIn]] = [q.entry_rows(db, ids, needles)]
+    else:
+        top = max_entry_id(db)
+        parts = (
+            q.entry_rows(db, None, needles, between=(lo, lo + _STREAM - 1))
+            for lo in range(0, top + 1, _STREAM)
+        )
+    scored = 0
+    for rows in parts:
+        changed = []
+        for entry_id, score, hidden, old_score, old_hidden in _score_rows(config, inputs, rows):
+            scored += 1
+            if score != old_score or hidden != old_hidden:
+                changed.append((score, hidden, entry_id))
+        if changed:
+            q.write_scores(db, changed)
+    return scored, inputs
 
 
 def rescore_recent(db: sqlite_utils.Database, config: Config) -> int:
-    """The routine rescore after a fetch, an import or feedback.
+    """The routine rescore after a fetch, an import or feedback (the model refits when
+    any label changed since it was fitted, reads included).
 
     A reading list of up to `LARGE_LIST` entries is rescored whole (about a
     second). A larger one (the whole of arXiv imported) would take tens of
     seconds, so there only the entries dated within `RECENT_DAYS` of the
     newest one, and the starred ones, are rescored: older entries' recency is
     below 0.3 % of its weight, and `papertrail rank` rescores everything."""
-    if max_entry_id(db) <= LARGE_LIST:
-        return rescore(db, config)
-    return rescore(db, config, q.recent_ids(db, RECENT_DAYS))
+    claim(db)
+    scored = _rescore(db, config, recent_scope(db), reads=True)[0]
+    mark_fresh(db, config)
+    return scored
 
 
-def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]) -> int:
-    """After entries were starred or dismissed: the learned model is refitted (the
-    labels changed) and what "like what you star" means changed for every entry, so
-    everything is rescored (only the rows whose score moved are written; see
-    `rescore_recent` for very large reading lists). Rescoring just the last 60 days
-    was tried: the id-chunked path costs more per entry than a full pass."""
-    return rescore_recent(db, config)
+def recent_scope(db: sqlite_utils.Database) -> list[int] | None:
+    """What a routine rescore covers: None (everything) or the recent ids of a large list."""
+    return None if max_entry_id(db) <= LARGE_LIST else q.recent_ids(db, RECENT_DAYS)
+
+
+def scores_key(config: Config, model: learn.Model | None) -> str:
+    """What the stored scores were computed with: the ranking rules and the learned
+    model ('' when the term profile scored: no fast path then)."""
+    if model is None:
+        return ""
+    data = json.dumps([model.terms, model.words, model.authors], sort_keys=True)
+    return f"{hash_text(data)}:{hash_text(repr(config.ranking))}"
+
+
+def hash_text(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def mark_fresh(db: sqlite_utils.Database, config: Config) -> None:
+    """Record that the stored scores are exact for the current model (after a rescore of
+    the routine scope or more)."""
+    learned = learn.current(db, config.ranking) if config.ranking.weights.similarity > 0 else None
+    model = learned.model if learned is not None else None
+    q.set_state(db, {"scores_key": scores_key(config, model), "exact_above": None, "pending": None})
+
+
+def claim(db: sqlite_utils.Database) -> None:
+    """Before a rescore of the routine scope or more: a background writer still at work
+    for an older label set (papertrail.reading.refresh) stops writing."""
+    q.set_state(db, {"pending": uuid.uuid4().hex})
 
 
 def live_scores(
@@ -681,7 +806,9 @@ def rank_all(db: sqlite_utils.Database, config: Config) -> RankReport:
     start = time.perf_counter()
     if config.ranking.weights.similarity > 0:
         learn.current(db, config.ranking, refit=True)  # `papertrail rank` always refits
+    claim(db)
     scored, inputs = _rescore(db, config)
+    mark_fresh(db, config)
     seconds = time.perf_counter() - start
     model, learned = inputs.model, inputs.learned
     return RankReport(

@@ -136,6 +136,14 @@ def load_model(db: sqlite_utils.Database, profile: str) -> tuple[str, str, str] 
     return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
 
+def model_stamp(db: sqlite_utils.Database, profile: str) -> tuple[str, str] | None:
+    """(fingerprint, fitted_at) stored for a profile, if any, without the model itself."""
+    row = db.execute(
+        "SELECT fingerprint, fitted_at FROM ranking_models WHERE profile = ?", [profile]
+    ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 def save_model(db: sqlite_utils.Database, profile: str, fingerprint: str, model: str) -> str:
     """Store a fitted model (replacing the profile's previous one); returns fitted_at."""
     now = utcnow()

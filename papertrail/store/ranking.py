@@ -9,6 +9,7 @@ SQL and handed to `papertrail.reading.rank`, which does the arithmetic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from papertrail.models import BULK_SOURCES, PSEUDO_SOURCES
@@ -45,21 +46,25 @@ def entry_rows(
     db: sqlite_utils.Database,
     ids: Sequence[int] | None = None,
     author_needles: Iterable[str] = (),
+    *,
+    between: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, float | None, bool, float, str | None, str | None]]:
     """(id, Julian day of its date, starred, stored score, stored hidden_by, authors JSON)
     per entry, in one pass over the table. The date is `published`, else `first_seen`
     (what `list` sorts by). The authors JSON comes only for entries whose author list
-    contains one of `author_needles` (LIKE, a cheap prefilter: the caller checks names)."""
+    contains one of `author_needles` (LIKE, a cheap prefilter: the caller checks names).
+    `between` (lo, hi): only the ids in that range (ids None)."""
     needles = [n for n in dict.fromkeys(author_needles) if n]
     like = " OR ".join("authors LIKE ? ESCAPE '\\'" for _ in needles) or "0"
-    params: list[Any] = [
-        "%" + n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for n in needles
-    ]
+    params: list[Any] = [_like(n) for n in needles]
     select = (
         "SELECT id, COALESCE(julianday(published), julianday(first_seen)), "
         f"starred_at IS NOT NULL, score, hidden_by, CASE WHEN {like} THEN authors END "
         "FROM entries"
     )
+    if ids is None and between is not None:
+        yield from db.execute(f"{select} WHERE id BETWEEN ? AND ?", [*params, *between])
+        return
     if ids is None:
         yield from db.execute(select, params)
         return
@@ -221,9 +226,31 @@ def positive_texts(
     return starred, read
 
 
+# word -> its index term: the tokenizer ('porter unicode61') is a pure function of the
+# word, so what one call learnt serves every later one in this process (a refit asks for
+# the ~20,000 words of the labelled and sampled entries each time).
+_STEMS: dict[str, str | None] = {}
+_STEMS_MAX = 500_000
+
+
 def stems(db: sqlite_utils.Database, words: Sequence[str]) -> dict[str, str]:
     """word -> the term the full-text index stores for it (porter unicode61), by running
-    the words through a temporary FTS5 table with the same tokenizer."""
+    the words through a temporary FTS5 table with the same tokenizer (remembered)."""
+    new = [w for w in dict.fromkeys(words) if w not in _STEMS]
+    if new:
+        found = _tokenize(db, new)
+        if len(_STEMS) + len(new) > _STEMS_MAX:
+            _STEMS.clear()
+        _STEMS.update({w: found.get(w) for w in new})
+    out: dict[str, str] = {}
+    for w in words:
+        term = _STEMS.get(w)
+        if term is not None:
+            out[w] = term
+    return out
+
+
+def _tokenize(db: sqlite_utils.Database, words: Sequence[str]) -> dict[str, str]:
     conn = db.conn
     conn.execute("DROP TABLE IF EXISTS temp.pt_rank_words")
     conn.execute(
@@ -322,3 +349,116 @@ def ranking_counts(db: sqlite_utils.Database) -> dict[str, int]:
 def entry_title(db: sqlite_utils.Database, entry_id: int) -> str | None:
     row = db.execute("SELECT title FROM entries WHERE id = ?", [entry_id]).fetchone()
     return row[0] if row else None
+
+
+def index_version(db: sqlite_utils.Database) -> str:
+    """A key that changes whenever the full-text index or the entries change: FTS5's
+    structure record (rewritten by every insert, update or merge of `entries_fts`), the
+    newest entry and first_seen, and the provenance and mention counts (the mentions
+    part). In-process caches of postings and scores are keyed by it."""
+    row = db.execute("SELECT block FROM entries_fts_data WHERE id = 10").fetchone()
+    structure = bytes(row[0]).hex() if row and row[0] is not None else ""
+    (top, newest) = db.execute("SELECT MAX(id), MAX(first_seen) FROM entries").fetchone()
+    (prov,) = db.execute("SELECT MAX(rowid) FROM provenance").fetchone()
+    (ment,) = db.execute("SELECT MAX(rowid) FROM mentions").fetchone()
+    return f"{structure}|{top}|{newest}|{prov}|{ment}"
+
+
+def postings(db: sqlite_utils.Database, query: str) -> list[int]:
+    """Ids of every entry matching one FTS5 query, in id order."""
+    return [r[0] for r in db.execute(_MATCH, [query])]
+
+
+def ranked_scores(db: sqlite_utils.Database) -> Iterator[tuple[int, float]]:
+    """(id, stored score) of every entry, read from the score index alone."""
+    yield from db.execute("SELECT id, score FROM entries INDEXED BY idx_entries_score")
+
+
+def id_range(db: sqlite_utils.Database, lo: int, hi: int) -> list[int]:
+    """The entry ids in lo..hi (inclusive)."""
+    return [r[0] for r in db.execute("SELECT id FROM entries WHERE id BETWEEN ? AND ?", [lo, hi])]
+
+
+@contextmanager
+def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction taken at once (a check then a write, with no other writer
+    in between: a deferred one could not upgrade after another program's commit)."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def write_scores_claimed(
+    db: sqlite_utils.Database,
+    rows: Sequence[tuple[float, str | None, int]],
+    token: str,
+    *,
+    exact_above: str | None = None,
+) -> bool:
+    """Store (score, hidden_by, id) rows in one transaction, only while
+    `ranking_state.pending` is `token` (checked inside it: a rescore that claimed the
+    scores since wins), and set `exact_above` with them when given. False when the
+    claim had moved (nothing written)."""
+    with _immediate(db):
+        if get_state(db, "pending") != token:
+            return False
+        db.conn.executemany("UPDATE entries SET score = ?, hidden_by = ? WHERE id = ?", rows)
+        if exact_above is not None:
+            _put(db, "exact_above", exact_above)
+        return True
+
+
+def release(db: sqlite_utils.Database, token: str, scores_key: str) -> None:
+    """Clear the pending marks and record what the scores were computed with, if the
+    claim is still `token`."""
+    with _immediate(db):
+        if get_state(db, "pending") == token:
+            db.execute("DELETE FROM ranking_state WHERE key IN ('pending', 'exact_above')")
+            _put(db, "scores_key", scores_key)
+
+
+def _put(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO ranking_state (key, value) VALUES (?, ?)", [key, value])
+
+
+def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+    """A value of `ranking_state` (the stored scores' freshness), if set."""
+    row = db.execute("SELECT value FROM ranking_state WHERE key = ?", [key]).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_state(db: sqlite_utils.Database, values: dict[str, str | None]) -> None:
+    """Set (None: clear) values of `ranking_state`, in one transaction."""
+    with db.atomic():
+        for key, value in values.items():
+            if value is None:
+                db.execute("DELETE FROM ranking_state WHERE key = ?", [key])
+            else:
+                _put(db, key, value)
+
+
+def _like(needle: str) -> str:
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def all_authors(db: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
+    """(id, authors JSON) of every entry with authors."""
+    yield from db.execute("SELECT id, authors FROM entries WHERE authors IS NOT NULL")
+
+
+def starred_ids(db: sqlite_utils.Database) -> set[int]:
+    return {r[0] for r in db.execute("SELECT id FROM entries WHERE starred_at IS NOT NULL")}
+
+
+def hidden_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
+    """(id, stored hidden_by) of the entries a block rule hides."""
+    yield from db.execute("SELECT id, hidden_by FROM entries WHERE hidden_by IS NOT NULL")
+
+
+def ids_scoring_at_least(db: sqlite_utils.Database, floor: float) -> list[int]:
+    """Ids whose stored score is at least `floor` (on the score index)."""
+    return [r[0] for r in db.execute("SELECT id FROM entries WHERE score >= ?", [floor])]

@@ -633,6 +633,17 @@ def _m012_post_urls(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m014_ranking_state(db: sqlite_utils.Database) -> None:
+    """How fresh the stored scores are (papertrail.reading.rank, issue 17): after a star,
+    the top of the ranked list is rescored at once and the rest in the background; until
+    that is done, `exact_above` says down to which score the stored order is exact."""
+    db.executescript(
+        """
+        CREATE TABLE ranking_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -646,6 +657,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m010_code_links,
     _m011_repro_weights,
     _m012_post_urls,
+    _m014_ranking_state,
 ]
 
 
