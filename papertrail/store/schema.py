@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,9 +78,38 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
     return db
 
 
+@contextmanager
+def _write_transaction(
+    db: sqlite_utils.Database,
+    nested: Callable[[], AbstractContextManager[sqlite_utils.Database]],
+) -> Iterator[sqlite_utils.Database]:
+    """`Database.atomic()`, but an outermost transaction is BEGIN IMMEDIATE. sqlite-utils
+    begins a deferred one: it reads first, and when another connection (another program,
+    or the background rescore of papertrail.reading.refresh) commits before its first
+    write, SQLite cannot upgrade it and fails at once with "database is locked" without
+    waiting the busy timeout. Taking the write lock first makes it wait its turn."""
+    if db.conn.in_transaction:  # a savepoint inside the caller's transaction
+        with nested() as same:
+            yield same
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
+
+
 def _configure(db: sqlite_utils.Database) -> None:
-    """Per-connection settings: wait for a busy file, WAL, synchronous, foreign keys."""
+    """Per-connection settings: wait for a busy file, WAL, synchronous, foreign keys,
+    write transactions that take the write lock at once."""
     db.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s() * 1000)}")
+    db.atomic = functools.partial(_write_transaction, db, db.atomic)  # type: ignore[method-assign]
     # WAL: Datasette (or a second reader) can browse while a fetch writes.
     if db.journal_mode != "wal":
         db.enable_wal()
