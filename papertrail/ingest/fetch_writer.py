@@ -8,6 +8,7 @@ the arXiv API and mailbox lanes start here, and the parse pool
 from __future__ import annotations
 
 import queue
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,9 +80,27 @@ def write_run(
     when_idle: Callable[[], None] | None = None,
 ) -> FetchReport:
     """Open the database (the caller holds the run's lock), save what the lanes fetch."""
+    _import_sqlite_utils()
     with store.connected(db_path) as db:
         run = _Run(db, config, on_event, early=early, when_idle=when_idle)
         return run.go(only)
+
+
+def _import_sqlite_utils() -> None:
+    """Import sqlite-utils without its optional numpy and pandas column types (numpy is
+    ~60 % of its import when installed, as torch installs it): a fetch saves Python values
+    only, and the rescore and digest after it write with plain SQL. Like the trio probe
+    in `sources.http`: the probe finds None while sqlite-utils loads, then works as before."""
+    if "sqlite_utils" in sys.modules:
+        return
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
+    try:
+        import sqlite_utils  # noqa: F401  # heavy (~100 ms without numpy): opening the database
+    finally:
+        for name in hidden:
+            del sys.modules[name]
 
 
 class _Run:
@@ -109,6 +128,9 @@ class _Run:
         )
         # One ArxivApi for the run: its client spaces the API lane and the backfill alike.
         self._api: ArxivApi | None = None
+        # The domain rules compile ~80 ms of regexes: not for a source that saves no entry
+        # (a 304, an error).
+        self._lazy_tagger = _LazyTagger(self.tagger)
 
     def tagger(self) -> DomainTagger:
         if self._tagger is None:
@@ -275,7 +297,7 @@ class _Run:
         try:
             stats = store.save_source_result(
                 db, run_id=run_id, outcome=outcome, records=parsed.records if parsed else (),
-                tagger=tagger or self.tagger(), source_tags=source.tags, max_failures=max_failures,
+                tagger=tagger or self._lazy_tagger, source_tags=source.tags, max_failures=max_failures,
             )  # fmt: skip
         except Exception as e:  # noqa: BLE001 - the transaction rolled back; log the failure and go on
             outcome = store.SourceOutcome(
@@ -315,7 +337,7 @@ class _Run:
         started = time.monotonic()
         get_api: Callable[[], PaperFetcher] = self.api
         try:
-            res = backfill_mentions(self.db, get_api, _LazyTagger(self.tagger), run_id=self.run_id)
+            res = backfill_mentions(self.db, get_api, self._lazy_tagger, run_id=self.run_id)
         except Exception as e:  # noqa: BLE001 - the sources are saved; never fail the run here
             res = BackfillResult(warnings=[f"mentions backfill failed: {type(e).__name__}: {e}"])
         if not res.missing and not res.warnings:

@@ -24,10 +24,18 @@ if TYPE_CHECKING:
 
 def read_fetch_states(db_path: Path, config: Config) -> dict[str, SourceState] | None:
     """Each source of `config` (by name) as `store.source_state` will return it once
-    `sync_sources` has run; {} for a database that does not exist yet; None when the
+    `sync_sources` has run (a database not made yet: every source new); None when the
     file cannot be read this way (then nothing is known early)."""
-    if not db_path.exists():
-        return {}
+    rows = _source_rows(db_path) if db_path.exists() else {}
+    if rows is None:
+        return None
+    url = {s.name: s.fetch_url(config.settings) for s in config.sources}
+    return {s.name: _as_synced(rows.get(s.name), s.kind, url[s.name]) for s in config.sources}
+
+
+def _source_rows(db_path: Path) -> dict[str, dict[str, object]] | None:
+    """The `sources` table by name, read-only; None when migrations are pending or
+    the file cannot be read."""
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1.0)
     except sqlite3.Error:
@@ -37,15 +45,11 @@ def read_fetch_states(db_path: Path, config: Config) -> dict[str, SourceState] |
         done = {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA_VERSION_TABLE}")}
         if any(m.__name__.lstrip("_") not in done for m in MIGRATIONS):
             return None  # the writer's open migrates first: the rows may change
-        rows = {r["name"]: dict(r) for r in conn.execute("SELECT * FROM sources")}
+        return {r["name"]: dict(r) for r in conn.execute("SELECT * FROM sources")}
     except sqlite3.Error:
         return None
     finally:
         conn.close()
-    return {
-        s.name: _as_synced(rows.get(s.name), s.kind, s.fetch_url(config.settings))
-        for s in config.sources
-    }
 
 
 def _as_synced(row: dict[str, object] | None, kind: str, url: str | None) -> SourceState:
