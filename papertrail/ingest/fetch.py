@@ -62,6 +62,8 @@ def run_fetch(
         )
     with store.database_lock(db_path, "fetch"):
         early = start_early(db_path, config, only)
+        if early is not None:
+            early.wait_first_wave()  # then the CPU work below holds no request back
         # imported after the HTTP lane starts: the writer, parse pool and the other lanes (~60 ms)
         from papertrail.ingest.fetch_writer import write_run
 

@@ -48,6 +48,11 @@ class LaneCrash:
     error: str
 
 
+# At most this long a run waits for the early lane's first requests to go out before it
+# opens the database and imports the writer (CPU work that would hold those requests back).
+FIRST_WAVE_WAIT_S = 1.0
+
+
 @dataclass
 class HttpLane:
     """An HTTP lane started from the cheap read, with what it asked for."""
@@ -55,6 +60,11 @@ class HttpLane:
     requests: list[FetchRequest]
     results: Results
     thread: threading.Thread
+    first_wave: threading.Event  # set once its first requests are out (or it is done)
+
+    def wait_first_wave(self, timeout: float = FIRST_WAVE_WAIT_S) -> None:
+        """Wait until the first requests are out and the lane waits for answers."""
+        self.first_wave.wait(timeout)
 
 
 def wanted_sources(config: Config, only: list[str] | None) -> list[Source]:
@@ -89,16 +99,23 @@ def start_early(db_path: Path, config: Config, only: list[str] | None) -> HttpLa
     if not requests:
         return None
     results: Results = queue.Queue()
-    thread = start_http_lane(requests, results, config.settings)
-    return HttpLane(requests, results, thread)
+    first_wave = threading.Event()
+    thread = start_http_lane(requests, results, config.settings, first_wave)
+    return HttpLane(requests, results, thread, first_wave)
 
 
 def start_http_lane(
-    requests: list[FetchRequest], results: Results, settings: Settings
+    requests: list[FetchRequest],
+    results: Results,
+    settings: Settings,
+    first_wave: threading.Event | None = None,
 ) -> threading.Thread:
-    """The HTTP lane in a thread: each result goes to `results` as it completes."""
+    """The HTTP lane in a thread: each result goes to `results` as it completes;
+    `first_wave` is set once its first requests are out."""
     names = [r.key for r in requests]
-    return start_lane(_http_lane, names, results, requests=requests, settings=settings)
+    return start_lane(
+        _http_lane, names, results, requests=requests, settings=settings, first_wave=first_wave
+    )
 
 
 def start_lane(
@@ -118,8 +135,27 @@ def start_lane(
     return thread
 
 
-def _http_lane(results: Results, *, requests: list[FetchRequest], settings: Settings) -> None:
+def _http_lane(
+    results: Results,
+    *,
+    requests: list[FetchRequest],
+    settings: Settings,
+    first_wave: threading.Event | None,
+) -> None:
     """Feeds and arXiv RSS over HTTP, concurrently, with the stored validators."""
+    try:
+        _fetch(results, requests, settings, first_wave.set if first_wave else None)
+    finally:
+        if first_wave is not None:
+            first_wave.set()  # whatever happened, nobody waits for it any longer
+
+
+def _fetch(
+    results: Results,
+    requests: list[FetchRequest],
+    settings: Settings,
+    on_first_wave: Callable[[], None] | None,
+) -> None:
     asyncio.run(
         fetch_all(
             requests,
@@ -130,5 +166,6 @@ def _http_lane(results: Results, *, requests: list[FetchRequest], settings: Sett
             max_retries=settings.max_retries,
             max_retry_after=settings.max_retry_after,
             on_result=lambda r: results.put(HttpDone(r)),
+            on_first_wave=on_first_wave,
         )
     )

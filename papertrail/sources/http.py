@@ -291,6 +291,7 @@ class _Fetcher:
         min_interval: Callable[[str], float],
     ) -> None:
         self.client = client
+        self.concurrency = concurrency
         self.global_slots = asyncio.Semaphore(concurrency)
         self.per_host_limit = per_host_limit
         self.host_slots: dict[str, asyncio.Semaphore] = {}
@@ -301,6 +302,7 @@ class _Fetcher:
         self.politeness = _Politeness(min_interval)
         # host:port -> the error of the request that found it not answering (this run)
         self.dead_hosts: dict[str, str] = {}
+        self.sent = 0  # requests that took a global slot (their first attempt or a retry)
 
     async def fetch(self, req: FetchRequest) -> FetchResult:
         started = time.monotonic()
@@ -403,6 +405,7 @@ class _Fetcher:
             await self.politeness.wait_turn(first.host)
             async with self.global_slots:
                 att.started = time.monotonic()
+                self.sent += 1
                 await self._request(first, url, headers, att, deadline)
             if att.host_dead and host_key not in self.dead_hosts:
                 self.dead_hosts[host_key] = (
@@ -545,11 +548,15 @@ async def fetch_all(
     on_result: Callable[[FetchResult], None] | None = None,
     min_interval: Callable[[str], float] = polite_interval,
     transport: httpx.AsyncBaseTransport | None = None,
+    on_first_wave: Callable[[], None] | None = None,
 ) -> list[FetchResult]:
     """Fetch every request concurrently; return results in request order.
 
     `on_result` is called with each result as soon as it is complete, so the
     caller can save sources one by one while the slow ones are still running.
+    `on_first_wave` is called once the first requests (as many as may run at
+    once) are out and this loop waits for answers: a caller in another thread
+    can then use the CPU without holding these requests back.
     """
     _import_httpx()
     import httpx  # heavy (~150 ms): only a fetch needs it, not `papertrail --help`
@@ -575,22 +582,52 @@ async def fetch_all(
             min_interval=min_interval,
         )
 
-        async def one(req: FetchRequest) -> FetchResult:
-            result = await fetcher.fetch(req)
-            if on_result is not None:
-                on_result(result)
-            return result
+        return await _gather(fetcher, requests, on_result, on_first_wave)
 
-        tasks = [asyncio.ensure_future(one(req)) for req in requests]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # A programming error (or on_result raising): stop the rest
-            # instead of leaving them running against a closed client.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+
+async def _gather(
+    fetcher: _Fetcher,
+    requests: Sequence[FetchRequest],
+    on_result: Callable[[FetchResult], None] | None,
+    on_first_wave: Callable[[], None] | None,
+) -> list[FetchResult]:
+    """Every request at once (the fetcher's slots bound them); results in request order."""
+
+    async def one(req: FetchRequest) -> FetchResult:
+        result = await fetcher.fetch(req)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    tasks = [asyncio.ensure_future(one(req)) for req in requests]
+    watch = None
+    if on_first_wave is not None:
+        first_wave = min(len(requests), fetcher.concurrency)
+        watch = asyncio.ensure_future(_first_wave(lambda: fetcher.sent, first_wave))
+        watch.add_done_callback(lambda _: on_first_wave())  # called once, even if cancelled
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # A programming error (or on_result raising): stop the rest
+        # instead of leaving them running against a closed client.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        if watch is not None:
+            watch.cancel()
+
+
+async def _first_wave(sent: Callable[[], int], want: int, tick: float = 0.002) -> None:
+    """Return once `want` requests are sent and the loop is idle (a short sleep wakes on
+    time: every request is waiting for its answer)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        if sent() >= want and loop.time() - before < 2 * tick:
+            return
 
 
 def fetch_all_sync(requests: Sequence[FetchRequest], **kwargs: Any) -> list[FetchResult]:
