@@ -263,6 +263,9 @@ class _Politeness:
         self._next_start: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def interval(self, host: str) -> float:
+        return self._min_interval(host.lower())
+
     async def wait_turn(self, host: str) -> None:
         host = host.lower()
         interval = self._min_interval(host)
@@ -303,6 +306,22 @@ class _Fetcher:
         # host:port -> the error of the request that found it not answering (this run)
         self.dead_hosts: dict[str, str] = {}
         self.sent = 0  # requests that took a global slot (their first attempt or a retry)
+
+    def at_once(self, requests: Sequence[FetchRequest]) -> int:
+        """How many of `requests` may be in flight at once: the global limit, each host's
+        limit (one at a time where it asks for a pause between requests)."""
+        import httpx  # heavy (~150 ms): already loaded by fetch_all; kept off `papertrail --help`
+
+        per_host: dict[str, int] = {}
+        for req in requests:
+            try:
+                url = httpx.URL(req.url)
+                key = _host_key(url)
+            except (httpx.InvalidURL, TypeError, AttributeError):
+                continue  # fails before it takes a slot
+            limit = 1 if self.politeness.interval(url.host) > 0 else self.per_host_limit
+            per_host[key] = min(limit, per_host.get(key, 0) + 1)
+        return min(self.concurrency, sum(per_host.values()))
 
     async def fetch(self, req: FetchRequest) -> FetchResult:
         started = time.monotonic()
@@ -602,7 +621,7 @@ async def _gather(
     tasks = [asyncio.ensure_future(one(req)) for req in requests]
     watch = None
     if on_first_wave is not None:
-        first_wave = min(len(requests), fetcher.concurrency)
+        first_wave = fetcher.at_once(requests)
         watch = asyncio.ensure_future(_first_wave(lambda: fetcher.sent, first_wave))
         watch.add_done_callback(lambda _: on_first_wave())  # called once, even if cancelled
     try:
