@@ -541,17 +541,23 @@ class _Fetcher:
 
 
 def _import_httpx() -> None:
-    """Import httpx without httpcore's probe for trio (~65 ms of its ~85 ms when trio is
-    installed, as a test dependency may install it): a fetch runs under asyncio only.
-    The probe finds None while httpcore loads, then `import trio` works as before."""
-    if "httpx" in sys.modules or "trio" in sys.modules:
+    """Import httpx without what a fetch never uses: httpcore's probe for trio (~65 ms of
+    its ~85 ms when trio is installed, as a test dependency may install it: a fetch runs
+    under asyncio only) and httpx's own command-line tool (`httpx._main`, ~45 ms: it loads
+    rich and pygments when they are installed, as rich is here; `httpx.main` then says the
+    tool is not installed). The probes find None while httpx loads; afterwards
+    `import trio` works as before."""
+    if "httpx" in sys.modules:
         return
-    sys.modules["trio"] = None  # type: ignore[assignment]  # "not installed", for this import
+    hidden = [name for name in ("trio", "httpx._main") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
     try:
         import httpcore  # noqa: F401  # heavy (~85 ms): what probes for trio; httpx uses it
         import httpx  # noqa: F401  # heavy: see above
     finally:
-        del sys.modules["trio"]
+        for name in hidden:
+            del sys.modules[name]
 
 
 async def fetch_all(
