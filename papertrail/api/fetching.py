@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from papertrail import store
@@ -32,24 +33,35 @@ class FetchOutcome:
 
 
 def fetch(
-    paths: Paths, *, only: list[str] | None = None, on_event: EventHandler | None = None
+    paths: Paths,
+    *,
+    only: list[str] | None = None,
+    on_event: EventHandler | None = None,
+    summary_only: bool = False,
 ) -> FetchOutcome:
     """`papertrail fetch`: fetch every enabled source (or `only` these), rescore, and
-    build the digest of what is new since the previous fetch."""
+    build the digest of what is new since the previous fetch (`summary_only`: a digest
+    with the run's summary alone, for `fetch --quiet`, which prints nothing else)."""
     config = paths.config()
     report = run_fetch(paths.db, config, only=only, on_event=on_event, when_idle=_import_after)
     # imported after the HTTP lane starts (already loaded by _import_after): see AFTER_FETCH
     from papertrail.api.digests import build_digest
     from papertrail.ingest.codelinks import scan_papers
+    from papertrail.reading.digest import Digest
     from papertrail.reading.rank import rescore_recent
 
+    summary = fetch_summary(report)
     with store.connected(paths.db) as db:
         scan_papers(db)  # code links of the new (and, once, of every older) paper
         rescore_recent(db, config)  # new entries, new mentions, recency from the newest entry
         store.maintain_search_index(db)
-        digest = build_digest(
-            db, config, after_run=report.previous_run, summary=fetch_summary(report)
-        )
+        if summary_only:  # no entries, trending or sections: nobody would see them
+            now = datetime.now(timezone.utc)
+            title, order = f"papertrail digest — {now:%Y-%m-%d}", [d.name for d in config.domains]
+            at = now.isoformat(timespec="seconds")
+            digest = Digest(title, at, None, None, order, entries=[], summary=summary)
+        else:
+            digest = build_digest(db, config, after_run=report.previous_run, summary=summary)
     return FetchOutcome(report, digest)
 
 

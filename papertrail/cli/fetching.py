@@ -93,8 +93,12 @@ def fetch(
     """
     paths = paths_of(ctx)
     progress = _Progress() if sys.stderr.isatty() else None
+    # --quiet prints the summary alone (text), unless the digest is also emailed
+    summary_only = quiet and fmt == "text" and not email
     try:
-        outcome = guard(api.fetch, paths, only=list(only) or None, on_event=progress)
+        outcome = guard(
+            api.fetch, paths, only=list(only) or None, on_event=progress, summary_only=summary_only
+        )
     except api.FetchLocked as e:
         raise Locked(str(e)) from e
     finally:
