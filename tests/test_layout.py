@@ -230,11 +230,18 @@ def test_our_modules_are_imported_at_the_top() -> None:
         for i in imports(path):
             if not i.in_function or i.target.split(".")[0] not in ROOTS:
                 continue
-            above = "\n".join(lines[max(0, i.node.lineno - 4) : i.node.lineno - 1])
-            if i.module in AFTER_LANE and AFTER_LANE_REASON in above:
+            if i.module in AFTER_LANE and AFTER_LANE_REASON in _block_above(lines, i.node.lineno):
                 continue
             inside.append(f"{i.module}:{i.line} imports {i.target} inside a function")
     assert not inside, "\n".join(inside)
+
+
+def _block_above(lines: list[str], lineno: int) -> str:
+    """The comment and import lines right above line `lineno` (1-based), up to other code."""
+    start = lineno - 1
+    while start > 0 and lines[start - 1].strip().startswith(("#", "import ", "from ")):
+        start -= 1
+    return "\n".join(lines[start : lineno - 1])
 
 
 def test_function_local_imports_are_heavy_packages_with_a_reason() -> None:
