@@ -16,6 +16,8 @@ Reported: min and median of each over the rounds, the ratios of the medians
 (and of the minima), the bodies the hosts sent, the load average before/after.
 
     python benchmarks/bench_fetch_process.py [--rounds 5] [--anchor TREE]
+        [--again-only]    # row 2 alone: each tree's first fetch once, unmeasured; rounds
+                          # of bare + `again` (every round on the same, unchanged database)
         [--profile DIR]   # also write cProfile + -X importtime of one first/again run
 
 --anchor TREE (repeatable): run the same `papertrail fetch` from another checkout
@@ -42,6 +44,11 @@ from loopback_hosts import HostsProcess  # noqa: E402
 
 FEED = ROOT / "tests" / "fixtures" / "feeds" / "ml-blogs" / "jmamath-distill__bair_blog.xml"
 N_FEEDS, N_HOSTS, LATENCY = 200, 50, 0.2
+# The processes measured cache their bytecode (__pycache__), as an installed papertrail
+# does: with PYTHONDONTWRITEBYTECODE set (as some shells here set it) every run would
+# compile our ~80 modules from source, ~0.15 s that no user pays. A warm-up run per tree
+# writes the caches before the rounds.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 # The anchor: the plainest fetch Python can do, 64 threads, bodies read and dropped.
 BARE = """
@@ -74,7 +81,7 @@ def bare(urls: list[str]) -> float:
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", BARE], input=" ".join(urls), capture_output=True, text=True,
-        check=True, timeout=300,
+        check=True, timeout=300, env=ENV,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     assert int(out.stdout) == len(urls) * FEED.stat().st_size, out.stdout
@@ -82,7 +89,7 @@ def bare(urls: list[str]) -> float:
 
 
 def fetch(tree: Path, db: Path, feeds: Path, tmp: Path, prefix: list[str] | None = None) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = {**ENV, "PYTHONPATH": str(tree)}
     cmd = [sys.executable, *(prefix or []), "-m", "papertrail"]
     started = time.perf_counter()
     done = subprocess.run(
@@ -119,7 +126,7 @@ def profile(tree: Path, urls: list[str], tmp: Path, hosts: HostsProcess, out: Pa
                 # `-m cProfile -o F -m papertrail`: cProfile runs the module.
                 fetch(tree, db, feeds, tmp, prefix)
             else:
-                env = {**os.environ, "PYTHONPATH": str(tree)}
+                env = {**ENV, "PYTHONPATH": str(tree)}
                 done = subprocess.run(
                     [sys.executable, "-X", "importtime", "-m", "papertrail", "--db", str(db),
                      "--feeds", str(feeds), "fetch", "-q"],
@@ -146,6 +153,10 @@ def main() -> None:
         help="another checkout to run alongside (repeatable; labelled by its folder name)",
     )  # fmt: skip
     parser.add_argument("--profile", type=Path, help="write profiles of one run here")
+    parser.add_argument(
+        "--again-only", action="store_true",
+        help="measure only the unchanged re-fetch (each tree's first fetch once, unmeasured)",
+    )  # fmt: skip
     args = parser.parse_args()
     trees = {"this": ROOT} | {p.resolve().name: p.resolve() for p in args.anchor}
     print(
@@ -162,6 +173,8 @@ def main() -> None:
         urls = hosts.urls(N_FEEDS)
         feeds = feeds_file(tmp, urls)
         bare(urls)  # warm the page cache and the hosts once, unmeasured
+        for label, tree in trees.items():  # unmeasured: writes the bytecode caches, and
+            fetch(tree, tmp / f"{label}-again.db", feeds, tmp)  # --again-only's database
         for r in range(args.rounds):
             steps: list[tuple[str, Path | None]] = [("bare", None)]
             steps += [(label, tree) for label, tree in trees.items()]
@@ -171,12 +184,13 @@ def main() -> None:
                     hosts.reset_stats()
                     times.setdefault("bare", []).append(bare(urls))
                     continue
-                db = tmp / f"{label}-{r}.db"
-                for run in ("first", "again"):
+                db = tmp / (f"{label}-again.db" if args.again_only else f"{label}-{r}.db")
+                for run in ("again",) if args.again_only else ("first", "again"):
                     hosts.reset_stats()
                     times.setdefault(f"{label} {run}", []).append(fetch(tree, db, feeds, tmp))
                     bodies.setdefault(f"{label} {run}", []).append(hosts.stats.bodies_sent)
-                db.unlink()
+                if not args.again_only:
+                    db.unlink()
             print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in times.items()),
                   f"(load {load()})", flush=True)  # fmt: skip
         if args.profile:

@@ -217,14 +217,32 @@ def test_no_import_cycles(root: str) -> None:
 # ------------------------------------------------------------------ imports at the top
 
 
+# The one exception (issue 19): `papertrail fetch` starts its HTTP lane first and imports
+# what saves, rescores and digests while the requests are in flight. Only these modules, and
+# each such import says so with this reason on the line above it.
+AFTER_LANE = {"papertrail.api.fetching", "papertrail.ingest.fetch"}
+AFTER_LANE_REASON = "# imported after the HTTP lane starts"
+
+
 def test_our_modules_are_imported_at_the_top() -> None:
-    inside = [
-        f"{i.module}:{i.line} imports {i.target} inside a function"
-        for path in source_files("papertrail")
-        for i in imports(path)
-        if i.in_function and i.target.split(".")[0] in ROOTS
-    ]
+    inside = []
+    for path in source_files("papertrail"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i in imports(path):
+            if not i.in_function or i.target.split(".")[0] not in ROOTS:
+                continue
+            if i.module in AFTER_LANE and AFTER_LANE_REASON in _block_above(lines, i.node.lineno):
+                continue
+            inside.append(f"{i.module}:{i.line} imports {i.target} inside a function")
     assert not inside, "\n".join(inside)
+
+
+def _block_above(lines: list[str], lineno: int) -> str:
+    """The comment and import lines right above line `lineno` (1-based), up to other code."""
+    start = lineno - 1
+    while start > 0 and lines[start - 1].strip().startswith(("#", "import ", "from ")):
+        start -= 1
+    return "\n".join(lines[start : lineno - 1])
 
 
 def test_function_local_imports_are_heavy_packages_with_a_reason() -> None:
@@ -238,6 +256,8 @@ def test_function_local_imports_are_heavy_packages_with_a_reason() -> None:
             text = "\n".join(lines[i.node.lineno - 1 : i.node.end_lineno])
             before = lines[i.node.lineno - 2] if i.node.lineno > 1 else ""
             commented = "#" in text or before.strip().startswith(("import", "from"))
+            if top in ROOTS and i.module in AFTER_LANE:
+                continue  # checked by test_our_modules_are_imported_at_the_top
             if top not in HEAVY:
                 wrong.append(
                     f"{i.module}:{i.line}: {top} is not a heavy package (import it at the top)"

@@ -93,8 +93,10 @@ def fetch(
     """
     paths = paths_of(ctx)
     progress = _Progress() if sys.stderr.isatty() else None
+    summary_only = quiet and fmt == "text" and not email  # then nothing else is printed
     try:
-        outcome = guard(api.fetch, paths, only=list(only) or None, on_event=progress)
+        outcome = guard(api.fetch, paths, only=list(only) or None, on_event=progress,
+                        summary_only=summary_only)  # fmt: skip
     except api.FetchLocked as e:
         raise Locked(str(e)) from e
     finally:
@@ -103,15 +105,22 @@ def fetch(
     digest = outcome.digest
     if email:
         send(ctx, paths, digest)  # the whole digest, even with --quiet
-    if quiet and fmt == "text" and digest.summary is not None:
-        emit(api.render_summary(digest.summary), output)
-    else:
-        if quiet:  # machine formats keep their shape, minus the entries
-            digest = replace(digest, entries=[], updates=[])
-        emit(_render(digest, fmt, output, per_domain), output)
+    _emit_fetched(digest, fmt, output, quiet, per_domain)
     totals = outcome.report.totals
     if totals["sources_failed"] and not totals["sources_ok"]:
         ctx.exit(EXIT_FAILED)
+
+
+def _emit_fetched(
+    digest: Digest, fmt: str, output: Path | None, quiet: bool, per_domain: int
+) -> None:
+    """The digest of a fetch; with --quiet the summary alone (text) or no entries."""
+    if quiet and fmt == "text" and digest.summary is not None:
+        emit(api.render_summary(digest.summary), output)
+        return
+    if quiet:  # machine formats keep their shape, minus the entries
+        digest = replace(digest, entries=[], updates=[])
+    emit(_render(digest, fmt, output, per_domain), output)
 
 
 class _Progress:

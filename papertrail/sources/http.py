@@ -32,7 +32,9 @@ What it takes care of:
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import ssl
 import sys
 import time
 import zlib
@@ -41,6 +43,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+
+import certifi  # light: where httpx's CA bundle is (see _LazyTls)
 
 from papertrail import __version__
 
@@ -255,6 +259,32 @@ class _Attempt:
     hops: int = 0
 
 
+class _LazyTls:
+    """httpx's default TLS verification (certifi's CA bundle, as `httpx.create_ssl_context`
+    builds it) with the bundle loaded before the first https request instead of when the
+    client is made: ~40 ms that a run of http:// feeds never needs. With SSL_CERT_FILE or
+    SSL_CERT_DIR set, httpx's own default (which reads them) is used, as before."""
+
+    def __init__(self) -> None:
+        self.verify: ssl.SSLContext | bool = True
+        self._context: ssl.SSLContext | None = None
+        if not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
+            # What ssl.create_default_context() makes before it loads the CAs: hostname
+            # checks on, certificates required.
+            self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self.verify = self._context
+
+    def ready(self) -> None:
+        """Load the CA bundle (once), before the context's first handshake."""
+        if self._context is None:
+            return
+        self._context.load_verify_locations(cafile=certifi.where())
+        keylog = os.environ.get("SSLKEYLOGFILE")  # as ssl.create_default_context does
+        if keylog and not sys.flags.ignore_environment:
+            self._context.keylog_filename = keylog
+        self._context = None
+
+
 class _Politeness:
     """Enforces min_interval(host) seconds between request starts to one host."""
 
@@ -262,6 +292,9 @@ class _Politeness:
         self._min_interval = min_interval
         self._next_start: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def interval(self, host: str) -> float:
+        return self._min_interval(host.lower())
 
     async def wait_turn(self, host: str) -> None:
         host = host.lower()
@@ -289,8 +322,11 @@ class _Fetcher:
         max_retries: int,
         max_retry_after: float,
         min_interval: Callable[[str], float],
+        tls: _LazyTls | None = None,
     ) -> None:
         self.client = client
+        self.tls = tls
+        self.concurrency = concurrency
         self.global_slots = asyncio.Semaphore(concurrency)
         self.per_host_limit = per_host_limit
         self.host_slots: dict[str, asyncio.Semaphore] = {}
@@ -301,6 +337,23 @@ class _Fetcher:
         self.politeness = _Politeness(min_interval)
         # host:port -> the error of the request that found it not answering (this run)
         self.dead_hosts: dict[str, str] = {}
+        self.sent = 0  # requests that took a global slot (their first attempt or a retry)
+
+    def at_once(self, requests: Sequence[FetchRequest]) -> int:
+        """How many of `requests` may be in flight at once: the global limit, each host's
+        limit (one at a time where it asks for a pause between requests)."""
+        import httpx  # heavy (~150 ms): already loaded by fetch_all; kept off `papertrail --help`
+
+        per_host: dict[str, int] = {}
+        for req in requests:
+            try:
+                url = httpx.URL(req.url)
+                key = _host_key(url)
+            except (httpx.InvalidURL, TypeError, AttributeError):
+                continue  # fails before it takes a slot
+            limit = 1 if self.politeness.interval(url.host) > 0 else self.per_host_limit
+            per_host[key] = min(limit, per_host.get(key, 0) + 1)
+        return min(self.concurrency, sum(per_host.values()))
 
     async def fetch(self, req: FetchRequest) -> FetchResult:
         started = time.monotonic()
@@ -403,6 +456,7 @@ class _Fetcher:
             await self.politeness.wait_turn(first.host)
             async with self.global_slots:
                 att.started = time.monotonic()
+                self.sent += 1
                 await self._request(first, url, headers, att, deadline)
             if att.host_dead and host_key not in self.dead_hosts:
                 self.dead_hosts[host_key] = (
@@ -451,6 +505,8 @@ class _Fetcher:
             att.final_url = str(url)
             if att.hops:  # redirect hops may go to another host: be polite there too
                 await self.politeness.wait_turn(url.host)
+            if url.scheme == "https" and self.tls is not None:
+                self.tls.ready()  # the CA bundle, before any TLS handshake
             async with self.client.stream("GET", url, headers=headers) as resp:
                 att.status = resp.status_code
                 att.headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -519,17 +575,23 @@ class _Fetcher:
 
 
 def _import_httpx() -> None:
-    """Import httpx without httpcore's probe for trio (~65 ms of its ~85 ms when trio is
-    installed, as a test dependency may install it): a fetch runs under asyncio only.
-    The probe finds None while httpcore loads, then `import trio` works as before."""
-    if "httpx" in sys.modules or "trio" in sys.modules:
+    """Import httpx without what a fetch never uses: httpcore's probe for trio (~65 ms of
+    its ~85 ms when trio is installed, as a test dependency may install it: a fetch runs
+    under asyncio only) and httpx's own command-line tool (`httpx._main`, ~45 ms: it loads
+    rich and pygments when they are installed, as rich is here; `httpx.main` then says the
+    tool is not installed). The probes find None while httpx loads; afterwards
+    `import trio` works as before."""
+    if "httpx" in sys.modules:
         return
-    sys.modules["trio"] = None  # type: ignore[assignment]  # "not installed", for this import
+    hidden = [name for name in ("trio", "httpx._main") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
     try:
         import httpcore  # noqa: F401  # heavy (~85 ms): what probes for trio; httpx uses it
         import httpx  # noqa: F401  # heavy: see above
     finally:
-        del sys.modules["trio"]
+        for name in hidden:
+            del sys.modules[name]
 
 
 async def fetch_all(
@@ -545,11 +607,15 @@ async def fetch_all(
     on_result: Callable[[FetchResult], None] | None = None,
     min_interval: Callable[[str], float] = polite_interval,
     transport: httpx.AsyncBaseTransport | None = None,
+    on_first_wave: Callable[[], None] | None = None,
 ) -> list[FetchResult]:
     """Fetch every request concurrently; return results in request order.
 
     `on_result` is called with each result as soon as it is complete, so the
     caller can save sources one by one while the slow ones are still running.
+    `on_first_wave` is called once the first requests (as many as may run at
+    once) are out and this loop waits for answers: a caller in another thread
+    can then use the CPU without holding these requests back.
     """
     _import_httpx()
     import httpx  # heavy (~150 ms): only a fetch needs it, not `papertrail --help`
@@ -557,7 +623,9 @@ async def fetch_all(
     if concurrency < 1 or per_host_limit < 1:
         raise ValueError("concurrency and per_host_limit must be at least 1")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    tls = _LazyTls()
     async with httpx.AsyncClient(
+        verify=tls.verify,
         headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,  # _hops follows them, see module docstring
@@ -573,24 +641,54 @@ async def fetch_all(
             max_retries=max_retries,
             max_retry_after=max_retry_after,
             min_interval=min_interval,
+            tls=tls,
         )
+        return await _gather(fetcher, requests, on_result, on_first_wave)
 
-        async def one(req: FetchRequest) -> FetchResult:
-            result = await fetcher.fetch(req)
-            if on_result is not None:
-                on_result(result)
-            return result
 
-        tasks = [asyncio.ensure_future(one(req)) for req in requests]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # A programming error (or on_result raising): stop the rest
-            # instead of leaving them running against a closed client.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+async def _gather(
+    fetcher: _Fetcher,
+    requests: Sequence[FetchRequest],
+    on_result: Callable[[FetchResult], None] | None,
+    on_first_wave: Callable[[], None] | None,
+) -> list[FetchResult]:
+    """Every request at once (the fetcher's slots bound them); results in request order."""
+
+    async def one(req: FetchRequest) -> FetchResult:
+        result = await fetcher.fetch(req)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    tasks = [asyncio.ensure_future(one(req)) for req in requests]
+    watch = None
+    if on_first_wave is not None:
+        first_wave = fetcher.at_once(requests)
+        watch = asyncio.ensure_future(_first_wave(lambda: fetcher.sent, first_wave))
+        watch.add_done_callback(lambda _: on_first_wave())  # called once, even if cancelled
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # A programming error (or on_result raising): stop the rest
+        # instead of leaving them running against a closed client.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        if watch is not None:
+            watch.cancel()
+
+
+async def _first_wave(sent: Callable[[], int], want: int, tick: float = 0.002) -> None:
+    """Return once `want` requests are sent and the loop is idle (a short sleep wakes on
+    time: every request is waiting for its answer)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        if sent() >= want and loop.time() - before < 2 * tick:
+            return
 
 
 def fetch_all_sync(requests: Sequence[FetchRequest], **kwargs: Any) -> list[FetchResult]:
