@@ -12,11 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
-from test_reading_page import Page, _world, card_ids, world  # noqa: F401 (fixtures)
+from test_reading_page import Page, card_ids
 
 from papertrail import api
 from papertrail.browse import page as page_module
 from papertrail.reading.digest import group_by_domain
+
+pytest_plugins = ["test_reading_page"]  # its `world` fixture
 
 PAGE = 10
 
