@@ -7,5 +7,5 @@ imports arXiv's metadata snapshot with reader processes; `oai` harvests
 arXiv's OAI-PMH interface, resumably. Each takes an open database and the
 configuration; `papertrail.api` opens, locks and rescores around them.
 
-May import: sources, store, config, models, ids.
+May import: sources, store, config, models, ids, optional.
 """

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from papertrail import store
+from papertrail import optional, store
 from papertrail.config import Config, Settings, Source
 from papertrail.ingest.add import (
     MENTIONED_SOURCE,
@@ -93,14 +93,8 @@ def _import_sqlite_utils() -> None:
     in `sources.http`: the probe finds None while sqlite-utils loads, then works as before."""
     if "sqlite_utils" in sys.modules:
         return
-    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
-    try:
+    with optional.without("numpy", "pandas"):
         import sqlite_utils  # noqa: F401  # heavy (~100 ms without numpy): opening the database
-    finally:
-        for name in hidden:
-            del sys.modules[name]
 
 
 class _Run:

@@ -9,5 +9,5 @@ record with its domains from feeds.yml's rules. Nothing here opens the
 database: `papertrail.ingest` hands these records to `papertrail.store`.
 httpx, feedparser, arxiv and requests are imported where they are used.
 
-May import: config, models, ids.
+May import: config, models, ids, optional.
 """

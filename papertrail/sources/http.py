@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import certifi  # light: where httpx's CA bundle is (see _LazyTls)
 
-from papertrail import __version__
+from papertrail import __version__, optional
 
 if TYPE_CHECKING:
     import httpx
@@ -583,15 +583,9 @@ def _import_httpx() -> None:
     `import trio` works as before."""
     if "httpx" in sys.modules:
         return
-    hidden = [name for name in ("trio", "httpx._main") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
-    try:
+    with optional.without("trio", "httpx._main"):
         import httpcore  # noqa: F401  # heavy (~85 ms): what probes for trio; httpx uses it
         import httpx  # noqa: F401  # heavy: see above
-    finally:
-        for name in hidden:
-            del sys.modules[name]
 
 
 async def fetch_all(
