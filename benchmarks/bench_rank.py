@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
 
     from papertrail import store
-    from papertrail.reading import rank
+    from papertrail.reading import explain, rank
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         results["after_star"], _ = _timed(rank.rescore, db, config)
         results["ids_day"], _ = _timed(rank.rescore, db, config, sample_ids)
         results["live_day"], _ = _timed(rank.live_scores, db, config, sample_ids)
-        results["explain"], expl = _timed(rank.explain, db, config, sample_ids[0])
+        results["explain"], expl = _timed(explain.explain, db, config, sample_ids[0])
         # Parts on their own (the full rescore's budget).
         parts = {}
         parts["profile"], profile = _timed(rank.build_profile, db, config.ranking)
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, seconds in parts.items():
         print(f"    {name:<12} {seconds:7.3f} s")
     print()
-    print(rank.render_explanation(expl))
+    print(explain.render_explanation(expl))
     return {
         **results,
         **{f"part_{k}": v for k, v in parts.items()},

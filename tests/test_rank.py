@@ -17,7 +17,7 @@ from papertrail.cli import cli
 from papertrail.config import Config, ConfigError, load_config
 from papertrail.config.model import RankingWeights
 from papertrail.models import Record
-from papertrail.reading import rank, refresh
+from papertrail.reading import explain, rank, refresh
 from papertrail.reading.digest import render
 
 SOURCES = """\
@@ -79,7 +79,7 @@ def stored(db, i: int) -> tuple[float, str | None]:
     return tuple(db.execute("SELECT score, hidden_by FROM entries WHERE id = ?", [i]).fetchone())
 
 
-def part(expl: rank.Explanation, name: str) -> rank.Part:
+def part(expl: explain.Explanation, name: str) -> explain.Part:
     return next(p for p in expl.parts if p.name == name)
 
 
@@ -195,13 +195,13 @@ def test_mentions_count_distinct_sources_that_listed_or_linked_it(db, tmp_path: 
     rank.rescore(db, cfg)
     talked, quiet = entry_id(db, "arxiv:2611.00001"), entry_id(db, "arxiv:2611.00002")
 
-    expl = rank.explain(db, cfg, talked)
+    expl = explain.explain(db, cfg, talked)
     mentions = part(expl, "mentions")
     assert mentions.raw == pytest.approx(math.log(3))
     assert mentions.contribution == pytest.approx(1.0986, abs=1e-4)
     assert "3 sources (arxiv-api, arxiv-cs-lg, hn)" in mentions.why
     assert mentions.sentence.endswith("(+1.10)")
-    quiet_mentions = part(rank.explain(db, cfg, quiet), "mentions")
+    quiet_mentions = part(explain.explain(db, cfg, quiet), "mentions")
     assert (
         quiet_mentions.contribution == 0 and "one source only (arxiv-cs-lg)" in quiet_mentions.why
     )
@@ -220,10 +220,10 @@ def test_followed_authors_ignore_case_and_accents(db, tmp_path: Path) -> None:
     )
     rank.rescore(db, cfg)
     a, b = entry_id(db, "arxiv:2611.00010"), entry_id(db, "arxiv:2611.00011")
-    authors = part(rank.explain(db, cfg, a), "authors")
+    authors = part(explain.explain(db, cfg, a), "authors")
     assert (authors.raw, authors.contribution) == (2.0, 2.0)
     assert authors.why == "by followed authors Gaël Varoquaux, yoshua bengio"
-    assert part(rank.explain(db, cfg, b), "authors").raw == 0
+    assert part(explain.explain(db, cfg, b), "authors").raw == 0
     assert stored(db, a)[0] == pytest.approx(stored(db, b)[0] + 2.0)
 
 
@@ -248,12 +248,12 @@ def test_keyword_boosts_match_words_not_regexes(db, tmp_path: Path) -> None:
     )
     rank.rescore(db, cfg)
     diff, surv, other = (entry_id(db, f"arxiv:2611.0002{i}") for i in range(3))
-    kw = part(rank.explain(db, cfg, diff), "keywords")
+    kw = part(explain.explain(db, cfg, diff), "keywords")
     assert (kw.raw, kw.weight, kw.contribution) == (1.5, 2.0, 3.0)
     assert kw.why == "matches boosted 'diffusion model' (+1.5)"
-    kw = part(rank.explain(db, cfg, surv), "keywords")
+    kw = part(explain.explain(db, cfg, surv), "keywords")
     assert kw.raw == 0.5 and "'style transfer' (+1), 'survey' (-0.5)" in kw.why
-    assert part(rank.explain(db, cfg, other), "keywords").raw == 0
+    assert part(explain.explain(db, cfg, other), "keywords").raw == 0
     scores = {i: stored(db, i)[0] for i in (diff, surv, other)}
     assert scores[diff] > scores[surv] > scores[other]
 
@@ -262,8 +262,8 @@ def test_a_final_star_matches_word_beginnings(db, tmp_path: Path) -> None:
     save(db, "arxiv", paper("2611.00030", "Diffusers everywhere"), paper("2611.00031", "Plain"))
     cfg = config(tmp_path, "ranking:\n  boost:\n    diffus*: 1\n")
     rank.rescore(db, cfg)
-    assert part(rank.explain(db, cfg, entry_id(db, "arxiv:2611.00030")), "keywords").raw == 1
-    assert part(rank.explain(db, cfg, entry_id(db, "arxiv:2611.00031")), "keywords").raw == 0
+    assert part(explain.explain(db, cfg, entry_id(db, "arxiv:2611.00030")), "keywords").raw == 1
+    assert part(explain.explain(db, cfg, entry_id(db, "arxiv:2611.00031")), "keywords").raw == 0
 
 
 def test_recency_halves_every_half_life_from_the_newest_entry(db, tmp_path: Path) -> None:
@@ -272,9 +272,9 @@ def test_recency_halves_every_half_life_from_the_newest_entry(db, tmp_path: Path
     cfg = config(tmp_path)
     rank.rescore(db, cfg)
     old, new = entry_id(db, "arxiv:2611.00040"), entry_id(db, "arxiv:2611.00041")
-    assert part(rank.explain(db, cfg, old), "recency").raw == pytest.approx(0.5)
-    assert part(rank.explain(db, cfg, new), "recency").raw == pytest.approx(1.0)
-    assert "7.0 days before the newest entry" in part(rank.explain(db, cfg, old), "recency").why
+    assert part(explain.explain(db, cfg, old), "recency").raw == pytest.approx(0.5)
+    assert part(explain.explain(db, cfg, new), "recency").raw == pytest.approx(1.0)
+    assert "7.0 days before the newest entry" in part(explain.explain(db, cfg, old), "recency").why
     assert stored(db, old)[0] == pytest.approx(0.5) and stored(db, new)[0] == pytest.approx(1.0)
 
 
@@ -307,17 +307,17 @@ def test_starring_lifts_similar_entries(db, tmp_path: Path) -> None:
     rank.rescore(db, cfg)
     before = {k: stored(db, i)[0] for k, i in ids.items()}
     assert len(set(before.values())) == 1  # nothing starred: only recency, the same for all
-    assert "nothing starred yet" in part(rank.explain(db, cfg, ids["103"]), "similarity").why
+    assert "nothing starred yet" in part(explain.explain(db, cfg, ids["103"]), "similarity").why
 
     star(db, ids["101"], ids["102"])
     rank.rescore(db, cfg)
     after = {k: stored(db, i)[0] for k, i in ids.items()}
     assert after["103"] > after["201"] and after["103"] > after["301"]
     assert after["103"] > before["103"]
-    sim = part(rank.explain(db, cfg, ids["103"]), "similarity")
+    sim = part(explain.explain(db, cfg, ids["103"]), "similarity")
     assert sim.raw > 0 and "your 2 starred entries" in sim.why
     assert "paintings" in sim.why and "style" in sim.why
-    assert part(rank.explain(db, cfg, ids["301"]), "similarity").raw == 0
+    assert part(explain.explain(db, cfg, ids["301"]), "similarity").raw == 0
 
 
 def test_read_entries_count_less_and_only_if_read_weight(db, tmp_path: Path) -> None:
@@ -326,10 +326,10 @@ def test_read_entries_count_less_and_only_if_read_weight(db, tmp_path: Path) -> 
         db.execute("UPDATE entries SET read_at = ? WHERE id = ?", [DAY0, ids["201"]])
     counted = config(tmp_path)  # read_weight 0.25
     rank.rescore(db, counted)
-    assert part(rank.explain(db, counted, ids["202"]), "similarity").raw > 0
+    assert part(explain.explain(db, counted, ids["202"]), "similarity").raw > 0
     ignored = config(tmp_path, "ranking:\n  read_weight: 0\n")
     rank.rescore(db, ignored)
-    assert part(rank.explain(db, ignored, ids["202"]), "similarity").raw == 0
+    assert part(explain.explain(db, ignored, ids["202"]), "similarity").raw == 0
 
 
 # ---------------------------------------------------------------- block rules
@@ -361,9 +361,9 @@ def test_block_rules_hide_from_the_digest_but_keep_the_entry(db, tmp_path: Path)
     assert store.count_entries(db)["paper"] == 4  # nothing deleted
     visible = store.find_entries(db, store.EntryFilter(include_hidden=False))
     assert sorted(e["id"] for e in visible) == sorted([kept, plain])
-    expl = rank.explain(db, blocking, crypto)
+    expl = explain.explain(db, blocking, crypto)
     assert expl.hidden_by == "keyword: cryptocurrency"
-    assert "block rule 'keyword: cryptocurrency'" in rank.render_explanation(expl)
+    assert "block rule 'keyword: cryptocurrency'" in explain.render_explanation(expl)
 
     unblocked = config(tmp_path)
     digest = api.build_digest(db, unblocked, since=SINCE)  # the digest reads feeds.yml now
@@ -417,15 +417,15 @@ def test_explained_parts_add_up_to_the_stored_score(everything) -> None:
     rank.rescore(db, cfg)
     all_ids = [r[0] for r in db.execute("SELECT id FROM entries")]
     for i in all_ids:
-        expl = rank.explain(db, cfg, i)
+        expl = explain.explain(db, cfg, i)
         assert [p.name for p in expl.parts] == list(rank.PARTS)
         assert round(sum(p.contribution for p in expl.parts), rank.DECIMALS) == stored(db, i)[0]
         assert expl.total == stored(db, i)[0] and not expl.stale
         for p in expl.parts:
             assert p.contribution == pytest.approx(p.raw * p.weight)
-    busy = rank.explain(db, cfg, ids["103"])
-    assert all(p.contribution != 0 for p in busy.parts), rank.render_explanation(busy)
-    text = rank.render_explanation(busy)
+    busy = explain.explain(db, cfg, ids["103"])
+    assert all(p.contribution != 0 for p in busy.parts), explain.render_explanation(busy)
+    text = explain.render_explanation(busy)
     assert f"#{ids['103']} " in text and "score" in text
     for p in busy.parts:
         assert p.name in text and p.why in text
@@ -449,17 +449,17 @@ def test_explain_says_when_the_stored_score_is_out_of_date(everything) -> None:
     db, cfg, ids = everything
     rank.rescore(db, cfg)
     star(db, ids["201"])
-    expl = rank.explain(db, cfg, ids["202"])
+    expl = explain.explain(db, cfg, ids["202"])
     assert expl.stale
-    assert "`papertrail rank`" in rank.render_explanation(expl)
+    assert "`papertrail rank`" in explain.render_explanation(expl)
     refresh.after_feedback(db, cfg, [ids["201"]])
     refresh.settle(db, cfg)  # the stored scores, written in the background, complete
-    assert not rank.explain(db, cfg, ids["202"]).stale
+    assert not explain.explain(db, cfg, ids["202"]).stale
 
 
 def test_explain_unknown_entry(db, tmp_path: Path) -> None:
     with pytest.raises(KeyError):
-        rank.explain(db, config(tmp_path), 999)
+        explain.explain(db, config(tmp_path), 999)
 
 
 # ---------------------------------------------------------------- through the CLI

@@ -76,10 +76,10 @@ if TYPE_CHECKING:
     from papertrail.models import Entry, EntryDetail, Note
     from papertrail.reading.digest import render as render_digest
     from papertrail.reading.digest import render_summary as render_summary
+    from papertrail.reading.explain import render_explanation as render_explanation
     from papertrail.reading.export import render as render_export
     from papertrail.reading.export import render_csv as render_csv
     from papertrail.reading.export import render_json as render_json
-    from papertrail.reading.rank import render_explanation as render_explanation
     from papertrail.reading.trending import Trending
     from papertrail.reading.trending import render_text as render_trending
     from papertrail.reading.trending import to_json as trending_json
@@ -179,7 +179,7 @@ _RENAMED: dict[str, tuple[str, str]] = {
     "render_export": ("papertrail.reading.export", "render"),
     "render_csv": ("papertrail.reading.export", "render_csv"),
     "render_json": ("papertrail.reading.export", "render_json"),
-    "render_explanation": ("papertrail.reading.rank", "render_explanation"),
+    "render_explanation": ("papertrail.reading.explain", "render_explanation"),
     "render_trending": ("papertrail.reading.trending", "render_text"),
     "install_schedule": ("papertrail.api.schedule", "install"),
     "remove_schedule": ("papertrail.api.schedule", "remove"),

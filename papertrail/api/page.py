@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from papertrail import store
 from papertrail.config import Config, Paths
 from papertrail.models import Entry
-from papertrail.reading.rank import Explanation, explain
+from papertrail.reading.explain import Explanation, explain
 from papertrail.store import page, triage
 from papertrail.store.page import PostLink
 

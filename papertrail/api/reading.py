@@ -17,7 +17,7 @@ from papertrail import store
 from papertrail.config import ConfigError, Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
-from papertrail.reading.rank import Explanation, explain
+from papertrail.reading.explain import Explanation, explain
 from papertrail.reading.refresh import (
     after_feedback,
     exact,

@@ -1,8 +1,8 @@
 """What you read: the ranking score, the digest, the exports.
 
 `rank` computes the explainable score (mentions, followed authors, keywords,
-recency, likeness to what you starred) and the block rules, stores it, and
-explains it; `digest` renders a `Digest` as text, Markdown, HTML, JSON or
+recency, likeness to what you starred) and the block rules and stores it;
+`explain` says why an entry has its score; `digest` renders a `Digest` as text, Markdown, HTML, JSON or
 Atom; `export` renders entries as BibTeX (arXiv's TeX kept by `bibtex_tex`), RIS,
 Markdown, JSON or CSV. The
 renderers are pure; `rank` reads and writes scores through `papertrail.store`.
