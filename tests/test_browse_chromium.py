@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from conftest import FeedServer, write_feeds
 from pytest_httpserver import HTTPServer
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -123,7 +124,10 @@ def assert_nothing_ran(driver: Any) -> None:
 
 
 def wait_for(driver: Any, condition: Any) -> Any:
-    return WebDriverWait(driver, 15).until(condition)
+    """Wait until `condition` holds; an element that goes stale (or is not there yet)
+    while a page loads counts as "not yet"."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, 15, ignored_exceptions=ignored).until(condition)
 
 
 def headers(driver: Any) -> list[str]:
@@ -180,9 +184,10 @@ def _reading_list_has_facets_and_labels(driver: Any, url: str) -> None:
     facets = {e.text.split()[0] for e in driver.find_elements(By.CSS_SELECTOR, ".facet-info p")}
     assert {"Domains", "Tags", "Kind", "Sources", "Read", "Starred"} <= facets  # not "(array)"
     assert driver.find_element(By.TAG_NAME, "h1").text.strip() == "Reading list"  # not "(view)"
-    assert 'data-column="read_at"' not in driver.page_source or not driver.find_element(
-        By.CSS_SELECTOR, "th.col-read_at"
-    ).is_displayed()
+    assert (
+        'data-column="read_at"' not in driver.page_source
+        or not driver.find_element(By.CSS_SELECTOR, "th.col-read_at").is_displayed()
+    )
     assert_nothing_ran(driver)
     assert headers(driver)[:6] == ["Id", "Date ▲", "Title", "Kind", "arXiv", "Link"]
     assert "arXiv category" in headers(driver) and "Mentioned in posts" in headers(driver)

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -117,7 +118,10 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 
 def wait_for(driver: Any, condition: Any) -> Any:
-    return WebDriverWait(driver, 15).until(condition)
+    """Wait until `condition` holds; an element that goes stale (or is not there yet)
+    while a form submission loads the next page counts as "not yet"."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, 15, ignored_exceptions=ignored).until(condition)
 
 
 def assert_nothing_ran(driver: Any) -> None:
