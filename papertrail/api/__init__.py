@@ -38,7 +38,16 @@ if TYPE_CHECKING:
     from papertrail.api.learning import SimilarResult, evaluate, import_library_file, similar
     from papertrail.api.mailing import MailNotSent, MailSent, send_digest
     from papertrail.api.managing import SourceRow, enable_source, rank, retag, sources
-    from papertrail.api.page import CardExtras, TagCount, card_extras, tag_counts, triage_flags
+    from papertrail.api.page import (
+        CardExtras,
+        Ranking,
+        TagCount,
+        card_extras,
+        previous_order,
+        ranking_busy,
+        tag_counts,
+        triage_flags,
+    )
     from papertrail.api.reading import (
         MarkResult,
         SearchResult,
@@ -111,6 +120,9 @@ _WHERE: dict[str, str] = {
     "CardExtras": "papertrail.api.page",
     "TagCount": "papertrail.api.page",
     "card_extras": "papertrail.api.page",
+    "previous_order": "papertrail.api.page",
+    "ranking_busy": "papertrail.api.page",
+    "Ranking": "papertrail.api.page",
     "tag_counts": "papertrail.api.page",
     "triage_flags": "papertrail.api.page",
     "add": "papertrail.api.importing",
@@ -207,6 +219,7 @@ __all__ = [
     "Note",
     "OaiError",
     "Paths",
+    "Ranking",
     "Refresh",
     "RefreshNeedsConfig",
     "ReproError",
@@ -247,7 +260,9 @@ __all__ = [
     "make_filter",
     "mark",
     "notes",
+    "previous_order",
     "rank",
+    "ranking_busy",
     "render_csv",
     "render_digest",
     "render_explanation",

@@ -7,13 +7,15 @@ relevant" exactly when `mark(..., "dismissed", ...)` exists).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from papertrail import store
 from papertrail.config import Config, Paths
 from papertrail.models import Entry
+from papertrail.reading import rankcache, refresh
 from papertrail.reading.explain import Explanation, explain
 from papertrail.store import page, triage
 from papertrail.store.page import PostLink
@@ -92,3 +94,33 @@ def tag_counts(paths: Paths) -> list[TagCount]:
     """The tags in use, most used first."""
     with store.connected(paths.db) as db:
         return [TagCount(tag, n) for tag, n in page.tag_counts(db)]
+
+
+@dataclass
+class Ranking:
+    """What a page rendered inside `previous_order` learned: `previous` when a model
+    older than the labels scored it (a refit is under way: the order from before it)."""
+
+    previous: bool = False
+
+
+@contextmanager
+def previous_order(paths: Paths) -> Iterator[Ranking]:
+    """The reading page's views run inside: nothing waits for a refresh, and a model
+    older than the labels scores as it is (see rankcache.previous_order). When it did
+    and this process has no refit under way (the labels changed in another process,
+    or its refit was killed), one starts in the background, so a later view is current."""
+    out = Ranking()
+    with rankcache.previous_order() as seen:
+        yield out
+    out.previous = seen.used
+    if seen.used and not ranking_busy(paths):
+        with store.connected(paths.db, create=False) as db:
+            refresh.after_feedback(db, paths.config(), [])
+
+
+def ranking_busy(paths: Paths) -> bool:
+    """Whether this process is refitting the ranking of `paths.db` (a star's refresh
+    that has no new model yet): the page asks, and offers the new order when it is not."""
+    with store.connected(paths.db, create=False) as db:
+        return not rankcache.settled(rankcache.db_file(db))

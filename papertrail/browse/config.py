@@ -124,6 +124,8 @@ HIDDEN_TABLES = (
     "_migrations",
     "entries_fts",
     "entries_fts_recent",
+    "label_stamp",
+    "ranking_state",
     "search_recent",
     "unknown_arxiv_ids",
 )

@@ -19,11 +19,11 @@ May import: as the browse package (see its docstring).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urlencode
 
 from papertrail import api
@@ -35,6 +35,7 @@ from papertrail.reading.digest import group_by_domain
 if TYPE_CHECKING:
     import jinja2
 
+T = TypeVar("T")
 PAGE_DIR = Path(__file__).parent / "page"
 BASE = "/-/papers"
 ACT_URL = BASE + "/act"
@@ -146,6 +147,7 @@ class View:
     newer_url: str = ""  # the page before, or back to the first one
     newer_label: str = ""
     grouped: bool = False  # headings and an index of the groups (Today, all domains)
+    reranking: bool = False  # scored by the model from before a refit under way (no_wait)
 
 
 def view_url(path: str, filters: Mapping[str, str], **paging: str) -> str:
@@ -324,6 +326,18 @@ def search(
     _by_offset(view, f"{BASE}/search", filters, start, more)
     view.older_label = "More results →"
     return view
+
+
+def no_wait(paths: api.Paths, build: Callable[..., T], *args: object) -> T:
+    """`build(paths, *args)` as the page renders everything: it never waits for the
+    refit a star (a dismissal, a tag) started; meanwhile the model from before scores,
+    and a View built so says it (`reranking`: the page offers the new order when the
+    refit is over). The CLI and the digest wait instead: they print the new order."""
+    with api.previous_order(paths) as ranking:
+        out = build(paths, *args)
+    if isinstance(out, View):
+        out.reranking = ranking.previous
+    return out
 
 
 def render_view(view: View, ui: UI, paths: api.Paths) -> str:

@@ -96,7 +96,9 @@ async def today(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     since = request.args.get("since") or page.TODAY_SINCE
     try:
-        view = await _off_loop(page.today, paths, since, _why_budget(datasette), _args(request))
+        view = await _off_loop(
+            page.no_wait, paths, page.today, since, _why_budget(datasette), _args(request)
+        )
     except ValueError as e:
         return _text(f"Cannot show that window: {e}", 400)
     return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -109,7 +111,9 @@ def _listing(name: str) -> Handler:
         if name == "tag":
             filters["tag"] = unquote(request.url_vars["tag"])
         try:
-            view = await _off_loop(page.listing, paths, name, filters, _why_budget(datasette))
+            view = await _off_loop(
+                page.no_wait, paths, page.listing, name, filters, _why_budget(datasette)
+            )
         except ValueError as e:
             return _text(f"Cannot list that: {e}", 400)
         return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -120,7 +124,9 @@ def _listing(name: str) -> Handler:
 async def search(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     try:
-        view = await _off_loop(page.search, paths, _args(request), _why_budget(datasette))
+        view = await _off_loop(
+            page.no_wait, paths, page.search, _args(request), _why_budget(datasette)
+        )
     except ValueError as e:
         return _text(f"Cannot search: {e}", 400)
     return _html(await _off_loop(page.render_view, view, ui, paths))
@@ -130,7 +136,7 @@ async def paper(datasette: Datasette, request: Request) -> Response:
     paths, ui = _paths(datasette), _ui(datasette, request)
     entry_id = int(request.url_vars["id"])
     try:
-        body = await _off_loop(page.render_paper, paths, entry_id, ui)
+        body = await _off_loop(page.no_wait, paths, page.render_paper, entry_id, ui)
     except (KeyError, ValueError):
         return _text(f"No entry #{entry_id} — the reading page lists the ids.", 404)
     return _html(body)
@@ -140,10 +146,18 @@ async def why(datasette: Datasette, request: Request) -> Response:
     """JSON {id: why} for the cards shown without one (page.js fills them in)."""
     ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:100]
     try:
-        found = await _off_loop(page.whys, _paths(datasette), ids) if ids else {}
+        paths = _paths(datasette)
+        found = await _off_loop(page.no_wait, paths, page.whys, ids) if ids else {}
     except ValueError:  # an id that names nothing (deleted meanwhile)
         found = {}
     return Response.json({str(k): v for k, v in found.items()})
+
+
+async def ranking(datasette: Datasette, request: Request) -> Response:
+    """JSON {"busy": bool}: whether a refit is still under way (a page showing the
+    order from before it asks, then offers the new one)."""
+    busy = await _off_loop(api.ranking_busy, _paths(datasette))
+    return Response.json({"busy": busy}, headers={"Cache-Control": "no-store"})
 
 
 async def static(datasette: Datasette, request: Request) -> Response:
@@ -201,7 +215,8 @@ async def _json_answer(
     ui = _ui(datasette, request)
     ui.next = _safe_next(form.get("next", ""))
     entry_id = int(form["entry"])
-    card = await _off_loop(page.render_card, paths, entry_id, ui, _why_budget(datasette))
+    budget = _why_budget(datasette)
+    card = await _off_loop(page.no_wait, paths, page.render_card, entry_id, ui, budget)
     undo = None if done.undo is None else vars(done.undo)
     body = {"ok": True, "message": done.message, "undo": undo, "card": card}
     return Response(json.dumps(body), content_type="application/json; charset=utf-8")
@@ -236,6 +251,7 @@ ROUTES: list[tuple[str, Handler]] = [
     (r"^/-/papers/search$", search),
     (r"^/-/papers/act$", act),
     (r"^/-/papers/why$", why),
+    (r"^/-/papers/ranking$", ranking),
     (r"^/-/papers/static/(?P<name>[a-z.]+)$", static),
     (r"^/-/papers/(?P<id>\d+)$", paper),
 ]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from papertrail import store
 from papertrail.browse.config import PLUGIN, SETTINGS, build_metadata
 from papertrail.config import Paths
+from papertrail.reading import fitworker
 from papertrail.store.browse import entry_count
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def make_datasette(db_path: Path, *, triage: bool, feeds: Path | None = None) ->
     from datasette.app import Datasette  # heavy: only a browse server needs it
 
     _register_plugin()
+    fitworker.enable()  # a star's refit runs beside the pages, not in their process
     feeds = feeds or Paths.resolve(db_path, None).feeds
     metadata = build_metadata(
         database_name(db_path),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from pathlib import Path
 
 import platformdirs
@@ -60,7 +62,21 @@ def load_config(path: Path) -> Config:
         raise ConfigError(
             path, line, message="the file is not valid UTF-8; save it as UTF-8"
         ) from None
-    return parse_config(text, path)
+    # A long-running process (the reading page's server) reads feeds.yml on every
+    # request: the same bytes at the same path parse to the same (frozen) Config.
+    key = (str(path.resolve()), hashlib.sha1(data).digest())
+    with _PARSED_LOCK:
+        parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = parse_config(text, path)
+        with _PARSED_LOCK:
+            _PARSED.clear()  # one file's latest text is all a process needs
+            _PARSED[key] = parsed
+    return parsed
+
+
+_PARSED: dict[tuple[str, bytes], Config] = {}
+_PARSED_LOCK = threading.Lock()
 
 
 def parse_config(text: str, path: Path) -> Config:

@@ -70,7 +70,6 @@ class Explanation:
         )
 
 
-
 def explain(db: sqlite_utils.Database, config: Config, entry_id: int) -> Explanation:
     """Why an entry has its score: each part in numbers and words. Raises KeyError
     when there is no such entry."""
@@ -297,5 +296,3 @@ def render_explanation(expl: Explanation) -> str:
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
-
-

@@ -60,6 +60,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from papertrail.config import Ranking
+from papertrail.reading import rankcache
 from papertrail.reading.words import content_words, normalize_name, phrase_query
 from papertrail.store import feedback as fb
 from papertrail.store import ranking as q
@@ -455,23 +456,56 @@ def current(
     Reading is a weak label: marking entries read does not refit by itself (the page would
     refit on every `r`); the reads are folded in at the next fit, which a star, a dismissal,
     a tag or `reads=True` (a fetch, an import) triggers, and `refit` (`papertrail rank`)."""
-    labels = fb.labels(db, read_limit=READ_LIMIT if ranking.read_weight > 0 else 0, tag=tag)
-    counts = dict(Counter(lab.kind for lab in labels))
+    profile = tag or ""
+    labels, counts, strong, full = _labels(db, ranking, profile)
     reason = not_enough(counts)
     if reason:
         return Learned(None, counts, reason)
-    profile = tag or ""
-    strong = fingerprint([x for x in labels if x.kind != "read"], ranking, profile)
-    full = fingerprint(labels, ranking, profile)
     stamp = fb.model_stamp(db, profile)
     if stamp is not None and not refit and _still_fits(stamp[0], strong, full, reads):
         model = _stored_model(db, profile, stamp)
         if model is not None:
             return Learned(model, counts)
+    previous = rankcache.previous_allowed()
+    if previous is not None and stamp is not None and not refit:
+        model = _stored_model(db, profile, stamp)  # the reading page: the order from before
+        if model is not None:
+            previous.used = True
+            return Learned(model, counts)
     model = fit(db, labels, ranking, profile=profile, seed=int(full[:8], 16))
     model.fitted_at = fb.save_model(db, profile, f"{strong}/{full}", model.to_json())
     _remember(db, profile, (f"{strong}/{full}", model.fitted_at), model)
     return Learned(model, counts)
+
+
+class _Labelled(NamedTuple):
+    labels: list[fb.Label]
+    counts: dict[str, int]
+    strong: str  # fingerprint of the labels but reads
+    full: str  # of all of them
+
+
+def _labels(db: sqlite_utils.Database, ranking: Ranking, profile: str) -> _Labelled:
+    """The profile's labels, their counts and fingerprints: read once per change of a
+    label in this process (`fb.label_stamp`; a page view need not hash thousands)."""
+    read_limit = READ_LIMIT if ranking.read_weight > 0 else 0
+    key = (_db_file(db), profile, read_limit, ranking.read_weight, fb.label_stamp(db))
+    with _STORED_LOCK:
+        known = _LABELLED.get(key) if key[0] else None  # (not a database in memory)
+    if known is not None:
+        return known._replace(counts=dict(known.counts))
+    labels = fb.labels(db, read_limit=read_limit, tag=profile or None)
+    strong = fingerprint([x for x in labels if x.kind != "read"], ranking, profile)
+    full = fingerprint(labels, ranking, profile)
+    out = _Labelled(labels, dict(Counter(lab.kind for lab in labels)), strong, full)
+    with _STORED_LOCK:
+        _LABELLED[key] = out
+        while len(_LABELLED) > 8:
+            _LABELLED.popitem(last=False)
+    return out
+
+
+_LABELLED: OrderedDict[tuple[str, str, int, float, int], _Labelled] = OrderedDict()
 
 
 def _still_fits(stored: str, strong: str, full: str, reads: bool) -> bool:

@@ -20,8 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -250,9 +253,64 @@ def job(path: str) -> Job | None:
 
 def wait(path: str, phase: str) -> bool:
     """Wait until this process's latest refresh of `path` is past `phase` ('fitted',
-    'top', 'done'); False when there is none."""
+    'top', 'done'); False when there is none, or inside `previous_order()`."""
     current = job(path)
     if current is None or threading.current_thread() is current.thread:
         return False
+    if _PREVIOUS.get() is not None:
+        return False
     getattr(current, phase).wait()
     return True
+
+
+def settled(path: str) -> bool:
+    """Whether this process has no refresh of `path` before its refit is over."""
+    current = job(path)
+    return current is None or current.fitted.is_set()
+
+
+@dataclass
+class Previous:
+    """What happened inside `previous_order()`: `used` when a model older than the
+    labels scored something."""
+
+    used: bool = False
+
+
+_PREVIOUS: ContextVar[Previous | None] = ContextVar("papertrail_previous_order", default=None)
+
+
+@contextmanager
+def previous_order() -> Iterator[Previous]:
+    """Inside (this thread): nothing waits for a refresh, and a profile whose labels
+    changed since its stored fit scores with that stored model instead of refitting
+    here (learn.current). The reading page renders in this mode: a page never waits
+    for the refit a star started; it shows the order from before, says so, and the
+    refit lands in the background (issue 16). The CLI and the digest never use it."""
+    global _PAGES
+    seen = Previous()
+    token = _PREVIOUS.set(seen)
+    with _LOCK:
+        _PAGES += 1
+    try:
+        yield seen
+    finally:
+        _PREVIOUS.reset(token)
+        with _LOCK:
+            _PAGES -= 1
+
+
+_PAGES = 0  # pages being rendered in this process now (inside previous_order)
+
+
+def yield_to_pages(limit_s: float = 1.0) -> None:
+    """A background refresh, between two steps: wait while this process renders a
+    page (at most `limit_s`), so the page has the GIL to itself."""
+    deadline = time.monotonic() + limit_s
+    while _PAGES > 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def previous_allowed() -> Previous | None:
+    """The `previous_order()` block this runs in, if any."""
+    return _PREVIOUS.get()

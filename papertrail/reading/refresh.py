@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from papertrail.config import Config
 from papertrail.models import Entry
-from papertrail.reading import learn, rank, rankcache, rankfast
+from papertrail.reading import fitworker, learn, rank, rankcache, rankfast
 from papertrail.store import ranking as q
 from papertrail.store.schema import connected
 
@@ -77,11 +77,34 @@ def after_feedback(db: sqlite_utils.Database, config: Config, ids: Sequence[int]
 def _refresh(path: str, config: Config, ids: list[int], token: str) -> None:
     job = rankcache.job(path)
     try:
+        if fitworker.enabled() and _elsewhere(path, config, ids, token, job):
+            return
         with connected(Path(path), create=False) as db:
             _run(db, config, ids, token, job)
     finally:
         if job is not None:
             job.finish()
+
+
+def _elsewhere(
+    path: str, config: Config, ids: list[int], token: str, job: rankcache.Job | None
+) -> bool:
+    """A server's refresh, in its worker process (papertrail.reading.fitworker): the
+    fit, then the rescore; False when the worker failed (the thread does the rest)."""
+    r = config.ranking
+    if r.weights.similarity > 0 and not fitworker.run(fitworker.fit_here, path, r):
+        return False
+    if job is not None:
+        job.fitted.set()
+        if job.cancel.is_set():
+            return True
+    return fitworker.run(_in_worker, path, config, ids, token)
+
+
+def _in_worker(path: str, config: Config, ids: list[int], token: str) -> None:
+    """The rescore after a fit, in the worker: as the thread does it (`_run`)."""
+    with connected(Path(path), create=False) as db:
+        _run(db, config, ids, token, None)
 
 
 def _run(
@@ -92,13 +115,16 @@ def _run(
     job: rankcache.Job | None,
 ) -> None:
     r = config.ranking
-    learned = learn.current(db, r) if r.weights.similarity > 0 else None
+    learned = None
+    if r.weights.similarity > 0:
+        learned = learn.current(db, r)
     model = learned.model if learned is not None else None
     if job is not None:
         job.fitted.set()
         if job.cancel.is_set():
             return
     labelled = set(ids)
+    rankcache.yield_to_pages()
     top = rankfast.top_rows(db, config, model, TOP)
     if top is not None:  # the top from kept parts at once; every row exactly after
         if not _write_top(db, top.rows, top.floor, labelled, token, job):
@@ -118,6 +144,7 @@ def _run(
             # Let a waiting writer in (the next star, a note): SQLite's busy handler polls
             # at most every 100 ms, and back-to-back transactions would starve it.
             time.sleep(_PAUSE_S)
+        rankcache.yield_to_pages()
         if not q.write_scores_claimed(db, later[start : start + _CHUNK], token):
             return
     q.release(db, token, rank.scores_key(config, model))
@@ -170,7 +197,7 @@ def ranked_read(db: sqlite_utils.Database) -> None:
 def settle(db: sqlite_utils.Database, config: Config) -> None:
     """Make every stored score of the routine scope current: wait for this process's
     writer, else rescore here (a writer of another process stops: the claim moves)."""
-    if q.get_state(db, "pending") is None:
+    if q.get_state(db, "pending") is None or rankcache.previous_allowed() is not None:
         return
     if rankcache.wait(rankcache.db_file(db), "done") and q.get_state(db, "pending") is None:
         return

@@ -49,7 +49,7 @@ def labels(db: sqlite_utils.Database, *, read_limit: int, tag: str | None = None
         if read_limit > 0:
             rows += db.execute(
                 "SELECT id, 'read', read_at FROM entries WHERE read_at IS NOT NULL "
-                "ORDER BY read_at DESC, id LIMIT ?",
+                "ORDER BY read_at DESC, id DESC LIMIT ?",  # the read_at index, backwards
                 [read_limit],
             ).fetchall()
     else:
@@ -134,6 +134,11 @@ def load_model(db: sqlite_utils.Database, profile: str) -> tuple[str, str, str] 
         "SELECT fingerprint, fitted_at, model FROM ranking_models WHERE profile = ?", [profile]
     ).fetchone()
     return (str(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+def label_stamp(db: sqlite_utils.Database) -> int:
+    """A number every change of a label moves (schema: `_m015_label_stamp`'s triggers)."""
+    return int(db.execute("SELECT n FROM label_stamp").fetchone()[0])
 
 
 def model_stamp(db: sqlite_utils.Database, profile: str) -> tuple[str, str] | None:

@@ -674,6 +674,35 @@ def _m014_ranking_state(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m015_label_stamp(db: sqlite_utils.Database) -> None:
+    """A counter every change of a label moves (a star, a read, a dismissal, a tag of
+    yours), kept by triggers in the same transaction: a long-running process knows its
+    labels and their fingerprint are unchanged with one read (issue 16: the reading
+    page asks on every view)."""
+    changed = "BEGIN UPDATE label_stamp SET n = n + 1; END"
+    flags = "starred_at, read_at, dismissed_at"
+    # One statement at a time, inside the migration's transaction (executescript would
+    # commit first): a kill leaves all of it or none.
+    for sql in (
+        "CREATE TABLE label_stamp (n INTEGER NOT NULL)",
+        "INSERT INTO label_stamp VALUES (0)",
+        f"""CREATE TRIGGER label_stamp_entry_update AFTER UPDATE OF {flags} ON entries
+        WHEN OLD.starred_at IS NOT NEW.starred_at OR OLD.read_at IS NOT NEW.read_at
+          OR OLD.dismissed_at IS NOT NEW.dismissed_at {changed}""",
+        f"""CREATE TRIGGER label_stamp_entry_insert AFTER INSERT ON entries
+        WHEN COALESCE(NEW.starred_at, NEW.read_at, NEW.dismissed_at) IS NOT NULL {changed}""",
+        f"""CREATE TRIGGER label_stamp_entry_delete AFTER DELETE ON entries
+        WHEN COALESCE(OLD.starred_at, OLD.read_at, OLD.dismissed_at) IS NOT NULL {changed}""",
+        f"""CREATE TRIGGER label_stamp_tag_insert AFTER INSERT ON entry_tags
+        WHEN NEW.origin = 'user' {changed}""",
+        f"""CREATE TRIGGER label_stamp_tag_delete AFTER DELETE ON entry_tags
+        WHEN OLD.origin = 'user' {changed}""",
+        f"""CREATE TRIGGER label_stamp_tag_update AFTER UPDATE ON entry_tags
+        WHEN OLD.origin = 'user' OR NEW.origin = 'user' {changed}""",
+    ):
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_reading_list,
@@ -688,6 +717,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m011_repro_weights,
     _m012_post_urls,
     _m014_ranking_state,
+    _m015_label_stamp,
 ]
 
 

@@ -166,6 +166,24 @@
   }
   fillWhys();
 
+  // A page scored while a refit was under way says so (#reranking); ask the server
+  // until the refit is over, then say the new order is ready (never reorder under
+  // the reader's eyes: the link shows it).
+  async function watchRanking(tries) {
+    const note = document.getElementById("reranking");
+    if (!note || tries <= 0) return;
+    try {
+      const response = await fetch("/-/papers/ranking", { credentials: "same-origin" });
+      if (response.ok && !(await response.json()).busy) {
+        note.classList.add("ready");
+        note.firstChild.textContent = "The new order is ready. ";
+        return;
+      }
+    } catch (error) { /* the server went away: the link still works */ }
+    setTimeout(() => watchRanking(tries - 1), 400);
+  }
+  watchRanking(150);
+
   document.addEventListener("click", (event) => {
     const card = event.target.closest?.("article.card");
     if (card) current = cards().indexOf(card);
