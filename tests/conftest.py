@@ -18,6 +18,8 @@ import pytest
 import yaml
 from werkzeug import Request, Response
 
+from papertrail.reading import fitworker
+
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +56,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point the user data/config dirs and the cwd at tmp_path so no test
     reads or writes the real ones (or the repo's ./feeds.yml)."""
     home = tmp_path / "home"
@@ -67,7 +69,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    return tmp_path
+    yield tmp_path
+    fitworker.disable()  # a test that made a server (its refits in a worker) leaves none
 
 
 def fixture_bytes(rel: str) -> bytes:

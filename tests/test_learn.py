@@ -173,7 +173,9 @@ def test_the_next_fetch_ranks_the_starred_topic_above_the_dismissed_one(seeded) 
     assert mixed > ml[len(ml) // 2], (mixed, ml)
     listed = json.loads(ok(db, feeds, "list", "--sort", "rank", "--json", "-n", "100").stdout)
     new = [e["arxiv_id"] for e in listed if e["arxiv_id"] in DAY2]
-    assert set(new[: len(nicotine)]) == set(nicotine)
+    # every nicotine paper above every ML paper (the mixed one may fall anywhere between:
+    # which model's sample it is scored with decides whether it edges past a nicotine one)
+    assert max(new.index(a) for a in nicotine) < min(new.index(a) for a in ML_NEW), new
     # `rank` says what it learned from
     summary = ok(db, feeds, "rank").output
     assert "similarity learned from 5 starred, 5 dismissed entries" in summary

@@ -52,6 +52,12 @@ def enable() -> None:
     )
 
 
+def disable() -> None:
+    """Refits in this process again (the tests, between two servers)."""
+    global _ENABLED
+    _ENABLED = False
+
+
 def enabled() -> bool:
     return _ENABLED
 
