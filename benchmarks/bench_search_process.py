@@ -14,7 +14,12 @@ For each of bench_snapshot's 20 typical searches (the whole-arXiv list), in
 Percentiles are over every (query, round) sample. The load average is written
 before and after: the build machine is shared.
 
-    python benchmarks/bench_search_process.py DB [--rounds 3] [--json OUT]
+    python benchmarks/bench_search_process.py DB [--rounds 3] [--json OUT] [--anchor TREE]
+
+--anchor TREE (repeatable): run the same searches from another checkout's papertrail/
+(e.g. `git archive 1dc77e4 papertrail | tar -x -C /tmp/anchor`), interleaved with this
+tree's, query by query (PYTHONPATH picks the tree); each anchor's output is compared
+with this tree's, byte for byte, and every difference is reported.
 
 Never point it at a database you cannot lose: opening it migrates it.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -36,13 +42,15 @@ from bench_reading import pct, time_queries  # noqa: E402
 from bench_snapshot import SEARCH_QUERIES, _loadavg  # noqa: E402
 
 
-def wall(cmd: list[str]) -> float:
+def wall(cmd: list[str], tree: Path = ROOT) -> tuple[float, str]:
+    """Seconds the command took as a new process (PYTHONPATH: `tree`), and its output."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     t0 = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t0
     if result.returncode != 0:
         raise SystemExit(f"{cmd} failed: {result.stderr[-1000:]}")
-    return elapsed
+    return elapsed, result.stdout + "\n--stderr--\n" + result.stderr
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -59,21 +67,35 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("db", type=Path)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--anchor", type=Path, action="append", default=[])
     args = ap.parse_args(argv)
     py = sys.executable
+    trees = {"this": ROOT} | {f"anchor {p.resolve().name}": p.resolve() for p in args.anchor}
     base = [py, "-m", "papertrail", "--db", str(args.db), "--feeds", str(ROOT / "feeds.yml")]
-    wall(base + ["search", "quantum"])  # migrate once, warm the page cache
+    for tree in trees.values():
+        wall(base + ["search", "quantum"], tree)  # migrate once, warm the page cache, .pyc
     load_before = _loadavg()
-    samples: dict[str, list[float]] = {"search": [], "python -c pass": [], "import cli": []}
+    samples: dict[str, list[float]] = {"python -c pass": [], "import cli": []}
+    per_query: dict[str, dict[str, list[float]]] = {}
+    differ: set[str] = set()
     for r in range(args.rounds):
-        samples["python -c pass"].append(wall([py, "-c", "pass"]))
-        samples["import cli"].append(wall([py, "-c", "import papertrail.cli"]))
+        samples["python -c pass"].append(wall([py, "-c", "pass"])[0])
+        samples["import cli"].append(wall([py, "-c", "import papertrail.cli"])[0])
+        order = list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]
         for q in SEARCH_QUERIES if r % 2 == 0 else SEARCH_QUERIES[::-1]:
-            samples["search"].append(wall(base + ["search", *q]))
+            outputs = {}
+            for label, tree in order:
+                seconds, outputs[label] = wall(base + ["search", *q], tree)
+                samples.setdefault(f"search ({label})", []).append(seconds)
+                per_query.setdefault(" ".join(q), {}).setdefault(label, []).append(seconds)
+            differ |= {f"{' '.join(q)} ({k})" for k, v in outputs.items() if v != outputs["this"]}
         print(f"round {r + 1}: load {_loadavg()}", flush=True)
+    for q, by_tree in per_query.items():
+        print(f"  {q:44}", "  ".join(f"{k} {min(v) * 1000:6.1f}" for k, v in by_tree.items()))
     in_process = time_queries(args.db, "search", SEARCH_QUERIES, 3)
-    out = {name: summary(v) for name, v in samples.items()}
+    out: dict = {name: summary(v) for name, v in samples.items()}
     out["in-process search"] = summary(in_process)
+    out["output differs"] = sorted(differ)
     out["load"] = f"{load_before} -> {_loadavg()}"
     print(json.dumps(out, indent=1))
     if args.json:
