@@ -225,7 +225,7 @@ AFTER_LANE_REASON = "# imported after the HTTP lane starts"
 # Issue 19 too: `papertrail search` runs as a whole process, so these modules import what only
 # an unusual search needs (the full click CLI, the ranking machinery, feeds.yml's checker) when
 # it is needed, each such import with this reason on the line above.
-LEAN_SEARCH = {"papertrail.api.searching", "papertrail.cli"}
+LEAN_SEARCH = {"papertrail.api.searching", "papertrail.cli", "papertrail.config.paths"}
 LEAN_SEARCH_REASON = "# imported only when needed"
 
 

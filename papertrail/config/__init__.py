@@ -17,7 +17,7 @@ All problems are collected; `ConfigError` describes the first one in its
 Layout: `model` holds the dataclasses and `ConfigError`; `check` walks the
 node tree (source kinds are table-driven there: adding a kind is one
 `_KindSpec` entry), with the `ranking:` section's checks in `check_ranking`
-and node helpers in `nodes`; `load` finds and reads the file; `paths` says
+and node helpers in `nodes`; `locate` finds the file and `load` reads it; `paths` says
 where the reading list and feeds.yml are (`Paths`); `opml` turns the sources
 into OPML and back.
 
@@ -28,14 +28,10 @@ May import: models, ids.
 
 from __future__ import annotations
 
-from papertrail.config.check import KNOWN_KINDS, is_arxiv_category
-from papertrail.config.load import (
-    default_feeds_path,
-    load_config,
-    packaged_feeds_path,
-    parse_config,
-    user_config_path,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+from papertrail.config.locate import default_feeds_path, packaged_feeds_path, user_config_path
 from papertrail.config.model import (  # noqa: F401
     APP_NAME,
     ARXIV_MAX_RESULTS,
@@ -50,6 +46,19 @@ from papertrail.config.model import (  # noqa: F401
     Source,
 )
 from papertrail.config.paths import Paths, default_db_path, write_atomic
+
+if TYPE_CHECKING:
+    from papertrail.config.check import KNOWN_KINDS, is_arxiv_category
+    from papertrail.config.load import load_config, parse_config
+
+# Loaded on first use (PEP 562, as papertrail.api does): the YAML parser and the checker
+# are most of this package's import time, and `papertrail search` needs neither (issue 19).
+_LAZY = {
+    "KNOWN_KINDS": "papertrail.config.check",
+    "is_arxiv_category": "papertrail.config.check",
+    "load_config": "papertrail.config.load",
+    "parse_config": "papertrail.config.load",
+}
 
 __all__ = [
     "KNOWN_KINDS",
@@ -69,3 +78,11 @@ __all__ = [
     "user_config_path",
     "write_atomic",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'papertrail.config' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from papertrail.config.load import default_feeds_path, load_config
+from papertrail.config.locate import default_feeds_path
 from papertrail.config.model import APP_NAME, Config
 
 DB_FILENAME = "papertrail.db"
@@ -43,6 +43,10 @@ class Paths:
 
     def config(self) -> Config:
         """feeds.yml, validated; raises `ConfigError`."""
+        # imported only when needed: a search names feeds.yml but seldom reads it, and
+        # the YAML parser and the checker are most of what `papertrail.config` imports
+        from papertrail.config.load import load_config
+
         return load_config(self.feeds)
 
 
