@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -41,13 +42,21 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_reading import pct, time_queries  # noqa: E402
 from bench_snapshot import SEARCH_QUERIES, _loadavg  # noqa: E402
 
+CPU: dict[str, list[float]] = {}  # label -> CPU seconds (user + system) of each process
 
-def wall(cmd: list[str], tree: Path = ROOT) -> tuple[float, str]:
-    """Seconds the command took as a new process (PYTHONPATH: `tree`), and its output."""
+
+def wall(cmd: list[str], tree: Path = ROOT, label: str = "") -> tuple[float, str]:
+    """Seconds the command took as a new process (PYTHONPATH: `tree`), and its output.
+    Its CPU time (user + system, from the kernel's accounting: steadier than the wall
+    time on a busy machine) goes into CPU[label]."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    CPU.setdefault(label or " ".join(cmd[1:3]), []).append(cpu)
     if result.returncode != 0:
         raise SystemExit(f"{cmd} failed: {result.stderr[-1000:]}")
     return elapsed, result.stdout + "\n--stderr--\n" + result.stderr
@@ -79,22 +88,26 @@ def main(argv: list[str] | None = None) -> dict:
     per_query: dict[str, dict[str, list[float]]] = {}
     differ: set[str] = set()
     for r in range(args.rounds):
-        samples["python -c pass"].append(wall([py, "-c", "pass"])[0])
-        samples["import cli"].append(wall([py, "-c", "import papertrail.cli"])[0])
+        samples["python -c pass"].append(wall([py, "-c", "pass"], label="python -c pass")[0])
+        samples["import cli"].append(
+            wall([py, "-c", "import papertrail.cli"], label="import cli")[0]
+        )
         order = list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]
         for q in SEARCH_QUERIES if r % 2 == 0 else SEARCH_QUERIES[::-1]:
             outputs = {}
             for label, tree in order:
-                seconds, outputs[label] = wall(base + ["search", *q], tree)
+                seconds, outputs[label] = wall(base + ["search", *q], tree, f"search ({label})")
                 samples.setdefault(f"search ({label})", []).append(seconds)
                 per_query.setdefault(" ".join(q), {}).setdefault(label, []).append(seconds)
             differ |= {f"{' '.join(q)} ({k})" for k, v in outputs.items() if v != outputs["this"]}
         print(f"round {r + 1}: load {_loadavg()}", flush=True)
     for q, by_tree in per_query.items():
         print(f"  {q:44}", "  ".join(f"{k} {min(v) * 1000:6.1f}" for k, v in by_tree.items()))
+    print("(min wall ms per query and tree)")
     in_process = time_queries(args.db, "search", SEARCH_QUERIES, 3)
     out: dict = {name: summary(v) for name, v in samples.items()}
     out["in-process search"] = summary(in_process)
+    out["CPU time (user + system)"] = {k: summary(v) for k, v in CPU.items() if k in samples}
     out["output differs"] = sorted(differ)
     out["load"] = f"{load_before} -> {_loadavg()}"
     print(json.dumps(out, indent=1))
