@@ -49,10 +49,14 @@ def wall(cmd: list[str], tree: Path = ROOT, label: str = "") -> tuple[float, str
     """Seconds the command took as a new process (PYTHONPATH: `tree`), and its output.
     Its CPU time (user + system, from the kernel's accounting: steadier than the wall
     time on a busy machine) goes into CPU[label]."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    # Run in `tree` (`-m` puts the cwd first on sys.path), with bytecode caches written and
+    # read as an installed copy has them (pip compiles at install): PYTHONDONTWRITEBYTECODE
+    # in the caller's environment would make every run compile every module again.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(tree)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
