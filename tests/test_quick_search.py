@@ -146,6 +146,6 @@ def test_the_search_process_imports_neither_click_nor_the_other_commands(
     )
     assert (
         result.stderr.strip().splitlines()[-1]
-        == "['papertrail.cli.quick', 'papertrail.cli.tables']"
+        == "['papertrail.cli.plaintext', 'papertrail.cli.quick', 'papertrail.cli.tables']"
     )
     assert "learning" in result.stdout.lower()

@@ -31,33 +31,46 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from papertrail.config.locate import default_feeds_path, packaged_feeds_path, user_config_path
-from papertrail.config.model import (  # noqa: F401
+from papertrail.config.locate import (  # noqa: F401  (the constants: names for users)
     APP_NAME,
-    ARXIV_MAX_RESULTS,
-    ARXIV_MIN_DELAY_SECONDS,
     FEEDS_FILENAME,
     PACKAGED_FEEDS_FILENAME,
-    Config,
-    ConfigError,
-    DomainRule,
-    Ranking,
-    Settings,
-    Source,
+    default_feeds_path,
+    packaged_feeds_path,
+    user_config_path,
 )
 from papertrail.config.paths import Paths, default_db_path, write_atomic
 
 if TYPE_CHECKING:
     from papertrail.config.check import KNOWN_KINDS, is_arxiv_category
     from papertrail.config.load import load_config, parse_config
+    from papertrail.config.model import (  # noqa: F401
+        ARXIV_MAX_RESULTS,
+        ARXIV_MIN_DELAY_SECONDS,
+        Config,
+        ConfigError,
+        DomainRule,
+        Ranking,
+        Settings,
+        Source,
+    )
 
-# Loaded on first use (PEP 562, as papertrail.api does): the YAML parser and the checker
-# are most of this package's import time, and `papertrail search` needs neither (issue 19).
+# Loaded on first use (PEP 562, as papertrail.api does): the YAML parser, the checker and
+# the frozen dataclasses are most of this package's import time, and `papertrail search`
+# needs none of them (issue 19).
 _LAZY = {
     "KNOWN_KINDS": "papertrail.config.check",
     "is_arxiv_category": "papertrail.config.check",
     "load_config": "papertrail.config.load",
     "parse_config": "papertrail.config.load",
+    "ARXIV_MAX_RESULTS": "papertrail.config.model",
+    "ARXIV_MIN_DELAY_SECONDS": "papertrail.config.model",
+    "Config": "papertrail.config.model",
+    "ConfigError": "papertrail.config.model",
+    "DomainRule": "papertrail.config.model",
+    "Ranking": "papertrail.config.model",
+    "Settings": "papertrail.config.model",
+    "Source": "papertrail.config.model",
 }
 
 __all__ = [

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import platformdirs
 
-from papertrail.config.model import APP_NAME, FEEDS_FILENAME, PACKAGED_FEEDS_FILENAME
+APP_NAME = "papertrail"
+FEEDS_FILENAME = "feeds.yml"
+PACKAGED_FEEDS_FILENAME = "default_feeds.yml"
 
 
 def user_config_path() -> Path:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from papertrail.config.locate import default_feeds_path
-from papertrail.config.model import APP_NAME, Config
+from papertrail.config.locate import APP_NAME, default_feeds_path
+
+if TYPE_CHECKING:
+    from papertrail.config.model import Config
 
 DB_FILENAME = "papertrail.db"
 
