@@ -9,7 +9,7 @@ For each of bench_snapshot's 20 typical searches (the whole-arXiv list), in
   imports (`python -c "import papertrail.cli"`), each once per round: the part
   of every command that is not the search;
 - the same query in one warm process (CliRunner, whole command, no start-up),
-  median of 3: the in-process figure earlier sessions recorded.
+  median of 5, wall and CPU time: the in-process figure earlier sessions recorded.
 
 Percentiles are over every (query, round) sample. The load average is written
 before and after: the build machine is shared.
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_reading import pct, time_queries  # noqa: E402
+from bench_reading import pct  # noqa: E402
 from bench_snapshot import SEARCH_QUERIES, _loadavg  # noqa: E402
 
 CPU: dict[str, list[float]] = {}  # label -> CPU seconds (user + system) of each process
@@ -64,6 +64,34 @@ def wall(cmd: list[str], tree: Path = ROOT, label: str = "") -> tuple[float, str
     if result.returncode != 0:
         raise SystemExit(f"{cmd} failed: {result.stderr[-1000:]}")
     return elapsed, result.stdout + "\n--stderr--\n" + result.stderr
+
+
+def in_process(db: Path, repeats: int) -> tuple[list[float], list[float]]:
+    """Per query, the median wall and CPU seconds (this process's user + system) of the
+    whole command in one warm process (CliRunner): the CPU figure holds on a busy machine."""
+    from click.testing import CliRunner
+
+    from papertrail.cli import cli
+
+    runner = CliRunner()
+    base = ["--db", str(db), "--feeds", str(ROOT / "feeds.yml"), "search"]
+    runner.invoke(cli, base + SEARCH_QUERIES[0])  # warm: imports, page cache
+    walls, cpus = [], []
+    for q in SEARCH_QUERIES:
+        w, c = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = runner.invoke(cli, base + q)
+            w.append(time.perf_counter() - t0)
+            c.append(time.process_time() - c0)
+            if result.exit_code != 0:
+                raise SystemExit(f"search {q} failed: {result.output}")
+        walls.append(sorted(w)[len(w) // 2])
+        cpus.append(sorted(c)[len(c) // 2])
+        print(
+            f"  in-process {' '.join(q):44} {walls[-1] * 1000:7.1f} ms  CPU {cpus[-1] * 1000:6.1f} ms"
+        )
+    return walls, cpus
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -108,9 +136,10 @@ def main(argv: list[str] | None = None) -> dict:
     for q, by_tree in per_query.items():
         print(f"  {q:44}", "  ".join(f"{k} {min(v) * 1000:6.1f}" for k, v in by_tree.items()))
     print("(min wall ms per query and tree)")
-    in_process = time_queries(args.db, "search", SEARCH_QUERIES, 3)
+    walls, cpus = in_process(args.db, 5)
     out: dict = {name: summary(v) for name, v in samples.items()}
-    out["in-process search"] = summary(in_process)
+    out["in-process search"] = summary(walls)
+    out["in-process search, CPU"] = summary(cpus)
     out["CPU time (user + system)"] = {k: summary(v) for k, v in CPU.items() if k in samples}
     out["output differs"] = sorted(differ)
     out["load"] = f"{load_before} -> {_loadavg()}"
