@@ -4,7 +4,6 @@
 command line is not a plain search (cli/quick.py).
 """
 
-
 from papertrail.cli import (
     adding,  # noqa: F401
     browse,  # noqa: F401

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from papertrail import api
 from papertrail.cli import tables
-from papertrail.text import plain_snippet
 
 if TYPE_CHECKING:
     from papertrail.models import Entry
@@ -213,17 +212,7 @@ def _print(command: Search, found: api.SearchResult) -> None:
 
 
 def _print_entries(entries: list[Entry], as_json: bool, as_csv: bool, *, empty: str) -> None:
-    if as_json or as_csv:
-        for e in entries:  # search hits: the highlight markers become **word**
-            e.pop("title_highlighted", None)
-            if "snippet" in e:
-                e["snippet"] = plain_snippet(e["snippet"])
-        _echo((api.render_json if as_json else api.render_csv)(entries).rstrip("\n"))
-        return
-    if not entries:
-        _echo(empty, err=True)
-        return
-    tables.print_entries(entries, snippets=any("snippet" in e for e in entries))
+    tables.print_list(entries, as_json, as_csv, empty=empty, echo=_echo)
 
 
 def _echo(text: str, *, err: bool = False) -> None:

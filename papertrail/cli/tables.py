@@ -9,11 +9,12 @@ from __future__ import annotations
 import shutil
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from papertrail import api
 from papertrail.cli.plaintext import PlainText, plain_output
-from papertrail.text import CONTROL, HIT_END, HIT_START
+from papertrail.text import CONTROL, HIT_END, HIT_START, plain_snippet
 from papertrail.text import clean as _clean
 
 if TYPE_CHECKING:
@@ -63,6 +64,24 @@ def highlighted(snippet: str, style: str = "dim", text_class: Any = None) -> Tex
         )
         bold = not bold
     return cast("Text", out)
+
+
+def print_list(
+    entries: list[Entry], as_json: bool, as_csv: bool, *, empty: str, echo: Callable[..., None]
+) -> None:
+    """What `list` and `search` print: JSON or CSV (a search hit's markers as **word**),
+    else the table, else `empty` on stderr. `echo` is click.echo, or cli/quick.py's copy."""
+    if as_json or as_csv:
+        for e in entries:  # search hits: the highlight markers become **word**
+            e.pop("title_highlighted", None)
+            if "snippet" in e:
+                e["snippet"] = plain_snippet(e["snippet"])
+        echo((api.render_json if as_json else api.render_csv)(entries).rstrip("\n"))
+        return
+    if not entries:
+        echo(empty, err=True)
+        return
+    print_entries(entries, snippets=any("snippet" in e for e in entries))
 
 
 _HEADERS = ("id", "date", "", "domain", "title", "where")
