@@ -222,6 +222,11 @@ def test_no_import_cycles(root: str) -> None:
 # each such import says so with this reason on the line above it.
 AFTER_LANE = {"papertrail.api.fetching", "papertrail.ingest.fetch"}
 AFTER_LANE_REASON = "# imported after the HTTP lane starts"
+# Issue 19 too: `papertrail search` runs as a whole process, so these modules import what only
+# an unusual search needs (the full click CLI, the ranking machinery, feeds.yml's checker) when
+# it is needed, each such import with this reason on the line above.
+LEAN_SEARCH = {"papertrail.api.searching", "papertrail.cli", "papertrail.config.paths"}
+LEAN_SEARCH_REASON = "# imported only when needed"
 
 
 def test_our_modules_are_imported_at_the_top() -> None:
@@ -232,6 +237,9 @@ def test_our_modules_are_imported_at_the_top() -> None:
             if not i.in_function or i.target.split(".")[0] not in ROOTS:
                 continue
             if i.module in AFTER_LANE and AFTER_LANE_REASON in _block_above(lines, i.node.lineno):
+                continue
+            above = _block_above(lines, i.node.lineno)
+            if i.module in LEAN_SEARCH and LEAN_SEARCH_REASON in above:
                 continue
             inside.append(f"{i.module}:{i.line} imports {i.target} inside a function")
     assert not inside, "\n".join(inside)
@@ -256,7 +264,7 @@ def test_function_local_imports_are_heavy_packages_with_a_reason() -> None:
             text = "\n".join(lines[i.node.lineno - 1 : i.node.end_lineno])
             before = lines[i.node.lineno - 2] if i.node.lineno > 1 else ""
             commented = "#" in text or before.strip().startswith(("import", "from"))
-            if top in ROOTS and i.module in AFTER_LANE:
+            if top in ROOTS and i.module in AFTER_LANE | LEAN_SEARCH:
                 continue  # checked by test_our_modules_are_imported_at_the_top
             if top not in HEAVY:
                 wrong.append(

@@ -50,16 +50,13 @@ if TYPE_CHECKING:
     )
     from papertrail.api.reading import (
         MarkResult,
-        SearchResult,
         add_note,
         clean_tags,
         delete_note,
         explain_entry,
         list_entries,
-        make_filter,
         mark,
         notes,
-        search,
         select,
         show,
         tag,
@@ -78,6 +75,7 @@ if TYPE_CHECKING:
     from papertrail.api.schedule import install as install_schedule
     from papertrail.api.schedule import remove as remove_schedule
     from papertrail.api.schedule import status as schedule_status
+    from papertrail.api.searching import SearchResult, make_filter, search
     from papertrail.api.subscriptions import export_sources, import_sources
     from papertrail.config import ConfigError, Paths, write_atomic
     from papertrail.ingest.add import NotAnArxivId
@@ -137,16 +135,16 @@ _WHERE: dict[str, str] = {
     "import_library_file": "papertrail.api.learning",
     "similar": "papertrail.api.learning",
     "MarkResult": "papertrail.api.reading",
-    "SearchResult": "papertrail.api.reading",
+    "SearchResult": "papertrail.api.searching",
     "add_note": "papertrail.api.reading",
     "clean_tags": "papertrail.api.reading",
     "delete_note": "papertrail.api.reading",
     "explain_entry": "papertrail.api.reading",
     "list_entries": "papertrail.api.reading",
-    "make_filter": "papertrail.api.reading",
+    "make_filter": "papertrail.api.searching",
     "mark": "papertrail.api.reading",
     "notes": "papertrail.api.reading",
-    "search": "papertrail.api.reading",
+    "search": "papertrail.api.searching",
     "select": "papertrail.api.reading",
     "show": "papertrail.api.reading",
     "tag": "papertrail.api.reading",

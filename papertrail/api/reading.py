@@ -9,12 +9,13 @@ short ids (`papertrail.store.resolve_entry`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from papertrail import store
-from papertrail.config import ConfigError, Paths
+from papertrail.api.searching import DEFAULT_LIMIT, configured_names
+from papertrail.config import Paths
 from papertrail.models import Entry, EntryDetail, Note
 from papertrail.reading import profiles
 from papertrail.reading.explain import Explanation, explain
@@ -26,41 +27,10 @@ from papertrail.reading.refresh import (
     ranked_read,
     settle,
 )
-from papertrail.sources.domains import GENERAL
-from papertrail.store import read_only, triage
+from papertrail.store import triage
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-DEFAULT_LIMIT = 50
-
-
-def make_filter(
-    *,
-    domains: Sequence[str] = (),
-    tags: Sequence[str] = (),
-    sources: Sequence[str] = (),
-    kind: str | None = None,
-    unread: bool = False,
-    starred: bool = False,
-    since: str | None = None,
-    until: str | None = None,
-    include_hidden: bool = True,
-    has_code: bool = False,
-) -> store.EntryFilter:
-    """An EntryFilter from what a user typed (`since`/`until` as 24h, 7d, 2w or a date)."""
-    return store.EntryFilter(
-        domains=tuple(domains),
-        tags=tuple(tags),
-        sources=tuple(sources),
-        kind=kind,
-        unread=unread,
-        starred=starred,
-        since=store.parse_since(since) if since else None,
-        until=store.parse_since(until) if until else None,
-        include_hidden=include_hidden,
-        has_code=has_code,
-    )
 
 
 def list_entries(
@@ -76,7 +46,7 @@ def list_entries(
     its match (-1 .. 1) as `score`."""
     flt = flt or store.EntryFilter()
     with store.connected(paths.db, create=False) as db:
-        store.check_filter_names(db, flt, _configured_names(paths))
+        store.check_filter_names(db, flt, configured_names(paths))
         if sort == "rank" and len(flt.tags) == 1:
             ranked = profiles.ranked_by_tag(db, paths.config(), flt, flt.tags[0], limit)
             if ranked is not None:
@@ -105,7 +75,7 @@ def select(
     newest first. Raises ValueError naming every token that names nothing."""
     flt = flt or store.EntryFilter()
     with store.connected(paths.db, create=False) as db:
-        store.check_filter_names(db, flt, _configured_names(paths))
+        store.check_filter_names(db, flt, configured_names(paths))
         if not tokens:
             return store.find_entries(db, flt, limit=limit)
         resolved = store.resolve_entries(db, tokens)
@@ -113,49 +83,6 @@ def select(
             raise ValueError("nothing was exported:\n  " + "\n  ".join(resolved.missing))
         picked = {e["id"] for e in store.find_entries(db, replace(flt, ids=resolved.ids))}
         return store.entries_by_ids(db, [i for i in resolved.ids if i in picked][:limit])
-
-
-def _configured_names(paths: Paths) -> Callable[[], dict[str, list[str]]]:
-    """The domain and source names feeds.yml defines (read only when a filter names
-    something the reading list does not have; a broken feeds.yml counts as none)."""
-
-    def names() -> dict[str, list[str]]:
-        try:
-            config = paths.config()
-        except (ConfigError, OSError):
-            return {}
-        domains = [d.name for d in config.domains]
-        return {"domain": [*domains, GENERAL], "source": [s.name for s in config.sources]}
-
-    return names
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The entries a search found, best first (each with `relevance` and `snippet`)."""
-
-    entries: list[Entry]
-    window: int | None = None  # set when only the newest `window` matches were ranked
-
-
-def search(
-    paths: Paths,
-    query: str,
-    flt: store.EntryFilter | None = None,
-    *,
-    sort: str = "relevance",
-    limit: int | None = DEFAULT_LIMIT,
-) -> SearchResult:
-    """`papertrail search`: FTS5 over titles, text and notes; raises
-    `store.SearchSyntaxError` (a ValueError) with advice."""
-    flt = flt or store.EntryFilter()
-    with read_only.reading(paths.db) as db:  # no sqlite_utils: a search starts fast (issue 19)
-        store.check_filter_names(db, flt, _configured_names(paths))
-        floor = pending_floor(db)
-        hits = triage.search(db, query, flt, sort=sort, limit=limit)
-        found = list(hits)
-        live_while_pending(db, paths.config(), found, floor)
-    return SearchResult(found, hits.window)
 
 
 def show(paths: Paths, token: str) -> EntryDetail:

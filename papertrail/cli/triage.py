@@ -20,7 +20,6 @@ from papertrail.cli._base import (
     output_options,
     paths_of,
 )
-from papertrail.text import plain_snippet
 
 if TYPE_CHECKING:
     from papertrail.models import Entry
@@ -30,17 +29,7 @@ SEARCH_SORTS = ("relevance", "date", "rank")
 
 
 def _print_entries(entries: list[Entry], as_json: bool, as_csv: bool, *, empty: str) -> None:
-    if as_json or as_csv:
-        for e in entries:  # search hits: the highlight markers become **word**
-            e.pop("title_highlighted", None)
-            if "snippet" in e:
-                e["snippet"] = plain_snippet(e["snippet"])
-        click.echo((api.render_json if as_json else api.render_csv)(entries).rstrip("\n"))
-        return
-    if not entries:
-        click.echo(empty, err=True)
-        return
-    tables.print_entries(entries, snippets=any("snippet" in e for e in entries))
+    tables.print_list(entries, as_json, as_csv, empty=empty, echo=click.echo)
 
 
 @cli.command("list")

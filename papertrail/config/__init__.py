@@ -17,7 +17,7 @@ All problems are collected; `ConfigError` describes the first one in its
 Layout: `model` holds the dataclasses and `ConfigError`; `check` walks the
 node tree (source kinds are table-driven there: adding a kind is one
 `_KindSpec` entry), with the `ranking:` section's checks in `check_ranking`
-and node helpers in `nodes`; `load` finds and reads the file; `paths` says
+and node helpers in `nodes`; `locate` finds the file and `load` reads it; `paths` says
 where the reading list and feeds.yml are (`Paths`); `opml` turns the sources
 into OPML and back.
 
@@ -28,28 +28,50 @@ May import: models, ids.
 
 from __future__ import annotations
 
-from papertrail.config.check import KNOWN_KINDS, is_arxiv_category
-from papertrail.config.load import (
-    default_feeds_path,
-    load_config,
-    packaged_feeds_path,
-    parse_config,
-    user_config_path,
-)
-from papertrail.config.model import (  # noqa: F401
+import importlib
+from typing import TYPE_CHECKING
+
+from papertrail.config.locate import (  # noqa: F401  (the constants: names for users)
     APP_NAME,
-    ARXIV_MAX_RESULTS,
-    ARXIV_MIN_DELAY_SECONDS,
     FEEDS_FILENAME,
     PACKAGED_FEEDS_FILENAME,
-    Config,
-    ConfigError,
-    DomainRule,
-    Ranking,
-    Settings,
-    Source,
+    default_feeds_path,
+    packaged_feeds_path,
+    user_config_path,
 )
 from papertrail.config.paths import Paths, default_db_path, write_atomic
+
+if TYPE_CHECKING:
+    from papertrail.config.check import KNOWN_KINDS, is_arxiv_category
+    from papertrail.config.load import load_config, parse_config
+    from papertrail.config.model import (  # noqa: F401
+        ARXIV_MAX_RESULTS,
+        ARXIV_MIN_DELAY_SECONDS,
+        Config,
+        ConfigError,
+        DomainRule,
+        Ranking,
+        Settings,
+        Source,
+    )
+
+# Loaded on first use (PEP 562, as papertrail.api does): the YAML parser, the checker and
+# the frozen dataclasses are most of this package's import time, and `papertrail search`
+# needs none of them (issue 19).
+_LAZY = {
+    "KNOWN_KINDS": "papertrail.config.check",
+    "is_arxiv_category": "papertrail.config.check",
+    "load_config": "papertrail.config.load",
+    "parse_config": "papertrail.config.load",
+    "ARXIV_MAX_RESULTS": "papertrail.config.model",
+    "ARXIV_MIN_DELAY_SECONDS": "papertrail.config.model",
+    "Config": "papertrail.config.model",
+    "ConfigError": "papertrail.config.model",
+    "DomainRule": "papertrail.config.model",
+    "Ranking": "papertrail.config.model",
+    "Settings": "papertrail.config.model",
+    "Source": "papertrail.config.model",
+}
 
 __all__ = [
     "KNOWN_KINDS",
@@ -69,3 +91,11 @@ __all__ = [
     "user_config_path",
     "write_atomic",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'papertrail.config' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

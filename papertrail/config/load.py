@@ -6,38 +6,15 @@ import hashlib
 import threading
 from pathlib import Path
 
-import platformdirs
 import yaml
 
 from papertrail.config.check import _Checker, _Loader, _yaml_syntax_error
-from papertrail.config.model import (
-    APP_NAME,
-    FEEDS_FILENAME,
-    PACKAGED_FEEDS_FILENAME,
-    Config,
-    ConfigError,
+from papertrail.config.locate import (  # noqa: F401  (where they were first)
+    default_feeds_path,
+    packaged_feeds_path,
+    user_config_path,
 )
-
-
-def user_config_path() -> Path:
-    """``feeds.yml`` in the user's config directory (it may not exist)."""
-    return Path(platformdirs.user_config_dir(APP_NAME)) / FEEDS_FILENAME
-
-
-def packaged_feeds_path() -> Path:
-    """The default ``feeds.yml`` shipped inside the package."""
-    return Path(__file__).parent / PACKAGED_FEEDS_FILENAME
-
-
-def default_feeds_path(cwd: Path | None = None) -> Path:
-    """``./feeds.yml`` if it exists, else the user config dir's, else the packaged default."""
-    local = Path.cwd() / FEEDS_FILENAME if cwd is None else Path(cwd) / FEEDS_FILENAME
-    if local.is_file():
-        return local
-    user = user_config_path()
-    if user.is_file():
-        return user
-    return packaged_feeds_path()
+from papertrail.config.model import Config, ConfigError
 
 
 def load_config(path: Path) -> Config:

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from papertrail.config.locate import (  # noqa: F401  (defined there, named here too)
+    APP_NAME,
+    FEEDS_FILENAME,
+    PACKAGED_FEEDS_FILENAME,
+)
+
 if TYPE_CHECKING:
     from papertrail.config.check_email import EmailSettings
 
-APP_NAME = "papertrail"
-FEEDS_FILENAME = "feeds.yml"
-PACKAGED_FEEDS_FILENAME = "default_feeds.yml"
 
 # arXiv's API terms of use: no more than one request every three seconds.
 ARXIV_MIN_DELAY_SECONDS = 3.0

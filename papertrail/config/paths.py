@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from papertrail.config.load import default_feeds_path, load_config
-from papertrail.config.model import APP_NAME, Config
+from papertrail.config.locate import APP_NAME, default_feeds_path
+
+if TYPE_CHECKING:
+    from papertrail.config.model import Config
 
 DB_FILENAME = "papertrail.db"
 
@@ -43,6 +46,10 @@ class Paths:
 
     def config(self) -> Config:
         """feeds.yml, validated; raises `ConfigError`."""
+        # imported only when needed: a search names feeds.yml but seldom reads it, and
+        # the YAML parser and the checker are most of what `papertrail.config` imports
+        from papertrail.config.load import load_config
+
         return load_config(self.feeds)
 
 

@@ -196,6 +196,10 @@ class SearchHits(list[Entry]):
     window: int | None = None
 
 
+_E_ID = re.compile(r"\be\.id\b")
+_E_COLUMN = re.compile(r"\be\.")  # what is left of `entries e` once e.id is the FTS rowid
+
+
 def _newest_matches(
     db: sqlite_utils.Database, table: str, match: str, where: str, params: Sequence[Any]
 ) -> list[tuple[int, float]]:
@@ -203,8 +207,14 @@ def _newest_matches(
     `table` that pass the filters (`where` over `entries e`), newest first: one
     backwards walk of the index, bm25 computed for those rows only."""
     rank = _BM25.replace("entries_fts", table)
-    if where == "1":
-        sql = f"SELECT rowid, -{rank} FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC"
+    on_ids = _E_ID.sub(f"{table}.rowid", where)
+    if not _E_COLUMN.search(on_ids):
+        # No filter reads a column of `entries` (none, or only --domain/--tag/--source,
+        # --starred, ids): no join, so no entries row is read per match (a --domain
+        # search across arXiv spent half its time reading them).
+        where_sql = "" if where == "1" else f" AND {on_ids}"
+        sql = f"""SELECT rowid, -{rank} FROM {table} WHERE {table} MATCH ?{where_sql}
+                  ORDER BY rowid DESC"""
     else:
         sql = f"""SELECT e.id, -{rank} FROM {table} JOIN entries e ON e.id = {table}.rowid
                   WHERE {table} MATCH ? AND {where} ORDER BY {table}.rowid DESC"""
