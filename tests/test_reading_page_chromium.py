@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,13 @@ def server(world: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[str, Path
     """`papertrail browse --port 0`; yields (the URL it prints, db, feeds)."""
     db = tmp_path / "reading.db"
     shutil.copyfile(world[0], db)
-    feeds = world[1]
+    with browse_process(db, world[1]) as url:
+        yield url, db, world[1]
+
+
+@contextmanager
+def browse_process(db: Path, feeds: Path) -> Iterator[str]:
+    """A `papertrail browse --port 0` subprocess on `db`; yields the URL it prints."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "papertrail", "--db", str(db), "--feeds", str(feeds), "browse",
          "--port", "0"],
@@ -82,7 +89,7 @@ def server(world: tuple[Path, Path], tmp_path: Path) -> Iterator[tuple[str, Path
                 url = line.split(" at ", 1)[1].strip()
             assert proc.poll() is None, f"papertrail browse exited: {line}"
         assert url.startswith("http://127.0.0.1:") and url.endswith("/-/papers")
-        yield url, db, feeds
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)

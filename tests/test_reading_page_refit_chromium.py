@@ -9,11 +9,7 @@ PAPERTRAIL_SCREENSHOT_DIR keeps the screenshot (docs/img/reading-reranking.png).
 
 from __future__ import annotations
 
-import queue
 import sqlite3
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +17,14 @@ import pytest
 import test_learn
 from selenium.webdriver.common.by import By
 from test_learn import ML_NEW
-from test_reading_page_chromium import CHROMEDRIVER, CHROMIUM, SCREENSHOT_DIR, chrome, wait_for
+from test_reading_page_chromium import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    SCREENSHOT_DIR,
+    browse_process,
+    chrome,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -36,26 +39,8 @@ api, feeds, seeded = test_learn.api, test_learn.feeds, test_learn.seeded
 def served(seeded: tuple[Path, Path]) -> Iterator[tuple[str, Path]]:
     """`papertrail browse --port 0` on the seeded list; yields (its URL, the db)."""
     db, feeds_yml = seeded
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "papertrail", "--db", str(db), "--feeds", str(feeds_yml),
-         "browse", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
-    try:
-        url = None
-        while url is None:
-            line = lines.get(timeout=30)
-            if line.startswith("Serving"):
-                url = line.split(" at ", 1)[1].strip()
-            assert proc.poll() is None, f"papertrail browse exited: {line}"
+    with browse_process(db, feeds_yml) as url:
         yield url, db
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_the_page_says_it_is_reranking_then_offers_the_new_order(
