@@ -14,6 +14,7 @@ May import: nothing of papertrail's beyond what the reading package may.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -265,6 +266,7 @@ def tex_to_mathml(tex: str) -> str | None:
     return f'<math display="inline"><semantics>{body}<annotation encoding="application/x-tex">{_e(tex)}</annotation></semantics></math>'
 
 
+@functools.lru_cache(maxsize=4096)  # a page shows the same titles and abstracts again
 def text_with_math(text: str) -> str:
     """Feed text as safe HTML: every character escaped, inline TeX as MathML where
     the converter understands it (else its source, escaped)."""
