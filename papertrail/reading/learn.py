@@ -30,16 +30,18 @@ containing them add up to at most `POSTINGS` (at most `MODEL_TERMS` words), and 
     down = sum of the negative ones, as a positive amount
     raw  = (up - down) / (up + down + EVIDENCE_FLOOR)
 
-from -1 (like what you dismiss) to +1 (like what you star). The ratio does the
-length normalisation at scoring time (a long abstract has more words pushing both
-ways) without a per-entry norm to store; EVIDENCE_FLOOR (3) keeps an entry with little
-evidence near 0, and makes the score closer to the plain sum up - down for most
-entries (3 ranked better than 1 on the development trials at 20 labels: docs/BENCHMARKS.md,
+from -1 (like what you dismiss) to +1 (like what you star), near 0 with little evidence
+either way. With EVIDENCE_FLOOR 3 (it was 1) the floor weighs more next to a typical
+entry's up + down (about 2 at 200,000 entries), so the order moves towards that of the plain
+sum up - down (the fit's length normalisation does the rest), and only entries with much
+evidence are damped towards +-1. Nearer the plain sum ranked
+better than the ratio with 1 on the development trials at 20 labels (docs/BENCHMARKS.md,
 "Issue 17 Q"). Summing per-word weights is exactly what the FTS5 index answers with one
 indexed query per word (two sums: the up words, the down words), so a rescore reads a
-bounded number of postings, and `show --why` lists each word's push and the two
-sums. (No bigrams, unlike arxiv-sanity's tf-idf.) docs/BENCHMARKS.md ("Issue 17:
-ranking quality, second pass") measures what each choice brought.
+bounded number of postings, and `show --why` lists each word's push and the two sums.
+(No bigrams, unlike arxiv-sanity's tf-idf: they ranked worse on the development trials.)
+docs/BENCHMARKS.md ("Issue 17: ranking quality, second pass", and "Issue 17 Q") measures
+what each choice brought.
 
 Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
 falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
