@@ -28,16 +28,20 @@ containing them add up to at most `POSTINGS` (at most `MODEL_TERMS` words), and 
 
     up   = sum of the positive weights of the kept words and authors it has
     down = sum of the negative ones, as a positive amount
-    raw  = (up - down) / (up + down + 1)
+    raw  = (up - down) / (up + down + EVIDENCE_FLOOR)
 
-from -1 (like what you dismiss) to +1 (like what you star). The ratio does the
-length normalisation at scoring time (a long abstract has more words pushing both
-ways) without a per-entry norm to store; the 1 keeps an entry with little evidence
-near 0. Summing per-word weights is exactly what the FTS5 index answers with one
+from -1 (like what you dismiss) to +1 (like what you star), near 0 with little evidence
+either way. With EVIDENCE_FLOOR 3 (it was 1) the floor weighs more next to a typical
+entry's up + down (about 2 at 200,000 entries), so the order moves towards that of the plain
+sum up - down (the fit's length normalisation does the rest), and only entries with much
+evidence are damped towards +-1. Nearer the plain sum ranked
+better than the ratio with 1 on the development trials at 20 labels (docs/BENCHMARKS.md,
+"Issue 17 Q"). Summing per-word weights is exactly what the FTS5 index answers with one
 indexed query per word (two sums: the up words, the down words), so a rescore reads a
-bounded number of postings, and `show --why` lists each word's push and the two
-sums. (No bigrams, unlike arxiv-sanity's tf-idf.) docs/BENCHMARKS.md ("Issue 17:
-ranking quality, second pass") measures what each choice brought.
+bounded number of postings, and `show --why` lists each word's push and the two sums.
+(No bigrams, unlike arxiv-sanity's tf-idf: they ranked worse on the development trials.)
+docs/BENCHMARKS.md ("Issue 17: ranking quality, second pass", and "Issue 17 Q") measures
+what each choice brought.
 
 Fewer than `MIN_POSITIVES` positives or `MIN_LABELS` labels: no model; the ranking
 falls back to the term profile (papertrail.reading.rank.build_profile) and says so.
@@ -83,10 +87,10 @@ C = 1.0  # inverse regularisation strength of the logistic regression
 REF_TERMS = 60  # an entry with this many distinct words has norm 1 (a typical abstract)
 LATENT = 10  # dimensions of the latent (LSA) space the weights are smoothed through...
 LATENT_SHARE = 0.5  # ... and how much of each weight comes from there
-EVIDENCE_FLOOR = 1.0  # (up - down) / (up + down + EVIDENCE_FLOOR): little evidence, near 0
+EVIDENCE_FLOOR = 3.0  # (up - down) / (up + down + EVIDENCE_FLOOR): little evidence, near 0
 COMMON_SHARE = 0.1  # words in more than this share of the list are left out...
 COMMON_MIN_ENTRIES = 50  # ... once it has this many entries (arxiv-sanity: max_df 0.1)
-MODEL_VERSION = 2  # bump when the features or the fitting change: stored models refit
+MODEL_VERSION = 3  # bump when the features or the fitting change: stored models refit
 POSITIVE = {"starred": 1.0, "tagged": 1.0}
 _QUANTUM = 2.0**20  # weights as multiples of 2**-20: sums are exact in any order
 
@@ -162,7 +166,7 @@ class Evidence(NamedTuple):
 
     @property
     def raw(self) -> float:
-        """The similarity part's raw value, -1 .. 1: (up - down) / (up + down + 1), so it
+        """The similarity part's raw value, -1 .. 1: (up - down) / (up + down + 3), so it
         does not grow with the length of the entry (a long abstract has more words of
         every kind) and stays near 0 when there is little evidence either way."""
         total = self.up + self.down
