@@ -221,3 +221,28 @@ def test_an_older_reading_list_is_backfilled_once(fetched: tuple[Path, Path]) ->
         assert scan_papers(conn) == 2
         assert scan_papers(conn) == 0  # the mark moved: nothing is read twice
     assert len(rows(db, "SELECT 1 FROM code_links WHERE found_in != 'post'")) == 2
+
+
+def test_the_fast_url_scan_finds_what_the_pattern_finds() -> None:
+    """`_urls_in_text` (a cheap scan for where a URL may start, then the full pattern there)
+    finds exactly the matches of `_URL_IN_TEXT.finditer` on every recorded document and
+    on texts made to catch the edges: re.I's other letters (ſ, ı, İ, the Kelvin sign), a
+    lookbehind that looks before the start, back-to-back and overlapping candidates."""
+    from papertrail.sources import codelinks as cl
+
+    texts = [
+        "see https://github.com/a/b and www.github.com/c/d, HTTPS://GITLAB.COM/x/y",
+        "xgithub.com/no a/github.com/no .github.com/no @gitlab.com/no -codeberg.org/no",
+        "httpſ://example.org/a gıthub.com/a/b GİTHUB.COM/c/d huggingface.co/m HUGGİNGFACE.co/n",
+        "hhttp://a.b/c wwwww.github.com/x/y github.com/a/bhttps://c.d/e ccodeberg.org/z/w",
+        "http:/ broken http:// https://",
+        "\u212a github.com/\u212a",
+        "",
+    ]
+    root = Path(__file__).parent / "fixtures"
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in sorted(root.rglob("*"))
+              if p.is_file() and p.suffix in (".xml", ".html", ".htm", ".atom", ".rss", ".txt")]  # fmt: skip
+    assert len(texts) > 100
+    for text in texts:
+        slow = [(m.start(), m.group(0)) for m in cl._URL_IN_TEXT.finditer(text)]
+        assert [(m.start(), m.group(0)) for m in cl._urls_in_text(text)] == slow

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from papertrail.ids import find_arxiv_ids
@@ -159,6 +159,16 @@ _URL_IN_TEXT = re.compile(
     r"[^\s<>\"'`{}|\\^\[\]]+",
     re.I,
 )
+# Where a match of _URL_IN_TEXT may start ("http", "www.", or a code host's name; the
+# letters re.I matches, the Turkish dotted and dotless i included): searched first because
+# Python's re tries _URL_IN_TEXT's branches at every position of a text (~4x slower on a
+# 60 KB blog feed), while a pattern that starts with a plain character set is scanned in C.
+_URL_START = re.compile(
+    r"[hHwWgGcC](?:(?<=[hH])[tT][tT][pP]|(?<=[wW])[wW][wW]\."
+    r"|(?<=[gG])[iIİı][tT](?:[hH][uU][bB]|[lL][aA][bB])\.[cC][oO][mM]/"
+    r"|(?<=[cC])[oO][dD][eE][bB][eE][rR][gG]\.[oO][rR][gG]/"
+    r"|(?<=[hH])[uU][gG][gG][iIİı][nN][gG][fF][aA][cC][eE]\.[cC][oO]/)"
+)
 _ANCHOR = re.compile(r"<a\b.*?</a\s*>", re.I | re.S)
 _HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 # What a text says just before a link that makes it the project's page.
@@ -288,8 +298,21 @@ def _cue_before(text: str, start: int) -> bool:
 
 def _text_links(text: str) -> Iterable[tuple[int, str, bool]]:
     """(offset, raw URL, called a project page?) for each URL written out in `text`."""
-    for m in _URL_IN_TEXT.finditer(text):
+    for m in _urls_in_text(text):
         yield m.start(), m.group(0), _cue_before(text, m.start())
+
+
+def _urls_in_text(text: str) -> Iterator[re.Match[str]]:
+    """`_URL_IN_TEXT.finditer(text)`, faster: tried only where `_URL_START` finds a start
+    (a lookbehind still sees the text before it)."""
+    pos = 0
+    while (start := _URL_START.search(text, pos)) is not None:
+        m = _URL_IN_TEXT.match(text, start.start())
+        if m is None:
+            pos = start.start() + 1
+            continue
+        yield m
+        pos = max(m.end(), m.start() + 1)
 
 
 def _html_links(fragment: str) -> Iterable[tuple[int, str, bool]]:
