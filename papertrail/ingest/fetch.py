@@ -14,7 +14,8 @@ Shape of a run:
               messages already stored (by Message-ID) are not parsed again
     parse pool: feed documents parsed and domain-tagged in worker processes
                 (papertrail.ingest.pool; in this process for a small run); a
-                parse that crashes or hangs its worker fails that source only
+                parse that crashes or hangs its worker fails that source only;
+                started with the early lane when many sources are new
     main thread: the only writer; as each parsed result arrives it is saved
                  with its source state and log row atomically (results that
                  arrive together share a commit, one savepoint each)
@@ -62,10 +63,22 @@ def run_fetch(
         )
     with store.database_lock(db_path, "fetch"):
         early = start_early(db_path, config, only)
-        if early is not None:
-            early.wait_first_wave()  # then the CPU work below holds no request back
-        # imported after the HTTP lane starts: the writer, parse pool and the other lanes (~60 ms)
-        from papertrail.ingest.fetch_writer import write_run
+        # imported after the HTTP lane starts: the parse pool (~25 ms)
+        from papertrail.ingest.pool import start_pool
 
-        handler = on_event or (lambda event: None)
-        return write_run(db_path, config, only, handler, early=early, when_idle=when_idle)
+        # Many new feeds: the parse pool starts now, its processes busy on the other core
+        # while this one opens the database (the writer adopts it with the early lane).
+        pool = start_pool(config.domains, early.results.put, early.never_fetched) if early else None
+        try:
+            if early is not None:
+                early.wait_first_wave()  # then the CPU work below holds no request back
+            # imported after the HTTP lane starts: the writer and the other lanes (~60 ms)
+            from papertrail.ingest.fetch_writer import write_run
+
+            handler = on_event or (lambda event: None)
+            return write_run(
+                db_path, config, only, handler, early=early, pool=pool, when_idle=when_idle
+            )
+        finally:
+            if pool is not None:
+                pool.close()  # the writer closed it already, unless it never adopted it
