@@ -16,6 +16,7 @@ parent started the process:
     finish      the run's `fetch_runs` row is finished
     after       rescore / codelinks / search index of `api.fetch`, then the summary
     exit        the interpreter's atexit
+    wall, cpu   the whole process (cpu: user + sys, its parse workers included)
 
     python benchmarks/fetch_timeline.py [--runs 3] [--tree DIR] [--profile-lane DIR]
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -122,6 +124,7 @@ def one(tree: Path, db: Path, feeds: Path, tmp: Path, profile: Path | None) -> d
     if profile:
         env["TIMELINE_PROFILE"] = str(profile)
     env["TIMELINE_T0"] = repr(time.time())
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", WRAP, "--db", str(db), "--feeds", str(feeds), "fetch", "-q"],
         env=env, cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
@@ -130,6 +133,8 @@ def one(tree: Path, db: Path, feeds: Path, tmp: Path, profile: Path | None) -> d
         raise SystemExit(done.stdout + done.stderr)
     marks = json.loads(out.read_text())
     marks["wall"] = time.time() - env_t0(env)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and its parse workers
+    marks["cpu"] = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
     return marks
 
 
@@ -158,7 +163,7 @@ def main() -> None:
             for kind in ("first", "again"):
                 runs[kind].append(one(args.tree, db, feeds, tmp, args.profile_lane))
     print(f"load after {load()}\nmedian seconds since the process was started:")
-    keys = [k for k in [*ORDER, "wall"] if any(k in m for ms in runs.values() for m in ms)]
+    keys = [k for k in [*ORDER, "wall", "cpu"] if any(k in m for ms in runs.values() for m in ms)]
     print(f"  {'phase':10}" + "".join(f"{k:>8}" for k in runs))
     for k in keys:
         cells = [statistics.median([m[k] for m in ms if k in m]) for ms in runs.values()]

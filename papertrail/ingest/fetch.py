@@ -32,11 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from papertrail import store
 from papertrail.config import Config
-from papertrail.ingest.http_lane import start_early
+from papertrail.ingest.http_lane import HttpLane, start_early
 from papertrail.ingest.report import EventHandler, FetchEvent, FetchReport, SourceReport
+
+if TYPE_CHECKING:
+    from papertrail.ingest.pool import ParsePool
 
 __all__ = ["EventHandler", "FetchEvent", "FetchReport", "SourceReport", "run_fetch"]
 
@@ -63,12 +67,7 @@ def run_fetch(
         )
     with store.database_lock(db_path, "fetch"):
         early = start_early(db_path, config, only)
-        # imported after the HTTP lane starts: the parse pool (~25 ms)
-        from papertrail.ingest.pool import start_pool
-
-        # Many new feeds: the parse pool starts now, its processes busy on the other core
-        # while this one opens the database (the writer adopts it with the early lane).
-        pool = start_pool(config.domains, early.results.put, early.never_fetched) if early else None
+        pool = _start_pool(config, early)
         try:
             if early is not None:
                 early.wait_first_wave()  # then the CPU work below holds no request back
@@ -82,3 +81,14 @@ def run_fetch(
         finally:
             if pool is not None:
                 pool.close()  # the writer closed it already, unless it never adopted it
+
+
+def _start_pool(config: Config, early: HttpLane | None) -> ParsePool | None:
+    """Many new feeds: the parse pool starts now, its processes busy on the other core
+    while this one opens the database (the writer adopts it with the early lane)."""
+    if early is None or not early.never_fetched:
+        return None  # (a re-fetch of known feeds does not import the parser here)
+    # imported after the HTTP lane starts: the parse pool (~25 ms)
+    from papertrail.ingest.pool import start_pool
+
+    return start_pool(config.domains, early.results.put, early.never_fetched)
