@@ -9,6 +9,8 @@ parent started the process:
     cli         the `fetch` command starts (click has parsed the arguments)
     lane        the HTTP lane's thread starts
     sent1       the first request is handed to httpx
+    pool0, pool the parse pool is started / its workers are up
+    parsed_here a document parsed in this process (not in the pool), the first time
     resp1       the first response is complete
     respN       the last response is complete
     open        the writer's database open (sqlite-utils, migrations) begins / ends
@@ -109,12 +111,29 @@ def save(*a, **k):
 store.save_source_result = save
 wrap(store, "finish_run", None, "finish")
 wrap(store, "maintain_search_index", "index", "indexed")
+import papertrail.ingest.pool as pool
+class Ready(threading.Event):
+    def set(self):
+        mark("pool"); super().set()
+orig_pool_init = pool.ParsePool.__init__
+def pool_init(self, *a, **k):
+    mark("pool0")
+    orig_pool_init(self, *a, **k)
+    if self.ready.is_set(): mark("pool")
+    else: self.ready.__class__ = Ready
+pool.ParsePool.__init__ = pool_init
+orig_parse_one = pool.parse_one
+def parse_one(*a, **k):
+    mark("parsed_here")
+    return orig_parse_one(*a, **k)
+pool.parse_one = parse_one
 sys.argv = ["papertrail", *sys.argv[1:]]
 from papertrail.cli import cli
 cli(prog_name="papertrail")
 """
 
-ORDER = ["interp", "cli", "lane", "sent1", "open1", "opened1", "resp1", "saved1", "respN",
+ORDER = ["interp", "cli", "lane", "sent1", "pool0", "open1", "opened1", "pool", "resp1",
+         "parsed_here", "saved1", "respN",
          "savedN", "finish", "open2", "opened2", "index", "indexed", "exit"]  # fmt: skip
 
 
@@ -164,10 +183,11 @@ def main() -> None:
                 runs[kind].append(one(args.tree, db, feeds, tmp, args.profile_lane))
     print(f"load after {load()}\nmedian seconds since the process was started:")
     keys = [k for k in [*ORDER, "wall", "cpu"] if any(k in m for ms in runs.values() for m in ms)]
-    print(f"  {'phase':10}" + "".join(f"{k:>8}" for k in runs))
+    print(f"  {'phase':11}" + "".join(f"{k:>8}" for k in runs))
     for k in keys:
-        cells = [statistics.median([m[k] for m in ms if k in m]) for ms in runs.values()]
-        print(f"  {k:10}" + "".join(f"{c:8.3f}" for c in cells))
+        cells = [[m[k] for m in ms if k in m] for ms in runs.values()]
+        print(f"  {k:11}" + "".join(f"{statistics.median(c):8.3f}" if c else f"{'-':>8}"
+                                    for c in cells))  # fmt: skip
 
 
 if __name__ == "__main__":
