@@ -18,7 +18,8 @@ parent started the process:
     finish      the run's `fetch_runs` row is finished
     after       rescore / codelinks / search index of `api.fetch`, then the summary
     exit        the interpreter's atexit
-    wall, cpu   the whole process (cpu: user + sys, its parse workers included)
+    wall, cpu   the whole process (cpu: user + sys of the process; its parse workers, the
+                forkserver's children, are not counted)
 
     python benchmarks/fetch_timeline.py [--runs 3] [--tree DIR] [--profile-lane DIR]
 
