@@ -221,3 +221,87 @@ def test_an_older_reading_list_is_backfilled_once(fetched: tuple[Path, Path]) ->
         assert scan_papers(conn) == 2
         assert scan_papers(conn) == 0  # the mark moved: nothing is read twice
     assert len(rows(db, "SELECT 1 FROM code_links WHERE found_in != 'post'")) == 2
+
+
+def test_the_fast_url_scan_finds_what_the_pattern_finds() -> None:
+    """`_urls_in_text` (a cheap scan for where a URL may start, then the full pattern there)
+    finds exactly the matches of `_URL_IN_TEXT.finditer` on every recorded document and
+    on texts made to catch the edges: re.I's other letters (ſ, ı, İ, the Kelvin sign), a
+    lookbehind that looks before the start, back-to-back and overlapping candidates."""
+    from papertrail.sources import codelinks as cl
+
+    texts = [
+        "see https://github.com/a/b and www.github.com/c/d, HTTPS://GITLAB.COM/x/y",
+        "xgithub.com/no a/github.com/no .github.com/no @gitlab.com/no -codeberg.org/no",
+        "httpſ://example.org/a gıthub.com/a/b GİTHUB.COM/c/d huggingface.co/m HUGGİNGFACE.co/n",
+        "hhttp://a.b/c wwwww.github.com/x/y github.com/a/bhttps://c.d/e ccodeberg.org/z/w",
+        "http:/ broken http:// https://",
+        "\u212a github.com/\u212a",
+        "",
+    ]
+    root = Path(__file__).parent / "fixtures"
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in sorted(root.rglob("*"))
+              if p.is_file() and p.suffix in (".xml", ".html", ".htm", ".atom", ".rss", ".txt")]  # fmt: skip
+    assert len(texts) > 100
+    for text in texts:
+        slow = [(m.start(), m.group(0)) for m in cl._URL_IN_TEXT.finditer(text)]
+        assert [(m.start(), m.group(0)) for m in cl._urls_in_text(text)] == slow
+
+
+def _html_links_by_copy(fragment: str) -> list[tuple[int, str, bool]]:
+    """The plain way `_html_links` finds links (its code before issue 19 R): each href with
+    the cue around its tag, then `_text_links` over a copy with links and tags blanked."""
+    import html
+    import re
+
+    from papertrail.sources import codelinks as cl
+
+    found = []
+    for m in cl._HREF.finditer(fragment):
+        raw = next(g for g in m.groups() if g is not None)
+        before = html.unescape(
+            re.sub(r"<[^>]*>", " ", fragment[max(0, m.start() - 200) : m.start()])
+        )
+        inner = html.unescape(
+            re.sub(r"<[^>]*>", " ", fragment[m.end() : m.end() + 120].split("</a")[0])
+        )
+        cue = cl._cue_before(before, len(before)) or cl._cue_before(inner + " ", len(inner) + 1)
+        found.append((m.start(), raw, cue))
+    text = cl._ANCHOR.sub(lambda t: " " * len(t.group(0)), fragment)
+    text = re.sub(r"<[^>]*>", lambda t: " " * len(t.group(0)), text)
+    return found + list(cl._text_links(text))
+
+
+def test_html_links_are_found_as_in_a_blanked_copy() -> None:
+    """`_html_links` scans the fragment itself (URLs inside a tag skipped, the cue read from
+    the 60 characters before with their tags blanked) and works a href's cue out only when
+    asked: the same links, offsets and cues as the plain way, on every recorded post and on
+    fragments made for the edges (a tag cut by the cue's window, '<' without '>', URLs in
+    attributes, in link text, next to tags)."""
+    import feedparser  # the recorded posts' HTML, as the parser hands it on
+
+    from papertrail.sources import codelinks as cl
+
+    fragments = [
+        "<p>Code: <b>https://github.com/a/b</b></p><img src='https://github.com/no/no'>",
+        "<p>" + "x" * 50 + '<span class="a.b">project page</span> https://example.org/p</p>',
+        'see <span title="a long title with a dot. and more text here">code</span>: www.github.com/x/y',
+        "a < b https://github.com/c/d <z github.com/e/f> g >h https://x.org/i",
+        '<a href="https://github.com/in/link">https://github.com/in/text</a> after: gitlab.com/g/h',
+        'Code: <span class="x.y">https://example.org/p</span>',  # a "." in a tag: blanked
+        '<span data-x="' + "y" * 50 + ' implementation">  https://example.org/q',  # cut tag
+        "no url here at all",
+        "huggingface.co/m/n at the start",
+        "",
+    ]
+    root = Path(__file__).parent / "fixtures" / "feeds"
+    for path in sorted(root.rglob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            fragments.append(entry.get("summary", ""))
+            fragments += [c.get("value", "") for c in entry.get("content", [])]
+    assert sum(1 for f in fragments if "href" in f) > 50
+    for fragment in fragments:
+        new = [
+            (at, raw, cue() if callable(cue) else cue) for at, raw, cue in cl._html_links(fragment)
+        ]
+        assert new == _html_links_by_copy(fragment), fragment[:200]

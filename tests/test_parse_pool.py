@@ -85,6 +85,47 @@ def test_a_crashed_parse_costs_its_source_only(
     assert all(again[f"blog-{i}"].status == "not-modified" for i in range(len(BLOGS)))
 
 
+@pytest.mark.integration  # ~3 s: a forkserver, 36 feeds, worker crashes
+def test_a_pool_started_with_the_run_parses_and_survives_a_crash(
+    feed_server: FeedServer, make_feeds: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With POOL_EARLY_SOURCES new feeds the pool starts with the early HTTP lane, before
+    the database is open; the writer adopts it: every body goes through it, and a crash
+    there still costs its source only."""
+    from papertrail.ingest import pool as pool_module
+
+    monkeypatch.setenv("PAPERTRAIL_PARSE_POOL", "1")
+    monkeypatch.setenv("PAPERTRAIL_TEST_PARSE_CRASH", "CRASH-THIS-WORKER")
+    started: list[ParsePool] = []
+    submitted: list[str] = []
+
+    def start_pool(*args: Any) -> ParsePool | None:
+        pool = real_start(*args)
+        if pool is not None:
+            started.append(pool)
+            real_submit = pool.submit
+            pool.submit = lambda task: (submitted.append(task.key), real_submit(task))[1]  # type: ignore[method-assign]
+        return pool
+
+    real_start = pool_module.start_pool
+    monkeypatch.setattr(pool_module, "start_pool", start_pool)
+    bad = {f"crasher-{i}": _marked(BLOGS[i], "CRASH-THIS-WORKER") for i in range(2)}
+    sources = [
+        {"name": f"blog-{i}", "kind": "feed", "url": feed_server.serve_fixture(f"/m{i}.xml", BLOGS[i % 4])}
+        for i in range(pool_module.POOL_EARLY_SOURCES + 2)
+    ]  # fmt: skip
+    sources += _sources(feed_server, bad)[len(BLOGS) :]
+    feeds = make_feeds(sources, {"mentions_backfill": False})
+    by_name = _by_name(_fetch(db_path, feeds))
+    assert len(started) == 1
+    assert sorted(submitted) == sorted(s["name"] for s in sources)  # all parsed in the pool
+    assert all(by_name[name].status == "error" for name in bad)
+    assert all("the parser crashed" in (by_name[name].error or "") for name in bad)
+    ok = [s["name"] for s in sources if s["name"] not in bad]
+    assert all(by_name[name].status == "ok" and by_name[name].new_posts > 0 for name in ok[:4])
+    assert all(by_name[name].status == "ok" for name in ok)
+
+
 @pytest.mark.integration  # ~2-3 s: a forkserver, worker crashes, two fetches
 def test_a_hanging_parse_is_stopped_and_reported(
     feed_server: FeedServer, make_feeds: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -14,7 +14,8 @@ Shape of a run:
               messages already stored (by Message-ID) are not parsed again
     parse pool: feed documents parsed and domain-tagged in worker processes
                 (papertrail.ingest.pool; in this process for a small run); a
-                parse that crashes or hangs its worker fails that source only
+                parse that crashes or hangs its worker fails that source only;
+                started with the early lane when many sources are new
     main thread: the only writer; as each parsed result arrives it is saved
                  with its source state and log row atomically (results that
                  arrive together share a commit, one savepoint each)
@@ -31,11 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from papertrail import store
 from papertrail.config import Config
-from papertrail.ingest.http_lane import start_early
+from papertrail.ingest.http_lane import HttpLane, start_early
 from papertrail.ingest.report import EventHandler, FetchEvent, FetchReport, SourceReport
+
+if TYPE_CHECKING:
+    from papertrail.ingest.pool import ParsePool
 
 __all__ = ["EventHandler", "FetchEvent", "FetchReport", "SourceReport", "run_fetch"]
 
@@ -62,10 +67,28 @@ def run_fetch(
         )
     with store.database_lock(db_path, "fetch"):
         early = start_early(db_path, config, only)
-        if early is not None:
-            early.wait_first_wave()  # then the CPU work below holds no request back
-        # imported after the HTTP lane starts: the writer, parse pool and the other lanes (~60 ms)
-        from papertrail.ingest.fetch_writer import write_run
+        pool = _start_pool(config, early)
+        try:
+            if early is not None:
+                early.wait_first_wave()  # then the CPU work below holds no request back
+            # imported after the HTTP lane starts: the writer and the other lanes (~60 ms)
+            from papertrail.ingest.fetch_writer import write_run
 
-        handler = on_event or (lambda event: None)
-        return write_run(db_path, config, only, handler, early=early, when_idle=when_idle)
+            handler = on_event or (lambda event: None)
+            return write_run(
+                db_path, config, only, handler, early=early, pool=pool, when_idle=when_idle
+            )
+        finally:
+            if pool is not None:
+                pool.close()  # the writer closed it already, unless it never adopted it
+
+
+def _start_pool(config: Config, early: HttpLane | None) -> ParsePool | None:
+    """Many new feeds: the parse pool starts now, its processes busy on the other core
+    while this one opens the database (the writer adopts it with the early lane)."""
+    if early is None or not early.never_fetched:
+        return None  # (a re-fetch of known feeds does not import the parser here)
+    # imported after the HTTP lane starts: the parse pool (~25 ms)
+    from papertrail.ingest.pool import start_pool
+
+    return start_pool(config.domains, early.results.put, early.never_fetched)

@@ -35,7 +35,7 @@ from papertrail.ingest.http_lane import (
     start_lane,
     wanted_sources,
 )
-from papertrail.ingest.pool import ParseDone, ParseTask, Parsing
+from papertrail.ingest.pool import ParseDone, ParsePool, ParseTask, Parsing
 from papertrail.ingest.report import EventHandler, FetchEvent, FetchReport, SourceReport
 from papertrail.models import ParsedFeed, Record
 from papertrail.sources.arxiv_api import ApiResult, ArxivApi
@@ -65,11 +65,6 @@ class _Mail:
     error: str | None
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    done: ParseDone
-
-
 def write_run(
     db_path: Path,
     config: Config,
@@ -77,12 +72,14 @@ def write_run(
     on_event: EventHandler,
     *,
     early: HttpLane | None = None,
+    pool: ParsePool | None = None,
     when_idle: Callable[[], None] | None = None,
 ) -> FetchReport:
-    """Open the database (the caller holds the run's lock), save what the lanes fetch."""
+    """Open the database (the caller holds the run's lock), save what the lanes fetch.
+    `pool`: a parse pool started with `early`, delivering to its results (used with it)."""
     _import_sqlite_utils()
     with store.connected(db_path) as db:
-        run = _Run(db, config, on_event, early=early, when_idle=when_idle)
+        run = _Run(db, config, on_event, early=early, pool=pool, when_idle=when_idle)
         return run.go(only)
 
 
@@ -107,10 +104,11 @@ class _Run:
         on_event: EventHandler,
         *,
         early: HttpLane | None = None,
+        pool: ParsePool | None = None,
         when_idle: Callable[[], None] | None = None,
     ) -> None:
         self.db, self.config, self.on_event = db, config, on_event
-        self._early, self._when_idle = early, when_idle
+        self._early, self._early_pool, self._when_idle = early, pool, when_idle
         self.settings: Settings = config.settings
         self._tagger: DomainTagger | None = None  # built when first needed (not by a 304 run)
         self._parsing: Parsing | None = None
@@ -150,9 +148,10 @@ class _Run:
         if requests and not early:
             workers.append(start_http_lane(requests, results, self.settings))
         workers += self._start_lanes(active, states, results)
-        deliver = lambda d: results.put(_Parsed(d))  # noqa: E731 - the pool's way back
         unknown = _never_fetched(active, states)
-        self._parsing = Parsing(self.config.domains, self.tagger, deliver, unknown)
+        started = self._early_pool if early else None  # it delivers to the early lane's queue
+        self._parsing = Parsing(self.config.domains, self.tagger, results.put, unknown,
+                                started=started)  # fmt: skip
         try:
             self._save_results(active, results)
         finally:
@@ -247,9 +246,9 @@ class _Run:
             return len(failed)
         if isinstance(message, HttpDone):
             return self._fetched(by_name[message.result.key], message.result)
-        if isinstance(message, _Parsed):
-            r = self._waiting.pop(message.done.key)
-            self._save_parsed(by_name[r.key], r, message.done)
+        if isinstance(message, ParseDone):  # from the pool
+            r = self._waiting.pop(message.key)
+            self._save_parsed(by_name[r.key], r, message)
         elif isinstance(message, _Api):
             source = by_name[message.name]
             self._save(source, *_from_api(source, message.result))
@@ -260,7 +259,7 @@ class _Run:
 
     def _fetched(self, source: Source, r: FetchResult) -> int:
         """Save a fetch that needs no parse; parse a body here or hand it to the pool
-        (then it is saved when its _Parsed arrives). How many sources it settled."""
+        (then it is saved when its ParseDone arrives). How many sources it settled."""
         if r.error or r.not_modified:
             self._save(source, *_from_http(source, r, None))
             return 1

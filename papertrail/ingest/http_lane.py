@@ -62,6 +62,11 @@ class HttpLane:
     thread: threading.Thread
     first_wave: threading.Event  # set once its first requests are out (or it is done)
 
+    @property
+    def never_fetched(self) -> int:
+        """Its requests without a stored validator: each will send a body."""
+        return sum(1 for r in self.requests if not (r.etag or r.last_modified))
+
     def wait_first_wave(self, timeout: float = FIRST_WAVE_WAIT_S) -> None:
         """Wait until the first requests are out and the lane waits for answers."""
         self.first_wave.wait(timeout)

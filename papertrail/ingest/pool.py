@@ -67,6 +67,7 @@ __all__ = [
     "Parsing",
     "parse_one",
     "parse_timeout",
+    "start_pool",
 ]
 
 # Bodies of a run reach this many bytes before a pool starts (measured: see
@@ -76,6 +77,9 @@ POOL_MIN_BYTES = 2_000_000
 # This many sources never fetched before (no ETag / Last-Modified: each will send a
 # body; 32 blog feeds are ~2 MB) start the pool with the run.
 POOL_EARLY_SOURCES = 32
+# A body waits at most this long for the workers of a pool started with the run (a
+# forkserver's interpreter and the parser's imports: ~0.3-0.5 s) before it is parsed here.
+POOL_READY_WAIT_S = 1.5
 PARSE_TIMEOUT_S = 60.0  # a 500 KB feed parses in ~0.2 s; a minute means it is stuck
 _SEND_ATTEMPTS = 2  # a task whose worker died before taking it is sent once more
 
@@ -203,8 +207,10 @@ class ParsePool:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop now: after the last result (the run's end) or to abandon the rest (the
-        writer failed); a worker still parsing is killed."""
+        writer failed); a worker still parsing is killed. Closing again does nothing."""
         with self._lock:
+            if self._closing:
+                return
             self._closing = True
             self._tasks.clear()
         os.write(self._wake_w, b"x")
@@ -375,14 +381,20 @@ class Parsing:
         tagger: Callable[[], DomainTagger],
         deliver: Callable[[ParseDone], None],
         unknown: int = 0,
+        *,
+        started: ParsePool | None = None,
     ) -> None:
+        """`started`: a pool the run started before the database was open (`start_pool`,
+        delivering the same way); then a body waits for its workers (at most
+        `POOL_READY_WAIT_S`) rather than load the parser in this process as well."""
         self.rules, self.tagger, self.deliver = rules, tagger, deliver
         self.workers = pool_workers()
         self.forced = os.environ.get("PAPERTRAIL_PARSE_POOL") == "1"
         self.min_bytes = 0 if self.forced else POOL_MIN_BYTES
         self.seen_bytes = 0
-        self.pool: ParsePool | None = None
-        if self.workers and unknown >= POOL_EARLY_SOURCES:
+        self.pool: ParsePool | None = started
+        self._wait_ready = POOL_READY_WAIT_S if started is not None else 0.0
+        if self.pool is None and self.workers and unknown >= POOL_EARLY_SOURCES:
             self._start()
 
     def _start(self) -> None:
@@ -395,6 +407,9 @@ class Parsing:
             self._start()
         if self.forced and self.pool is not None:  # every document through the pool
             self.pool.ready.wait(60)
+        elif self._wait_ready and self.pool is not None:
+            self.pool.ready.wait(self._wait_ready)
+            self._wait_ready = 0.0  # once: if it is not up by then, parse here meanwhile
         # Until its workers are up (an interpreter start and the parser's imports), the
         # writer goes on parsing here: a run that ends meanwhile never waits for them.
         if self.pool is not None and self.pool.ready.is_set():
@@ -406,3 +421,15 @@ class Parsing:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+
+
+def start_pool(
+    rules: Sequence[DomainRule], deliver: Callable[[ParseDone], None], never_fetched: int
+) -> ParsePool | None:
+    """A pool for a run that will surely parse much (`never_fetched` sources without
+    validators, from `POOL_EARLY_SOURCES`), started at once: its forkserver imports the
+    parser in its own process while this one opens the database. None otherwise."""
+    workers = pool_workers()
+    if not workers or never_fetched < POOL_EARLY_SOURCES:
+        return None
+    return ParsePool(workers, rules, deliver, hooks=TestHooks.from_env())

@@ -42,11 +42,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import certifi  # light: where httpx's CA bundle is (see _LazyTls)
 
 from papertrail import __version__, optional
+from papertrail.sources.http_pools import PerHostTransport
 
 if TYPE_CHECKING:
     import httpx
@@ -260,29 +261,31 @@ class _Attempt:
 
 
 class _LazyTls:
-    """httpx's default TLS verification (certifi's CA bundle, as `httpx.create_ssl_context`
-    builds it) with the bundle loaded before the first https request instead of when the
-    client is made: ~40 ms that a run of http:// feeds never needs. With SSL_CERT_FILE or
-    SSL_CERT_DIR set, httpx's own default (which reads them) is used, as before."""
+    """httpx's default TLS verification (as `httpx.create_ssl_context` builds it: the CA
+    bundle named by SSL_CERT_FILE, else the folder SSL_CERT_DIR, else certifi's) with the
+    bundle loaded before the first https request instead of when the client is made:
+    ~30-40 ms that a run of http:// feeds never needs. One context for every host's pool."""
 
     def __init__(self) -> None:
-        self.verify: ssl.SSLContext | bool = True
-        self._context: ssl.SSLContext | None = None
-        if not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
-            # What ssl.create_default_context() makes before it loads the CAs: hostname
-            # checks on, certificates required.
-            self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            self.verify = self._context
+        # What ssl.create_default_context() makes before it loads the CAs: hostname
+        # checks on, certificates required.
+        self.verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self._pending = True
 
     def ready(self) -> None:
         """Load the CA bundle (once), before the context's first handshake."""
-        if self._context is None:
+        if not self._pending:
             return
-        self._context.load_verify_locations(cafile=certifi.where())
+        self._pending = False
+        if os.environ.get("SSL_CERT_FILE"):
+            self.verify.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+        elif os.environ.get("SSL_CERT_DIR"):
+            self.verify.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+        else:
+            self.verify.load_verify_locations(cafile=certifi.where())
         keylog = os.environ.get("SSLKEYLOGFILE")  # as ssl.create_default_context does
         if keylog and not sys.flags.ignore_environment:
-            self._context.keylog_filename = keylog
-        self._context = None
+            self.verify.keylog_filename = keylog
 
 
 class _Politeness:
@@ -618,6 +621,11 @@ async def fetch_all(
         raise ValueError("concurrency and per_host_limit must be at least 1")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     tls = _LazyTls()
+    if transport is None:  # one small pool per host: see papertrail.sources.http_pools
+        per_host = PerHostTransport(
+            verify=tls.verify, per_host_limit=per_host_limit, max_pools=concurrency
+        )
+        transport = cast("httpx.AsyncBaseTransport", per_host)
     async with httpx.AsyncClient(
         verify=tls.verify,
         headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
