@@ -147,6 +147,7 @@ def test_the_design_matrix_is_dictvectorizers_bit_for_bit(labelled_db: Any) -> N
     docs = fb.docs(labelled_db, [r[0] for r in labelled_db.execute("SELECT id FROM entries")])
     feats = list(learn.features(labelled_db, list(docs.values())).values())
     rare = learn.rarity(feats[::2], len(feats), feats[1::2])
+    feats.insert(5, learn.Features(frozenset(), frozenset()))  # an entry with no words
     dicts = [
         {
             **{f"t:{t}": rare.idf[t] / learn.norm(f) for t in f.terms if t in rare.idf},

@@ -152,39 +152,37 @@ def design(
         vocabulary = _NAMES[:]  # the ids below index this (a reset cannot move them)
     lengths = np.fromiter((len(a) for a in per_row), dtype=np.int64, count=len(per_row))
     ids = np.concatenate(per_row) if per_row else np.zeros(0, dtype=np.int64)
-    present, inverse = np.unique(ids, return_inverse=True)
-    present_names = [vocabulary[i] for i in present]
-    weights = [weight(n) for n in present_names]
-    kept = sorted(
-        (n, k) for k, (n, w) in enumerate(zip(present_names, weights, strict=True)) if w is not None
-    )
-    column_of = np.full(len(present), -1, dtype=np.int64)
-    column_of[[k for _, k in kept]] = np.arange(len(kept))
-    value_of = np.array([w if w is not None else 0.0 for w in weights], dtype=np.float64)
-    columns = column_of[inverse]
-    values = value_of[inverse] / np.repeat(np.asarray(divisor, dtype=np.float64), lengths)
-    row_of = np.repeat(np.arange(len(per_row)), lengths)
+    used = np.zeros(len(vocabulary), dtype=bool)
+    used[ids] = True
+    weighed = [(vocabulary[i], i, weight(vocabulary[i])) for i in np.flatnonzero(used).tolist()]
+    kept = sorted((n, i, w) for n, i, w in weighed if w is not None)
+    column_of = np.full(len(vocabulary), -1, dtype=np.int64)  # vocabulary id -> column
+    value_of = np.zeros(len(vocabulary), dtype=np.float64)
+    column_of[[i for _, i, _ in kept]] = np.arange(len(kept))
+    value_of[[i for _, i, _ in kept]] = [w for _, _, w in kept]
+    columns = column_of[ids]
+    values = value_of[ids] / np.repeat(np.asarray(divisor, dtype=np.float64), lengths)
     keep = columns >= 0
+    row_of = np.repeat(np.arange(len(per_row)), lengths)
+    indptr = np.zeros(len(per_row) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[keep], minlength=len(per_row)), out=indptr[1:])
     return Design(
-        _csr(row_of[keep], columns[keep], values[keep], (len(per_row), len(kept))),
-        [n for n, _ in kept],
+        _csr(indptr, columns[keep], values[keep], (len(per_row), len(kept))),
+        [n for n, _, _ in kept],
     )
 
 
 def _csr(
-    rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+    indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]
 ) -> scipy.sparse.csr_matrix:
-    """A CSR matrix with sorted indices (as DictVectorizer's) from (row, column, value)."""
+    """A CSR matrix with sorted indices (as DictVectorizer's)."""
     import numpy as np  # heavy: fitting only
     import scipy.sparse  # heavy: fitting only
 
-    order = np.lexsort((columns, rows))
-    indptr = np.zeros(shape[0] + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     matrix = scipy.sparse.csr_matrix(
-        (values[order], columns[order].astype(np.int32), indptr), shape=shape
+        (values, columns.astype(np.int32), indptr.astype(np.int32)), shape=shape
     )
-    matrix.has_sorted_indices = True
+    matrix.sort_indices()
     return matrix
 
 
