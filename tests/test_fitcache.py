@@ -141,8 +141,14 @@ def _assert_same_model(got: learn.Model, want: learn.Model) -> None:
         assert diff <= 2 * quantum + 1e-6 * max(abs(v) for v in w.values()), (kind, diff)
 
 
-def test_the_design_matrix_is_dictvectorizers_bit_for_bit(labelled_db: Any) -> None:
+@pytest.mark.parametrize("columns_max", [fitcache.COLUMNS_MAX, 10])
+def test_the_design_matrix_is_dictvectorizers_bit_for_bit(
+    labelled_db: Any, columns_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(columns_max 10: the vocabulary starts again at every call.)"""
     from sklearn.feature_extraction import DictVectorizer
+
+    monkeypatch.setattr(fitcache, "COLUMNS_MAX", columns_max)
 
     docs = fb.docs(labelled_db, [r[0] for r in labelled_db.execute("SELECT id FROM entries")])
     feats = list(learn.features(labelled_db, list(docs.values())).values())
@@ -157,7 +163,7 @@ def test_the_design_matrix_is_dictvectorizers_bit_for_bit(labelled_db: Any) -> N
     ]
     vec = DictVectorizer()
     want = vec.fit_transform(dicts)
-    for _ in range(2):  # the vocabulary and the per-entry columns cold, then kept
+    for _ in range(3):  # the vocabulary and the per-entry columns cold, then kept
         got = fitcache.design(
             feats,
             learn.feature_names,

@@ -119,10 +119,6 @@ def _column_ids(features: F, names: Callable[[F], Iterable[str]]) -> np.ndarray:
     if ids is not None:
         _COLUMNS.move_to_end(features)
         return ids
-    if len(_NAMES) > COLUMNS_MAX:
-        _NAMES.clear()
-        _INDEX.clear()
-        _COLUMNS.clear()
     out = []
     for name in names(features):
         column = _INDEX.get(name)
@@ -148,6 +144,10 @@ def design(
     import numpy as np  # heavy: fitting only
 
     with _LOCK:
+        if len(_NAMES) > COLUMNS_MAX:  # start again here, never between two rows' ids
+            _NAMES.clear()
+            _INDEX.clear()
+            _COLUMNS.clear()
         per_row = [_column_ids(f, names) for f in rows]
         vocabulary = _NAMES[:]  # the ids below index this (a reset cannot move them)
     lengths = np.fromiter((len(a) for a in per_row), dtype=np.int64, count=len(per_row))
