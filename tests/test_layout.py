@@ -28,8 +28,8 @@ MAX_LINES = 60
 # (each with a one-line reason on the import): they would slow `papertrail --help`.
 HEAVY = {
     "arxiv", "datasette", "defusedxml", "feedparser", "filelock", "httpcore", "httpx", "jinja2",
-    "keyring", "lxml", "markupsafe", "numpy", "requests", "rich", "sklearn", "sqlite_utils", "torch",
-    "uvicorn",
+    "keyring", "lxml", "markupsafe", "numpy", "requests", "rich", "scipy", "sklearn", "sqlite_utils",
+    "threadpoolctl", "torch", "uvicorn",
     "webbrowser",
 }  # fmt: skip
 # Functions allowed to be long: schema migrations are SQL DDL.

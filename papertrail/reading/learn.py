@@ -64,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from papertrail.config import Ranking
-from papertrail.reading import rankcache
+from papertrail.reading import fitcache, rankcache
 from papertrail.reading.words import content_words, normalize_name, phrase_query
 from papertrail.store import feedback as fb
 from papertrail.store import ranking as q
@@ -270,29 +270,30 @@ def _fit_weights(
     space of the fitted entries (LSA: a truncated SVD): a word that keeps company with
     the words of what you star gets some weight of its own, though none of your
     starred entries has it (what carries 3 stars to the rest of their field)."""
-    from sklearn.feature_extraction import DictVectorizer  # heavy (~0.5 s): fitting only
     from sklearn.linear_model import LogisticRegression  # heavy: fitting only
 
-    dicts = []
-    for f, _, _ in rows:
-        n = norm(f)
-        dicts.append(
-            {
-                **{f"t:{t}": idf[t] / n for t in f.terms if t in idf},
-                **{f"a:{a}": author_idf / n for a in f.names},
-            }
-        )
-    vec = DictVectorizer()
-    x = vec.fit_transform(dicts)
+    # The matrix is DictVectorizer's of the dicts {feature name: value} (fitcache.design).
+    x = fitcache.design(
+        [f for f, _, _ in rows],
+        feature_names,
+        lambda n: idf.get(n[2:]) if n.startswith("t:") else author_idf,
+        [norm(f) for f, _, _ in rows],
+    )
     # lbfgs leaves the intercept unregularised, so common words do not stand in for it.
     clf = LogisticRegression(C=C, solver="lbfgs", max_iter=1000)
-    clf.fit(x, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
-    coef = _smoothed(x, clf.coef_[0])
+    with fitcache.one_thread():
+        clf.fit(x.matrix, [y for _, _, y in rows], sample_weight=[w for _, w, _ in rows])
+        coef = _smoothed(x.matrix, clf.coef_[0])
     return {
         n: float(c) * (idf[n[2:]] if n.startswith("t:") else author_idf)
-        for n, c in zip(vec.get_feature_names_out(), coef, strict=True)
+        for n, c in zip(x.names, coef, strict=True)
         if c
     }
+
+
+def feature_names(f: Features) -> list[str]:
+    """The fit's feature names of an entry: 't:' + each term, 'a:' + each author."""
+    return [*(f"t:{t}" for t in f.terms), *(f"a:{a}" for a in f.names)]
 
 
 def _smoothed(x: object, coef: object) -> list[float]:
@@ -384,8 +385,7 @@ def fit(
     labelled = {lab.entry_id: lab.kind for lab in labels if label_weight(lab.kind, ranking)[0] > 0}
     sampled = fb.sample_ids(db, SAMPLE, {*labelled, *exclude}, seed)
     docs = fb.docs(db, [*labelled, *sampled])
-    words = {i: content_words(d.text) for i, d in docs.items()}
-    feats = features(db, list(docs.values()), words)
+    words, feats = fitcache.prepared(docs, lambda new: _prepare(db, new))
     rows: list[tuple[Features, float, int]] = []
     for entry_id, kind in labelled.items():
         if entry_id in feats:
@@ -414,6 +414,14 @@ def fit(
     model.words = {t: shown[t] for t in model.terms}
     model.names = _display_names(docs.values(), model.authors)
     return model
+
+
+def _prepare(
+    db: sqlite_utils.Database, docs: list[fb.Doc]
+) -> tuple[dict[int, set[str]], dict[int, Features]]:
+    """Content words and features of docs fitcache has not kept."""
+    words = {d.entry_id: content_words(d.text) for d in docs}
+    return words, features(db, docs, words)
 
 
 def _display_names(docs: Iterable[fb.Doc], wanted: dict[str, float]) -> dict[str, str]:

@@ -63,7 +63,7 @@ def warm(db: sqlite_utils.Database) -> bool:
 def clear() -> None:
     """Forget everything (tests; a process that wants its memory back)."""
     with _LOCK:
-        for cache in (_SEEN, _POSTINGS, _SUMS, _AUTHOR_INDEX, _NAME_ROWS, _NEEDLE_HITS):
+        for cache in (_SEEN, _POSTINGS, _SUMS, _AUTHOR_INDEX, _NEEDLE_HITS):
             cache.clear()
 
 
@@ -129,6 +129,7 @@ class _Authors:
     version: str
     by_name: dict[str, list[int]]  # normalized author name -> the entries with it
     raw: dict[int, str]  # entry id -> its authors JSON, ASCII letters lower-cased
+    names: dict[int, frozenset[str]]  # entry id -> its normalized author names
 
 
 _AUTHOR_INDEX: dict[str, _Authors] = {}
@@ -141,11 +142,15 @@ def _author_index(db: sqlite_utils.Database, path: str, version: str) -> _Author
         return hit
     by_name: dict[str, list[int]] = {}
     raw: dict[int, str] = {}
+    names: dict[int, frozenset[str]] = {}
+    same: dict[frozenset[str], frozenset[str]] = {}  # one object per author set
     for entry_id, authors in q.all_authors(db):
         raw[entry_id] = authors.translate(_ASCII_LOWER)
-        for name in {normalize_name(a) for a in json.loads(authors)}:
+        mine = frozenset(normalize_name(a) for a in json.loads(authors))
+        names[entry_id] = same.setdefault(mine, mine)
+        for name in mine:
             by_name.setdefault(name, []).append(entry_id)
-    index = _Authors(version, by_name, raw)
+    index = _Authors(version, by_name, raw, names)
     with _LOCK:
         _AUTHOR_INDEX[path] = index
     return index
@@ -167,37 +172,17 @@ def author_names(
     lowered = [n.translate(_ASCII_LOWER) for n in dict.fromkeys(needles) if n]
     out: dict[int, frozenset[str]] = {}
     for name in wanted:
-        names = _name_rows(index, path, name)
         hits = set().union(*(_needle_hits(index, path, name, n) for n in lowered))
         for entry_id in index.by_name.get(name, ()):
             if entry_id in hits and entry_id not in out:
-                out[entry_id] = names[entry_id]
+                out[entry_id] = index.names[entry_id]
     return out
 
 
 # A refit mostly keeps its authors and needles, and one of them can have tens of
-# thousands of entries (~0.4 s to go through at 200,000): kept per name and per needle.
-_NAME_ROWS: dict[tuple[str, str, str], dict[int, frozenset[str]]] = {}
+# thousands of entries (~0.4 s to go through at 200,000): kept per name and needle.
 _NEEDLE_HITS: dict[tuple[str, str, str, str], frozenset[int]] = {}
-_PER_NAME_MAX = 256  # keys of each, then both start again
-
-
-def _name_rows(index: _Authors, path: str, name: str) -> dict[int, frozenset[str]]:
-    """id -> normalized author names, for the entries having `name`."""
-    key = (path, index.version, name)
-    with _LOCK:
-        hit = _NAME_ROWS.get(key)
-    if hit is not None:
-        return hit
-    rows = {
-        i: frozenset(normalize_name(a) for a in json.loads(index.raw[i]))
-        for i in index.by_name.get(name, ())
-    }
-    with _LOCK:
-        if len(_NAME_ROWS) >= _PER_NAME_MAX:
-            _NAME_ROWS.clear()
-        _NAME_ROWS[key] = rows
-    return rows
+_PER_NAME_MAX = 256  # keys kept, then it starts again
 
 
 def _needle_hits(index: _Authors, path: str, name: str, needle: str) -> frozenset[int]:

@@ -358,7 +358,8 @@ def index_version(db: sqlite_utils.Database) -> str:
     part). In-process caches of postings and scores are keyed by it."""
     row = db.execute("SELECT block FROM entries_fts_data WHERE id = 10").fetchone()
     structure = bytes(row[0]).hex() if row and row[0] is not None else ""
-    # Two queries: one MAX each is an index lookup; both in one would scan the index.
+    # Two queries: SQLite answers a lone MAX() from an index, two in one query by a full scan
+    # (40 ms at 200,000 entries, and this runs several times per ranked read and star).
     (top,) = db.execute("SELECT MAX(id) FROM entries").fetchone()
     (newest,) = db.execute("SELECT MAX(first_seen) FROM entries").fetchone()
     (prov,) = db.execute("SELECT MAX(rowid) FROM provenance").fetchone()
