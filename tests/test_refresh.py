@@ -91,3 +91,23 @@ def test_the_kept_parts_score_exactly_as_the_ordinary_path(
     assert top is not None and set(top.rows) <= set(ordinary)
     above = {r[0] for r in ordinary if r[1] >= top.floor or r[3] >= top.floor}
     assert len(above) >= 5 and above <= {r[0] for r in top.rows}
+
+
+def test_papertrail_star_as_a_process_writes_every_score_before_it_exits(
+    seeded: tuple[Path, Path],
+) -> None:
+    """The command's own process: its rescore thread is finished before the interpreter
+    shuts down (cli.main waits for it), so no claim is left behind."""
+    import subprocess
+    import sys
+
+    db, feeds_yml = seeded
+    args = ["--db", str(db), "--feeds", str(feeds_yml), "star", ML_NEW[3]]
+    done = subprocess.run(
+        [sys.executable, "-m", "papertrail", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "Error" not in done.stderr, done.stderr
+    assert "pending" not in marks(db) and "exact_above" not in marks(db)
+    after = stored(db)
+    ok(db, feeds_yml, "rank")  # the same labels: a full rescore writes the same scores
+    assert stored(db) == after

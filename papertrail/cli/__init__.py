@@ -37,7 +37,14 @@ def main() -> None:
     # imported only when needed: click and every command's module (~50 ms of a start)
     from papertrail.cli.commands import cli
 
-    cli()
+    try:
+        cli()
+    finally:
+        # A star's rescore runs on in a thread: finish it while the interpreter still
+        # works normally (a thread importing scikit-learn during shutdown fails).
+        refreshes = sys.modules.get("papertrail.reading.rankcache")
+        if refreshes is not None:
+            refreshes.finish_all()
 
 
 def __getattr__(name: str) -> object:

@@ -236,6 +236,16 @@ def job(path: str) -> Job | None:
         return _JOBS.get(path)
 
 
+def finish_all() -> None:
+    """Wait for every refresh this process started (a command, before it exits: a
+    thread still importing scikit-learn while the interpreter shuts down fails)."""
+    with _LOCK:
+        threads = [j.thread for j in _JOBS.values()]
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join()
+
+
 def wait(path: str, phase: str) -> bool:
     """Wait until this process's latest refresh of `path` is past `phase` ('fitted',
     'top', 'done'); False when there is none, or inside `previous_order()`."""
