@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import test_learn
 from test_learn import ML_NEW, short_id
 from test_reading_page import Page, card_ids
@@ -54,6 +55,7 @@ def test_inside_previous_order_a_stale_model_scores_and_nothing_refits(
     assert short_id(db, ML_NEW[0]) in refitted.model.labelled
 
 
+@pytest.mark.integration  # a worker process (forkserver, scikit-learn imported): seconds
 def test_today_shows_the_order_from_before_then_offers_the_new_one(
     seeded: tuple[Path, Path],
 ) -> None:
@@ -74,6 +76,7 @@ def test_today_shows_the_order_from_before_then_offers_the_new_one(
     assert short_id(db, ML_NEW[0]) in labelled(db, feeds_yml)
 
 
+@pytest.mark.integration  # a worker process (forkserver, scikit-learn imported): seconds
 def test_a_star_on_the_page_answers_before_its_refit_lands(seeded: tuple[Path, Path]) -> None:
     db, feeds_yml = seeded
     page = Page(db, feeds_yml)
@@ -130,6 +133,7 @@ def test_every_label_change_moves_the_label_stamp_and_nothing_else_does(
         assert stamp() == before, sql
 
 
+@pytest.mark.integration  # a worker process (forkserver, scikit-learn imported): seconds
 def test_a_server_fits_in_its_worker_process_and_the_model_is_stored(
     seeded: tuple[Path, Path],
 ) -> None:

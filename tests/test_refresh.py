@@ -93,6 +93,7 @@ def test_the_kept_parts_score_exactly_as_the_ordinary_path(
     assert len(above) >= 5 and above <= {r[0] for r in top.rows}
 
 
+@pytest.mark.integration  # a whole process
 def test_papertrail_star_as_a_process_writes_every_score_before_it_exits(
     seeded: tuple[Path, Path],
 ) -> None:

@@ -184,7 +184,18 @@ def test_an_unreadable_since_is_bad_usage(reading_list: tuple[Path, Path], comma
 
 @pytest.mark.parametrize(
     "command",
-    ["list", "show 1", "search gan", "export", "digest", "star 1", "note 1", "trending", "similar 1", "dismiss 1"],
+    [
+        "list",
+        "show 1",
+        "search gan",
+        "export",
+        "digest",
+        "star 1",
+        "note 1",
+        "trending",
+        "similar 1",
+        "dismiss 1",
+    ],
 )
 def test_a_mistyped_db_is_not_created_by_a_reading_command(
     tmp_path: Path, make_feeds: Any, command: str

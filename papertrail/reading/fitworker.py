@@ -32,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from papertrail.config import Ranking
-from papertrail.reading import learn
+from papertrail.reading import learn, rankcache
 from papertrail.store.schema import connected
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,12 @@ def _pool() -> ProcessPoolExecutor:
     with _LOCK:
         if _POOL is None:
             # Forkserver: forking this multi-threaded server would not be safe.
-            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver"))
+            ctx = mp.get_context("forkserver")
+            pages = ctx.Value("i", 0, lock=False)  # the pages this server renders now
+            rankcache.share_pages(pages)
+            _POOL = ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=rankcache.share_pages, initargs=(pages,)
+            )
         return _POOL
 
 

@@ -520,6 +520,18 @@ def _labels(db: sqlite_utils.Database, ranking: Ranking, profile: str) -> _Label
 _LABELLED: OrderedDict[tuple[str, str, int, float, int], _Labelled] = OrderedDict()
 
 
+def stored(db: sqlite_utils.Database, ranking: Ranking) -> Model | None:
+    """The main profile's stored model when it fits the labels as they are, else None
+    (never fits: a server's thread warming its caches after its worker's refit)."""
+    found = _labels(db, ranking, "")
+    if not_enough(found.counts):
+        return None
+    stamp = fb.model_stamp(db, "")
+    if stamp is None or not _still_fits(stamp[0], found.strong, found.full, False):
+        return None
+    return _stored_model(db, "", stamp)
+
+
 def _still_fits(stored: str, strong: str, full: str, reads: bool) -> bool:
     """Whether a stored model's fingerprint ('strong/full') still fits the labels."""
     stored_strong, _, stored_full = stored.partition("/")

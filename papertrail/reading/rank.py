@@ -232,6 +232,18 @@ def _evidence(
     return learn.evidence(db, model, ids)
 
 
+def warm(db: sqlite_utils.Database, config: Config) -> None:
+    """A server, when a refit landed in its worker process: read the stored model back
+    and compute here what its pages' scores need of it (the kept words' dense sums, as
+    `_evidence` would at the next view), so no page pays for it. Never fits here."""
+    if config.ranking.weights.similarity <= 0 or max_entry_id(db) > LARGE_LIST:
+        return
+    model = learn.stored(db, config.ranking)  # (labels changed meanwhile: None, no fit)
+    if model is not None:  # what `_evidence` reads, stepping aside for pages
+        for sign in (+1, -1):
+            rankcache.term_sums(db, model.queries(sign), background=True)
+
+
 def _gather(
     db: sqlite_utils.Database, config: Config, ids: Sequence[int] | None, *, reads: bool = False
 ) -> _Inputs:

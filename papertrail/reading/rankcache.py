@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from papertrail.reading.words import normalize_name
 from papertrail.store import ranking as q
@@ -87,11 +87,16 @@ def _postings(db: sqlite_utils.Database, path: str, version: str, query: str) ->
 
 
 def term_sums(
-    db: sqlite_utils.Database, queries: Sequence[tuple[str, float]], version: str | None = None
+    db: sqlite_utils.Database,
+    queries: Sequence[tuple[str, float]],
+    version: str | None = None,
+    *,
+    background: bool = False,
 ) -> np.ndarray:
     """Per entry id, the summed weights of the FTS5 queries it matches (a dense array of
     size max id + 1). The weights are multiples of 2**-20, so the sums are exact and
-    equal to `store.ranking.weighted_matches`' in any order."""
+    equal to `store.ranking.weighted_matches`' in any order. `background`: a refresh
+    warming the cache, which steps aside while this process renders a page."""
     import numpy as np  # heavy: only scoring a whole list needs it
 
     path = db_file(db)
@@ -105,6 +110,8 @@ def term_sums(
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
     sums = np.zeros(int(top) + 1)
     for query, weight in queries:
+        if background:
+            yield_to_pages()
         ids = _postings(db, path, version, query)
         sums[ids[ids <= top]] += weight
     with _LOCK:
@@ -282,27 +289,47 @@ def previous_order() -> Iterator[Previous]:
     here (learn.current). The reading page renders in this mode: a page never waits
     for the refit a star started; it shows the order from before, says so, and the
     refit lands in the background (issue 16). The CLI and the digest never use it."""
-    global _PAGES
     seen = Previous()
     token = _PREVIOUS.set(seen)
-    with _LOCK:
-        _PAGES += 1
+    _count_pages(+1)
     try:
         yield seen
     finally:
         _PREVIOUS.reset(token)
-        with _LOCK:
-            _PAGES -= 1
+        _count_pages(-1)
 
 
 _PAGES = 0  # pages being rendered in this process now (inside previous_order)
+_SHARED_PAGES: Any = None  # the same count, shared with the server's worker process
+
+
+def _count_pages(step: int) -> None:
+    global _PAGES
+    with _LOCK:
+        _PAGES += step
+        if _SHARED_PAGES is not None:
+            _SHARED_PAGES.value += step
+
+
+def share_pages(shared: Any) -> None:
+    """Count the pages being rendered in `shared` too (a multiprocessing.Value('i')):
+    the server's worker process steps aside while they are (fitworker)."""
+    global _SHARED_PAGES
+    with _LOCK:
+        if _SHARED_PAGES is None or shared is None:
+            if shared is not None:
+                shared.value = _PAGES
+            _SHARED_PAGES = shared
 
 
 def yield_to_pages(limit_s: float = 1.0) -> None:
-    """A background refresh, between two steps: wait while this process renders a
-    page (at most `limit_s`), so the page has the GIL to itself."""
+    """A background refresh, between two steps: wait while this process (or, in the
+    server's worker process, the server) renders a page, at most `limit_s`, so the
+    page has the GIL, the cores and the disk to itself."""
     deadline = time.monotonic() + limit_s
-    while _PAGES > 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        _PAGES > 0 or (_SHARED_PAGES is not None and _SHARED_PAGES.value > 0)
+    ):
         time.sleep(0.005)
 
 

@@ -95,6 +95,8 @@ def _elsewhere(
     if r.weights.similarity > 0 and not fitworker.run(fitworker.fit_here, path, r):
         return False
     if job is not None:
+        with connected(Path(path), create=False) as db:
+            rank.warm(db, config)  # this process's pages: the new model ready to score
         job.fitted.set()
         if job.cancel.is_set():
             return True
