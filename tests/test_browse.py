@@ -324,6 +324,7 @@ def test_feed_text_is_escaped_and_javascript_links_are_not_links(
 # ------------------------------------------------------------------- triage
 
 
+@pytest.mark.integration  # every canned query run through Datasette: seconds
 def test_no_canned_write_query_is_left_and_sql_stays_read_only(reading_db: Path) -> None:
     """Triage is the reading page's (papertrail.api), never SQL of Datasette's: the
     canned write queries are gone on loopback too, and arbitrary SQL cannot write."""

@@ -141,7 +141,10 @@ def _assert_same_model(got: learn.Model, want: learn.Model) -> None:
         assert diff <= 2 * quantum + 1e-6 * max(abs(v) for v in w.values()), (kind, diff)
 
 
-@pytest.mark.parametrize("columns_max", [fitcache.COLUMNS_MAX, 10])
+@pytest.mark.parametrize(
+    "columns_max",
+    [pytest.param(fitcache.COLUMNS_MAX, marks=pytest.mark.integration), 10],  # (the cap: seconds)
+)
 def test_the_design_matrix_is_dictvectorizers_bit_for_bit(
     labelled_db: Any, columns_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -138,6 +138,7 @@ def test_a_checkpoint_with_code_in_it_is_refused(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- runs keep their model
 
 
+@pytest.mark.integration  # a training run: seconds
 def test_a_run_keeps_weights_config_and_checkpoint_and_records_them(
     db_path: Path, tmp_path: Path
 ) -> None:

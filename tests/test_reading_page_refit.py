@@ -98,6 +98,7 @@ def labelled(db: Path, feeds_yml: Path) -> dict[int, str]:
     return model.labelled
 
 
+@pytest.mark.integration  # (the learned world's set-up: seconds)
 def test_every_label_change_moves_the_label_stamp_and_nothing_else_does(
     seeded: tuple[Path, Path],
 ) -> None:
