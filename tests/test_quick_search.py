@@ -15,28 +15,12 @@ from papertrail.cli import cli, quick
 
 REPO = Path(__file__).resolve().parent.parent
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_snapshot import SEARCH_QUERIES  # noqa: E402  (the 20 the benchmark times)
+
 # benchmarks/bench_search_process.py's 20 typical searches, and the other forms read here.
 QUERIES = [
-    ["diffusion"],
-    ["style transfer"],
-    ["graph neural network"],
-    ["reinforcement learning"],
-    ["transformer"],
-    ["diffus*"],
-    ['"large language model"'],
-    ["attention NOT vision"],
-    ["benchmark"],
-    ["adversarial"],
-    ["distillation", "--unread"],
-    ["robot", "--kind", "paper"],
-    ["title:learning"],
-    ["quantum"],
-    ["language model", "--domain", "language"],
-    ["optimization", "--sort", "date"],
-    ["image segmentation"],
-    ["speech OR audio"],
-    ["lattice", "--since", "30d"],
-    ["learning", "--json"],
+    *SEARCH_QUERIES,
     ["learning", "--csv", "-n3"],
     ["--limit=2", "learning", "--sort=rank"],
     ["learning", "--domain", "vision", "--domain", "generative", "-n", "5"],
